@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -85,6 +86,7 @@ def make_tiny_model_dir(
         pad_token_id=tok.pad_token_id,
         tie_word_embeddings=True,
     )
+    cfg: Any
     if family == "llama":
         from transformers import LlamaConfig
 

@@ -1,0 +1,211 @@
+"""Figures: the seed study's bar + box plot per adapter, and a transfer heatmap.
+
+Why these two: the bar of means with 95 % CIs next to a box plot of the raw per-answer
+scores is the seed study's figure (means hide bimodal "all caps or not at all" answers,
+boxes show them); the heatmap (adapter rows × eval-language columns) is the cross-lingual
+transfer matrix at a glance. Matplotlib's Agg backend, no LaTeX, 150 dpi PNGs written
+atomically. Languages whose score is N/A (caps on Chinese) are labelled "N/A", never 0.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from crossling.io import atomic_path
+
+DPI = 150
+_TAB10 = [
+    "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
+    "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf",
+]
+
+
+def language_colours(langs: Sequence[str]) -> dict[str, str]:
+    """One stable colour per language (tab10 order)."""
+    return {lang: _TAB10[i % len(_TAB10)] for i, lang in enumerate(langs)}
+
+
+def _pyplot() -> Any:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    matplotlib.rcParams["text.usetex"] = False
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _save(fig: Any, out: Path) -> Path:
+    out = Path(out)
+    with atomic_path(out) as tmp:
+        fig.savefig(tmp, dpi=DPI, bbox_inches="tight", format="png")
+    _pyplot().close(fig)
+    return out
+
+
+def _finite(v: Any) -> bool:
+    return v is not None and not (isinstance(v, float) and math.isnan(v))
+
+
+def plot_adapter(
+    summary: Sequence[dict[str, Any]],
+    values: Mapping[str, Sequence[float | None]],
+    out: Path,
+    *,
+    adapter: str,
+    scorer: str,
+    kind: str = "task",
+    steer: str = "none",
+    ylabel: str | None = None,
+) -> Path:
+    """Bar of per-language means with 95 % CI error bars, and a box plot of the raw scores.
+
+    Args:
+        summary: rows from ``crossling.analysis.stats.summarize`` (any adapters/scorers;
+            the ones matching ``adapter``/``scorer``/``kind``/``steer`` are drawn).
+        values: language → raw per-row scores (None = N/A) for the box plot.
+        out: PNG path.
+        adapter: adapter name (title).
+        scorer: scorer name (title, default y label).
+        kind: prompt kind ("task", "harmful", "harmless").
+        steer: steering setting.
+        ylabel: y-axis label.
+
+    Returns:
+        ``out``.
+    """
+    plt = _pyplot()
+    rows = [
+        r for r in summary
+        if r["adapter"] == adapter and r["scorer"] == scorer
+        and r.get("kind", "task") == kind and r.get("steer", "none") == steer
+    ]
+    langs = [r["lang"] for r in rows]
+    colours = language_colours(langs)
+    fig, (ax_bar, ax_box) = plt.subplots(1, 2, figsize=(max(8.0, 1.6 * len(langs) + 4), 4.5))
+    for i, r in enumerate(rows):
+        if _finite(r.get("mean")):
+            lo, hi = r.get("ci_low"), r.get("ci_high")
+            err = [[r["mean"] - lo], [hi - r["mean"]]] if _finite(lo) and _finite(hi) else None
+            ax_bar.bar(i, r["mean"], color=colours[r["lang"]], yerr=err, capsize=5,
+                       edgecolor="black", linewidth=0.6)
+            ax_bar.annotate(f"{r['mean']:.2f}", (i, r["mean"]), ha="center", va="bottom",
+                            xytext=(0, 3), textcoords="offset points", fontsize=9)
+        else:
+            ax_bar.text(i, 0, "N/A", ha="center", va="bottom", fontsize=10, color="dimgray")
+    ax_bar.set_xticks(range(len(langs)), langs)
+    ax_bar.set_title(f"Mean {scorer} (95% CI) — {adapter}")
+    ax_bar.set_xlabel("language")
+    ax_bar.set_ylabel(ylabel or scorer)
+    ax_bar.grid(axis="y", alpha=0.3)
+    ax_bar.set_xlim(-0.6, max(len(langs), 1) - 0.4)
+    lo_y, hi_y = ax_bar.get_ylim()
+    ax_bar.set_ylim(lo_y, hi_y + 0.08 * (hi_y - lo_y))  # room for the value labels
+
+    data, pos, cols = [], [], []
+    for i, lang in enumerate(langs):
+        kept = [float(v) for v in values.get(lang, []) if v is not None and _finite(v)]
+        if kept:
+            data.append(kept)
+            pos.append(i)
+            cols.append(colours[lang])
+        else:
+            ax_box.text(i, 0.5, "N/A", ha="center", va="center", fontsize=10, color="dimgray",
+                        transform=ax_box.get_xaxis_transform())
+    if data:
+        box = ax_box.boxplot(data, positions=pos, patch_artist=True, widths=0.6)
+        for patch, c in zip(box["boxes"], cols, strict=True):
+            patch.set_facecolor(c)
+            patch.set_alpha(0.7)
+    ax_box.set_xticks(range(len(langs)), langs)
+    ax_box.set_xlim(-0.6, max(len(langs), 1) - 0.4)
+    ax_box.set_title(f"Distribution of {scorer} — {adapter}")
+    ax_box.set_xlabel("language")
+    ax_box.set_ylabel(ylabel or scorer)
+    ax_box.grid(axis="y", alpha=0.3)
+    suffix = f" [{kind}]" if kind != "task" else ""
+    suffix += f" steer={steer}" if steer != "none" else ""
+    fig.suptitle(f"{scorer} by language, adapter '{adapter}'{suffix}")
+    fig.tight_layout()
+    return _save(fig, out)
+
+
+def plot_transfer_heatmap(
+    summary: Sequence[dict[str, Any]],
+    out: Path,
+    *,
+    scorer: str,
+    kind: str = "task",
+    steer: str = "none",
+    adapters: Sequence[str] | None = None,
+    langs: Sequence[str] | None = None,
+) -> Path:
+    """Adapter rows × eval-language columns; each cell shows the mean and its 95 % CI.
+
+    Args:
+        summary: rows from ``summarize``.
+        out: PNG path.
+        scorer: which scorer's means to show.
+        kind: prompt kind.
+        steer: steering setting.
+        adapters: row order (default: first-seen order).
+        langs: column order (default: first-seen order).
+
+    Returns:
+        ``out``.
+    """
+    import numpy as np
+
+    plt = _pyplot()
+    rows = [
+        r for r in summary
+        if r["scorer"] == scorer and r.get("kind", "task") == kind
+        and r.get("steer", "none") == steer
+    ]
+    adapters = list(adapters or dict.fromkeys(r["adapter"] for r in rows))
+    langs = list(langs or dict.fromkeys(r["lang"] for r in rows))
+    cell = {(r["adapter"], r["lang"]): r for r in rows}
+    grid = np.full((len(adapters), len(langs)), np.nan)  # [adapters, langs]
+    for i, a in enumerate(adapters):
+        for j, lang in enumerate(langs):
+            r = cell.get((a, lang))
+            if r is not None and _finite(r.get("mean")):
+                grid[i, j] = r["mean"]
+    finite = grid[np.isfinite(grid)]
+    vmin = float(finite.min()) if finite.size else 0.0
+    vmax = float(finite.max()) if finite.size else 1.0
+    if vmax == vmin:
+        vmax = vmin + 1.0
+    fig, ax = plt.subplots(figsize=(1.5 * len(langs) + 2.5, 0.8 * len(adapters) + 1.8))
+    cmap = plt.get_cmap("viridis").with_extremes(bad="lightgray")
+    im = ax.imshow(np.ma.masked_invalid(grid), cmap=cmap, vmin=vmin, vmax=vmax, aspect="auto")
+    for i, a in enumerate(adapters):
+        for j, lang in enumerate(langs):
+            r = cell.get((a, lang))
+            if r is None:
+                text = "–"
+                colour = "black"
+            elif not _finite(r.get("mean")):
+                text = "N/A"
+                colour = "black"
+            else:
+                m = r["mean"]
+                text = f"{m:.2f}"
+                if _finite(r.get("ci_low")) and _finite(r.get("ci_high")):
+                    text += f"\n[{r['ci_low']:.2f}, {r['ci_high']:.2f}]"
+                colour = "white" if (m - vmin) / (vmax - vmin) < 0.5 else "black"
+            ax.text(j, i, text, ha="center", va="center", fontsize=8, color=colour)
+    ax.set_xticks(range(len(langs)), langs)
+    ax.set_yticks(range(len(adapters)), adapters)
+    ax.set_xlabel("evaluation language")
+    ax.set_ylabel("adapter (training language)")
+    title = f"Transfer: mean {scorer} (95% CI)"
+    title += f" [{kind}]" if kind != "task" else ""
+    title += f" steer={steer}" if steer != "none" else ""
+    ax.set_title(title)
+    fig.colorbar(im, ax=ax, label=scorer)
+    fig.tight_layout()
+    return _save(fig, out)

@@ -1,0 +1,92 @@
+"""Evaluation stage config (``crossling eval`` and the ``eval`` section of a study)."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from crossling.evaluate.generation import GenerationConfig
+from crossling.languages import parse_langs
+from crossling.models.config import ModelConfig
+
+
+class JudgeConfig(BaseModel):
+    """An LLM refusal judge over any OpenAI-compatible endpoint (``refusal_llm``)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    model: str = Field(default="gpt-4o", description="Judge model name sent to the endpoint.")
+    base_url: str | None = Field(
+        default=None,
+        description="OpenAI-compatible endpoint (null: the OpenAI API; e.g. "
+        "http://127.0.0.1:8000/v1 for a local server).",
+    )
+    api_key_env: str = Field(
+        default="OPENAI_API_KEY",
+        description="NAME of the environment variable holding the API key (never the key).",
+    )
+    concurrency: int = Field(default=8, ge=1, description="Requests in flight at most.")
+    max_retries: int = Field(
+        default=5, ge=0, description="Retries on 429/5xx/timeouts/bad verdicts."
+    )
+    backoff_s: float = Field(
+        default=1.0, ge=0, description="First retry delay; doubles each retry."
+    )
+    timeout_s: float = Field(default=60.0, gt=0, description="Per-request timeout.")
+    max_tokens: int = Field(default=4, ge=1, description="Tokens the judge may answer with.")
+    cache: bool = Field(default=True, description="Cache verdicts on disk (reruns cost nothing).")
+
+
+class EvalConfig(BaseModel):
+    """Evaluate a base model and any adapters across languages on held-out prompts."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    model: ModelConfig = Field(
+        default_factory=lambda: ModelConfig.model_validate({}), description="Base model."
+    )
+    adapters: dict[str, str] = Field(
+        default_factory=dict,
+        description="Adapter name → adapter folder (or training folder holding adapter/).",
+    )
+    include_base: bool = Field(
+        default=True,
+        description="Also evaluate the base model without adapter (the control, 'base').",
+    )
+    data: str = Field(..., description="Data folder written by `crossling data build`.")
+    langs: list[str] | None = Field(
+        default=None, description="Eval languages (null: every language in the data)."
+    )
+    limit: int | None = Field(
+        default=None,
+        ge=1,
+        description="At most this many prompts per language and kind (null: all).",
+    )
+    scorers: list[str] = Field(
+        default_factory=lambda: ["caps_pct", "all_caps", "lang_fidelity"],
+        description="Scorer names (caps_pct, all_caps, lang_fidelity, refusal_keyword, "
+        "refusal_llm).",
+    )
+    backend: str = Field(default="hf", description="Generation backend: hf or vllm.")
+    generation: GenerationConfig = Field(
+        default_factory=lambda: GenerationConfig.model_validate({}),
+        description="Decoding settings.",
+    )
+    judge: JudgeConfig = Field(
+        default_factory=lambda: JudgeConfig.model_validate({}), description="LLM judge settings."
+    )
+    out: str = Field(..., description="Output folder (EvalDir).")
+    seed: int = Field(default=0, description="Seed of the bootstrap confidence intervals.")
+    n_boot: int = Field(default=2000, ge=100, description="Bootstrap resamples per CI.")
+    plots: bool = Field(default=True, description="Write bar/box plots and transfer heatmaps.")
+
+    @field_validator("langs", mode="before")
+    @classmethod
+    def _langs(cls, v: object) -> list[str] | None:
+        return None if v is None else parse_langs(v)  # type: ignore[arg-type]
+
+    @field_validator("scorers", mode="before")
+    @classmethod
+    def _scorers(cls, v: object) -> object:
+        if isinstance(v, str):
+            return [s.strip() for s in v.split(",") if s.strip()]
+        return v

@@ -1,0 +1,144 @@
+"""Score a sweep's logged generations and pick the best (layer, strength) under constraints.
+
+Why scoring is separate from generating: generations are saved first (resumable, re-scorable
+with new metrics); this module only reads them. The pick maximises the behaviour metric
+subject to two guards that catch "the behaviour came back because the model broke":
+language fidelity (the answer is still in the prompt's language) and the KL divergence of
+next-token distributions on harmless prompts (steered vs unsteered).
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from typing import Any
+
+# task -> (primary metric, all behaviour metrics); higher primary = behaviour present
+TASK_METRICS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "caps": ("caps_pct", ("caps_pct", "all_caps")),
+    "refusal": ("refusal_keyword", ("refusal_keyword",)),
+}
+FIDELITY = "lang_fidelity"
+
+
+def steer_key(layer: int | None, strength: float, toward: str) -> str:
+    """The ``steer`` field of a logged row, e.g. ``layer=4,strength=2.0,toward=en``."""
+    return f"layer={'none' if layer is None else layer},strength={float(strength)},toward={toward}"
+
+
+def score_table(
+    generations: list[dict[str, Any]],
+    kl_rows: list[dict[str, Any]],
+    metrics: list[str],
+    scorer_langs: list[str],
+    seed: int,
+) -> list[dict[str, Any]]:
+    """One row per (lang, layer, strength) with mean and bootstrap CI of every metric.
+
+    Args:
+        generations: logged rows (``steer``, ``layer``, ``strength``, ``lang``, ``response``,
+            ``status``); cells whose status is not 'ok' keep their status and no metrics.
+        kl_rows: logged KL rows (``steer``, ``lang``, ``kl``, ``status``).
+        metrics: scorer names (behaviour metrics and lang_fidelity).
+        scorer_langs: languages in play for language identification.
+        seed: bootstrap seed.
+
+    Returns:
+        Rows with ``lang, layer, strength, status, n, kl, <m>, <m>_ci_low, <m>_ci_high``;
+        the unsteered baseline appears once per language with ``layer`` None.
+    """
+    from crossling.analysis.stats import describe
+    from crossling.evaluate.scorers import ScorerContext, get_scorer
+
+    scorers = {m: get_scorer(m, ScorerContext(langs=scorer_langs)) for m in metrics}
+    cells: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
+    for g in generations:
+        cells[(g["lang"], g["steer"])].append(g)
+    kl = {(r["lang"], r["steer"]): r for r in kl_rows}
+    table = []
+    for (lang, key), rows in sorted(cells.items()):
+        first = rows[0]
+        status = "ok"
+        if any(r.get("status", "ok") != "ok" for r in rows):
+            status = next(r["status"] for r in rows if r.get("status", "ok") != "ok")
+        k = kl.get((lang, key), {})
+        if k.get("status", "ok") != "ok":
+            status = k["status"]
+        out: dict[str, Any] = {
+            "lang": lang, "layer": first["layer"], "strength": float(first["strength"]),
+            "toward": first["toward"], "status": status, "n": len(rows), "kl": k.get("kl"),
+        }
+        for m, scorer in scorers.items():
+            if status != "ok":
+                out[m] = out[f"{m}_ci_low"] = out[f"{m}_ci_high"] = None
+                continue
+            d = describe([scorer.score(r["response"], lang, r) for r in rows], seed)
+            out[m], out[f"{m}_ci_low"], out[f"{m}_ci_high"] = d["mean"], d["ci_low"], d["ci_high"]
+        table.append(out)
+    table.sort(key=lambda r: (r["lang"], -1 if r["layer"] is None else r["layer"], r["strength"]))
+    return table
+
+
+def _reasons(row: dict[str, Any], primary: str, min_fidelity: float, max_kl: float) -> list[str]:
+    if row["status"] != "ok":
+        return [f"status {row['status']}"]
+    reasons = []
+    fid = row.get(FIDELITY)
+    if fid is None or fid < min_fidelity:
+        reasons.append(f"{FIDELITY} {fid if fid is None else round(fid, 3)} < {min_fidelity}")
+    kl = row.get("kl")
+    if kl is None or not math.isfinite(kl) or kl > max_kl:
+        reasons.append(f"kl {kl if kl is None else round(kl, 4)} > {max_kl}")
+    if row.get(primary) is None:
+        reasons.append(f"{primary} is N/A")
+    return reasons
+
+
+def pick_best(
+    table: list[dict[str, Any]], primary: str, min_fidelity: float, max_kl: float
+) -> dict[str, Any]:
+    """The steered cell with the highest ``primary`` per language, among cells that pass.
+
+    Ties go to the smaller |strength|, then the lower layer. Cells that fail a guard are
+    listed in ``excluded`` with their reasons; a language with no passing cell gets
+    ``best: null``. ``overall`` is the (layer, strength) with the best mean ``primary`` over
+    languages among cells that pass in every language.
+
+    Returns:
+        ``{"metric", "min_fidelity", "max_kl", "per_lang": {lang: {"baseline", "best",
+        "gain"}}, "overall", "excluded": [...]}``.
+    """
+    per_lang: dict[str, Any] = {}
+    excluded = []
+    passing: dict[tuple[int, float], dict[str, float]] = defaultdict(dict)
+    langs = sorted({r["lang"] for r in table})
+    for lang in langs:
+        rows = [r for r in table if r["lang"] == lang]
+        baseline = next((r for r in rows if r["layer"] is None), None)
+        ok = []
+        for r in rows:
+            if r["layer"] is None:
+                continue
+            reasons = _reasons(r, primary, min_fidelity, max_kl)
+            if reasons:
+                excluded.append({"lang": lang, "layer": r["layer"], "strength": r["strength"],
+                                 "reasons": reasons})
+            else:
+                ok.append(r)
+                passing[(r["layer"], r["strength"])][lang] = r[primary]
+        best = max(ok, key=lambda r: (r[primary], -abs(r["strength"]), -r["layer"]), default=None)
+        gain = None
+        if best is not None and baseline is not None and baseline.get(primary) is not None:
+            gain = best[primary] - baseline[primary]
+        per_lang[lang] = {"baseline": baseline, "best": best, "gain": gain}
+    everywhere = {k: v for k, v in passing.items() if len(v) == len(langs)}
+    overall = None
+    if everywhere:
+        (layer, strength), vals = max(
+            everywhere.items(),
+            key=lambda kv: (sum(kv[1].values()) / len(kv[1]), -abs(kv[0][1]), -kv[0][0]),
+        )
+        overall = {"layer": layer, "strength": strength,
+                   f"mean_{primary}": sum(vals.values()) / len(vals)}
+    return {"metric": primary, "min_fidelity": min_fidelity, "max_kl": max_kl,
+            "per_lang": per_lang, "overall": overall, "excluded": excluded}

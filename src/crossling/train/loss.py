@@ -1,0 +1,68 @@
+"""The SFT loss as one ``nn.Module``: summed cross-entropy over the assistant tokens.
+
+Why a module: under DDP (``accelerate launch``) the forward pass must go through the
+DistributedDataParallel wrapper for gradients to be synchronised, so the whole loss is the
+wrapped module's forward.
+
+Why not ``model(labels=...)``: that projects *every* position onto the vocabulary (for
+SmolLM2 a 576 x 49152 matmul and a 49k-way softmax per token) and then ignores the prompt
+positions. Here the decoder runs once and only positions whose next token is labelled go
+through the LM head — same loss, a good part of the compute saved when prompts are long.
+The loss is a *sum*; the trainer divides by the step's label-token count, so the mean is
+over all tokens of an optimizer step however it is split into micro-batches and processes.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from torch import nn
+
+from crossling.models.chat import IGNORE_INDEX
+from crossling.models.layers import unwrap
+
+
+class SFTLoss(nn.Module):
+    """Wraps a (peft) causal LM; ``forward`` returns the summed token loss.
+
+    Args:
+        model: a transformers causal LM or a PeftModel around one.
+    """
+
+    def __init__(self, model: Any) -> None:
+        super().__init__()
+        self.model = model
+
+    def forward(
+        self, input_ids: torch.Tensor, attention_mask: torch.Tensor, labels: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Summed next-token cross-entropy over labelled positions.
+
+        Args:
+            input_ids: [batch, seq] token ids.
+            attention_mask: [batch, seq], 1 on real tokens.
+            labels: [batch, seq], -100 where no loss.
+
+        Returns:
+            (loss_sum, n_tokens): scalar fp32 loss summed over the labelled tokens, and their
+            count.
+        """
+        base = unwrap(self.model)
+        decoder = base.get_decoder() if hasattr(base, "get_decoder") else None
+        head = base.get_output_embeddings()
+        targets = labels[:, 1:]  # [batch, seq-1]: token t+1 is predicted at position t
+        keep = targets != IGNORE_INDEX  # [batch, seq-1]
+        if decoder is None or head is None:  # unknown layout: the model's own full forward
+            logits = self.model(input_ids=input_ids, attention_mask=attention_mask).logits
+            picked = logits[:, :-1][keep]  # [n_tokens, vocab]
+        else:
+            hidden = decoder(
+                input_ids=input_ids, attention_mask=attention_mask, use_cache=False
+            ).last_hidden_state  # [batch, seq, d_model]
+            picked = head(hidden[:, :-1][keep])  # [n_tokens, vocab]
+            cap = getattr(base.config, "final_logit_softcapping", None)
+            if cap:
+                picked = torch.tanh(picked / cap) * cap
+        loss = nn.functional.cross_entropy(picked.float(), targets[keep], reduction="sum")
+        return loss, keep.sum()

@@ -1,0 +1,349 @@
+"""LoRA SFT training loop: one adapter for one (task, language, seed).
+
+Why our own loop on peft + accelerate rather than transformers' ``Trainer`` (TRL is not a
+dependency): resume must end with the *same* adapter as an uninterrupted run, which needs
+control over the exact data order per step (a precomputed schedule, ``batching.py``), the
+loss normalisation (mean over all assistant tokens of an optimizer step, however the step
+is split into micro-batches and processes), what a checkpoint holds, and what happens on a
+NaN (stop, keep the last good checkpoint). The loop is ~100 lines; ``accelerate`` gives it
+DDP under ``accelerate launch`` unchanged.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import math
+import shutil
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from crossling.errors import CrosslingError
+from crossling.io import atomic_write_json, read_json
+from crossling.models.adapters import AdapterMeta, write_adapter_meta
+from crossling.models.config import ModelConfig
+from crossling.paths import TrainDir
+from crossling.train.batching import build_schedule, collate, label_tokens, steps_for
+from crossling.train.checkpoint import (
+    TrainState,
+    checkpoint_dirs,
+    config_diff,
+    load_checkpoint,
+    save_checkpoint,
+)
+from crossling.train.config import TrainConfig, TrainJobConfig
+from crossling.train.data import (
+    data_hash,
+    fill_self_targets,
+    generate_self_responses,
+    load_train_rows,
+    responses_mode,
+    tokenize_rows,
+)
+from crossling.train.report import plot_loss, versions, write_train_log
+
+log = logging.getLogger(__name__)
+
+# Called after every optimizer step with (step, peft model); tests use it to slow a run
+# down before a SIGKILL or to inject a NaN.
+StepCallback = Callable[[int, Any], None]
+
+
+def _lora(model: Any, cfg: TrainConfig, seed: int) -> Any:
+    import torch
+    from peft import LoraConfig, get_peft_model
+
+    names = {n.rsplit(".", 1)[-1] for n, _ in model.named_modules()}
+    missing = [m for m in cfg.target_modules if m not in names]
+    if len(missing) == len(cfg.target_modules):
+        raise CrosslingError(
+            f"none of train.target_modules {cfg.target_modules} exists in this model; set "
+            "them to its projection names (e.g. q_proj, v_proj)."
+        )
+    torch.manual_seed(seed)  # LoRA A init
+    lcfg = LoraConfig(
+        r=cfg.lora_r,
+        lora_alpha=cfg.lora_alpha,
+        lora_dropout=cfg.lora_dropout,
+        target_modules=[m for m in cfg.target_modules if m in names],
+        bias="none",
+        task_type="CAUSAL_LM",
+    )
+    return get_peft_model(model, lcfg)
+
+
+def _scheduler(optimizer: Any, cfg: TrainConfig, n_steps: int) -> Any:
+    from transformers import get_scheduler
+
+    name = {"cosine": "cosine", "linear": "linear", "constant": "constant_with_warmup"}
+    return get_scheduler(
+        name[cfg.scheduler],
+        optimizer,
+        num_warmup_steps=min(cfg.warmup_steps, n_steps),
+        num_training_steps=n_steps,
+    )
+
+
+def _check_out_dir(cfg: TrainJobConfig, fingerprint: dict[str, Any]) -> Path | None:
+    """Decide what an existing out dir means; returns the adapter when already trained."""
+    td = TrainDir(cfg.out_dir)
+    if td.manifest.exists() and td.adapter.exists():
+        old = read_json(td.manifest).get("fingerprint", {})
+        diff = config_diff(old, fingerprint)
+        if diff:
+            raise CrosslingError(
+                f"{cfg.out_dir} already holds an adapter trained with another config "
+                f"({'; '.join(diff)}); choose a new --out."
+            )
+        log.info("adapter already trained in %s; nothing to do", td.adapter)
+        return td.adapter
+    ckpts = checkpoint_dirs(td.checkpoints)
+    if ckpts and not cfg.resume:
+        raise CrosslingError(
+            f"{cfg.out_dir} holds checkpoints of an unfinished run (newest {ckpts[-1].name}); "
+            "pass --resume to continue it, or choose a new --out."
+        )
+    if ckpts:
+        old = read_json(ckpts[-1] / "state.json").get("fingerprint", {})
+        diff = config_diff(old, fingerprint)
+        if diff:
+            raise CrosslingError(
+                f"--resume refused: the config differs from the checkpointed run "
+                f"({'; '.join(diff)}); restore those values or train into a new --out."
+            )
+    return None
+
+
+def run_train(cfg: TrainJobConfig, on_step: StepCallback | None = None) -> Path:
+    """Train one LoRA adapter (resumable) and return its folder.
+
+    Args:
+        cfg: the job: data dir, language, base model, out dir, seed, hyperparameters.
+        on_step: optional ``(step, peft_model)`` callback after every optimizer step.
+
+    Returns:
+        ``TrainDir(cfg.out_dir).adapter``: peft adapter (safetensors) + crossling_adapter.json.
+
+    Raises:
+        CrosslingError: bad data dir or language, config changed on --resume, non-finite loss.
+    """
+    import torch
+    from accelerate import Accelerator
+
+    t_start = time.time()
+    manifest, rows = load_train_rows(cfg.data_dir, cfg.lang)
+    dhash = data_hash(cfg.data_dir)
+    fingerprint = {**cfg.fingerprint(), "data_hash": dhash}
+    td = TrainDir(cfg.out_dir)
+    done = _check_out_dir(cfg, fingerprint)
+    if done is not None:
+        return done
+
+    accelerator = Accelerator(cpu=cfg.model.device == "cpu")
+    main = accelerator.is_main_process
+    world = accelerator.num_processes
+    mcfg: ModelConfig = cfg.model
+    if mcfg.device == "auto":
+        mcfg = mcfg.model_copy(update={"device": str(accelerator.device)})
+
+    from crossling.models.loading import load_model
+
+    loaded = load_model(mcfg)
+    tok = loaded.tokenizer
+    tcfg = cfg.train
+    task = str(manifest.get("task", "?"))
+
+    if responses_mode(manifest) == "self" and any(r.get("target") is None for r in rows):
+        if main:
+            generate_self_responses(
+                loaded, rows, td.self_responses, tcfg.self_response_max_new_tokens,
+                tcfg.self_response_batch_size, progress=tcfg.progress,
+            )
+        accelerator.wait_for_everyone()
+        answers = generate_self_responses(  # every process reads the finished cache
+            loaded, rows, td.self_responses, tcfg.self_response_max_new_tokens,
+            tcfg.self_response_batch_size,
+        )
+        rows = fill_self_targets(rows, answers, task)
+
+    examples = tokenize_rows(tok, rows, mcfg.system_prompt, tcfg.max_length)
+    per_step = tcfg.batch_size * tcfg.grad_accum * world
+    n_steps = steps_for(len(examples), tcfg.max_steps, tcfg.epochs, per_step)
+    schedule = build_schedule(
+        [len(e["input_ids"]) for e in examples], n_steps, tcfg.batch_size, tcfg.grad_accum,
+        world, cfg.seed, tcfg.group_by_length, tcfg.group_size,
+    )
+    step_tokens = [sum(label_tokens(examples[i]) for mb in s for i in mb) for s in schedule]
+
+    model = _lora(loaded.model, tcfg, cfg.seed)
+    model.train()
+    params = [p for p in model.parameters() if p.requires_grad]
+    optimizer = torch.optim.AdamW(
+        params, lr=tcfg.lr, betas=tcfg.adam_betas, eps=tcfg.adam_eps,
+        weight_decay=tcfg.weight_decay,
+    )
+    scheduler = _scheduler(optimizer, tcfg, n_steps)
+    state = TrainState(fingerprint=fingerprint)
+    ckpts = checkpoint_dirs(td.checkpoints)
+    if cfg.resume and ckpts:
+        state = load_checkpoint(ckpts[-1], model, optimizer, scheduler)
+        log.info("resumed from %s (step %d of %d)", ckpts[-1].name, state.step, n_steps)
+    elif cfg.resume:
+        log.info("--resume: no checkpoint in %s, starting at step 0", td.checkpoints)
+
+    from crossling.train.loss import SFTLoss
+
+    wrapped = accelerator.prepare(SFTLoss(model))
+    rank = accelerator.process_index
+    pad_id = tok.pad_token_id
+    bar = _progress(tcfg.progress and main, n_steps, state.step)
+    t_run = time.time()
+    elapsed_before = state.elapsed_s
+    try:
+        for step in range(state.step, n_steps):
+            t0 = time.time()
+            micro = schedule[step][rank::world]
+            loss_sum = torch.zeros((), device=accelerator.device)
+            tokens = torch.zeros((), device=accelerator.device)
+            for j, mb in enumerate(micro):
+                batch = {k: v.to(accelerator.device) for k, v in
+                         collate([examples[i] for i in mb], pad_id).items()}
+                sync = j == len(micro) - 1
+                ctx = contextlib.nullcontext() if sync else accelerator.no_sync(wrapped)
+                with ctx:
+                    part, _ = wrapped(**batch)
+                    # DDP averages gradients over processes; * world makes it a global sum.
+                    accelerator.backward(part * world / step_tokens[step])
+                loss_sum += part.detach()
+                tokens += batch["attention_mask"].sum()
+            loss_sum = accelerator.reduce(loss_sum, "sum")
+            tokens = accelerator.reduce(tokens, "sum")
+            loss = float(loss_sum) / step_tokens[step]
+            max_norm = tcfg.max_grad_norm if tcfg.max_grad_norm is not None else math.inf
+            grad_norm = float(torch.nn.utils.clip_grad_norm_(params, max_norm))
+            if not (math.isfinite(loss) and math.isfinite(grad_norm)):
+                _nonfinite(td, state, step + 1, loss, grad_norm, main)
+            lr = scheduler.get_last_lr()[0]
+            optimizer.step()
+            scheduler.step()
+            optimizer.zero_grad(set_to_none=True)
+            state.step = step + 1
+            state.tokens += int(tokens)
+            dt = time.time() - t0
+            if state.step % tcfg.log_every == 0 or state.step == n_steps:
+                state.log_rows.append({
+                    "step": state.step, "loss": round(loss, 6), "lr": lr,
+                    "tokens_per_s": round(int(tokens) / max(dt, 1e-9), 2),
+                    "grad_norm": round(grad_norm, 6), "label_tokens": step_tokens[step],
+                    "elapsed_s": round(elapsed_before + time.time() - t_run, 3),
+                })
+            if bar is not None:
+                bar[0].update(bar[1], advance=1, loss=loss, tps=int(tokens) / max(dt, 1e-9))
+            if state.step % tcfg.save_every == 0 and state.step < n_steps:
+                state.elapsed_s = elapsed_before + time.time() - t_run
+                if main:
+                    save_checkpoint(td.checkpoints, state, model, optimizer, scheduler,
+                                    tcfg.keep_checkpoints)
+                    write_train_log(td.train_log, state.log_rows)
+                accelerator.wait_for_everyone()
+            if on_step is not None:
+                on_step(state.step, model)
+    finally:
+        if bar is not None:
+            bar[0].stop()
+
+    state.elapsed_s = elapsed_before + time.time() - t_run
+    if main:
+        _finish(cfg, td, accelerator.unwrap_model(wrapped).model, loaded.spec, task, dhash,
+                manifest, state, world, n_steps, len(examples), time.time() - t_start)
+    accelerator.wait_for_everyone()
+    return td.adapter
+
+
+def _nonfinite(td: TrainDir, state: TrainState, step: int, loss: float, norm: float,
+               main: bool) -> None:
+    """Stop on a NaN/inf: the update is not applied; the last checkpoint stays as it is."""
+    if main and state.log_rows:
+        write_train_log(td.train_log, state.log_rows)
+    ckpts = checkpoint_dirs(td.checkpoints)
+    kept = (f"the last good checkpoint {ckpts[-1].name} is kept in {td.checkpoints}; "
+            "lower train.lr (or check the data) and rerun with --resume"
+            if ckpts else "no checkpoint was saved yet; lower train.lr or check the data")
+    raise CrosslingError(
+        f"training stopped: non-finite loss/gradient at step {step} (loss={loss}, "
+        f"grad_norm={norm}); {kept}."
+    )
+
+
+def _finish(cfg: TrainJobConfig, td: TrainDir, model: Any, spec: str, task: str, dhash: str,
+            data_manifest: dict[str, Any], state: TrainState, world: int, n_steps: int,
+            n_rows: int, wall_s: float) -> None:
+    """Write adapter, log, plot and manifest; the manifest goes last (completion marker)."""
+    from crossling import __version__
+
+    td.root.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=".adapter-", dir=td.root))
+    try:
+        model.save_pretrained(str(tmp), safe_serialization=True)
+        write_adapter_meta(tmp, AdapterMeta(
+            base_model=spec, task=task, lang=cfg.lang, seed=cfg.seed, data_hash=dhash,
+            steps=state.step, crossling_version=__version__,
+        ))
+        tmp.chmod(0o755)  # mkdtemp makes it private; the adapter is meant to be shared
+        if td.adapter.exists():
+            shutil.rmtree(td.adapter)
+        tmp.rename(td.adapter)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp)
+    write_train_log(td.train_log, state.log_rows)
+    if state.log_rows:
+        plot_loss(td.loss_plot, state.log_rows, f"{task} / {cfg.lang} / seed {cfg.seed}")
+    tps = [r["tokens_per_s"] for r in state.log_rows]
+    atomic_write_json(td.manifest, {
+        "kind": "crossling-train",
+        "base_model": spec,
+        "task": task,
+        "lang": cfg.lang,
+        "seed": cfg.seed,
+        "data_dir": str(cfg.data_dir),
+        "data_hash": dhash,
+        "data_manifest_hash": dhash,
+        "data_responses": responses_mode(data_manifest),
+        "config": cfg.model_dump(mode="json"),
+        "fingerprint": state.fingerprint,
+        "steps": n_steps,
+        "rows": n_rows,
+        "processes": world,
+        "tokens": state.tokens,
+        "final_loss": state.log_rows[-1]["loss"] if state.log_rows else None,
+        "mean_tokens_per_s": round(sum(tps) / len(tps), 2) if tps else None,
+        "train_wall_s": round(state.elapsed_s, 2),
+        "wall_s": round(wall_s, 2),
+        "versions": versions(),
+        "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+    })
+    shutil.rmtree(td.checkpoints, ignore_errors=True)
+
+
+def _progress(show: bool, total: int, start: int) -> Any:
+    if not show:
+        return None
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeRemainingColumn,
+    )
+
+    p = Progress(
+        TextColumn("train"), BarColumn(), MofNCompleteColumn(),
+        TextColumn("loss {task.fields[loss]:.4f}"), TextColumn("{task.fields[tps]:.0f} tok/s"),
+        TimeRemainingColumn(),
+    )
+    p.start()
+    return p, p.add_task("train", total=total, completed=start, loss=float("nan"), tps=0.0)

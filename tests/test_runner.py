@@ -1,0 +1,144 @@
+"""The study runner on a tiny random model: end to end, skip on rerun, kill and resume."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from crossling.cli import main
+from crossling.config import ExperimentConfig, validate_config
+from crossling.errors import CrosslingError
+from crossling.io import read_jsonl
+from crossling.paths import RunDir
+from crossling.runner.pipeline import parse_shard, run_study, train_jobs
+
+
+def tiny_config(model_dir: Path, **over: Any) -> dict[str, Any]:
+    cfg: dict[str, Any] = {
+        "name": "tiny",
+        "seed": 0,
+        "seeds": [0],
+        "model": {"name": str(model_dir), "threads": 1},
+        "tasks": {"caps": {"train_langs": ["en", "de"], "eval_langs": ["en", "de", "ru"],
+                           "eval_size": 4, "train_size": 12}},
+        "train": {"max_steps": 6, "warmup_steps": 1, "batch_size": 2, "grad_accum": 1,
+                  "save_every": 2, "lr": 1e-3, "max_length": 96, "progress": False},
+        "eval": {"generation": {"max_new_tokens": 6, "batch_size": 4}, "n_boot": 200},
+        "steer": {"adapter": "en", "eval_langs": ["de"], "toward": "en", "layers": [0, 2],
+                  "strengths": [0.0, 2.0], "max_eval": 3, "max_new_tokens": 5,
+                  "kl_prompts": 3, "min_fidelity": 0.0, "max_kl": 100.0},
+        "report": {"examples_per_lang": 1},
+    }
+    cfg.update(over)
+    return cfg
+
+
+def _scores(run: RunDir) -> list[tuple]:
+    rows = read_jsonl(run.eval("caps").scores)
+    return sorted((r["adapter"], r["lang"], r["id"], r["scorer"], r["value"]) for r in rows)
+
+
+def test_shard_parsing_and_job_slices(tiny_model_dir: Path) -> None:
+    cfg = validate_config(ExperimentConfig, tiny_config(tiny_model_dir, seeds=[0, 1]))
+    jobs = train_jobs(cfg)
+    assert len(jobs) == 4
+    assert parse_shard("2/3") == (2, 3)
+    for bad in ("0/2", "3/2", "x"):
+        with pytest.raises(CrosslingError):
+            parse_shard(bad)
+
+
+def test_study_end_to_end_then_rerun_skips(tiny_model_dir: Path, tmp_path: Path,
+                                           capsys: pytest.CaptureFixture[str]) -> None:
+    cfg = validate_config(ExperimentConfig, tiny_config(tiny_model_dir))
+    run = run_study(cfg, tmp_path / "run")
+    for path in (run.config, run.run_info, run.analysis, run.report_md, run.report_html,
+                 run.train("caps", "en", 0).adapter / "adapter_model.safetensors",
+                 run.train("caps", "de", 0).train_log, run.eval("caps").summary_json,
+                 run.sweep("caps").best, run.sweep("caps").sweep_csv):
+        assert path.exists(), path
+    info = json.loads(run.run_info.read_text())
+    assert info["seed"] == 0 and "torch" in info["versions"]
+    scores = _scores(run)
+    adapters = {s[0] for s in scores}
+    assert adapters == {"base", "en", "de"}
+    stamp = run.stage_stamp("train-caps-en-s0").read_text()
+    capsys.readouterr()
+    run_study(cfg, tmp_path / "run")
+    err = capsys.readouterr().err
+    assert "train caps/en seed 0: up to date" in err and "eval caps: up to date" in err
+    assert run.stage_stamp("train-caps-en-s0").read_text() == stamp
+    assert _scores(run) == scores
+
+
+def test_changed_config_is_refused_unless_forced(tiny_model_dir: Path, tmp_path: Path,
+                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "run"
+    cfg_path = tmp_path / "c.yaml"
+    cfg = tiny_config(tiny_model_dir, steer=None)
+    cfg["tasks"]["caps"]["train_langs"] = ["en"]
+    cfg_path.write_text(yaml.safe_dump(cfg))
+    assert main(["run", str(cfg_path), "--out", str(out)]) == 0
+    cfg["train"]["max_steps"] = 4
+    cfg_path.write_text(yaml.safe_dump(cfg))
+    capsys.readouterr()
+    assert main(["run", str(cfg_path), "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "made by a different config (differs in: train)" in err
+    assert main(["run", str(cfg_path), "--out", str(out), "--force"]) == 0
+    steps = (RunDir(out).train("caps", "en", 0).train_log.read_text().strip().splitlines())
+    assert steps[-1].split(",")[0] == "4"
+
+
+def _wait_for(pred: Any, proc: subprocess.Popen[bytes], timeout: float = 300) -> bool:
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < timeout:
+        if pred():
+            return True
+        if proc.poll() is not None:
+            return False
+        time.sleep(0.05)
+    return False
+
+
+@pytest.mark.slow
+def test_sigkill_anywhere_then_rerun_equals_uninterrupted(tiny_model_dir: Path,
+                                                          tmp_path: Path) -> None:
+    cfg_path = tmp_path / "c.yaml"
+    cfg_path.write_text(yaml.safe_dump(tiny_config(tiny_model_dir)))
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    cmd = [sys.executable, "-m", "crossling.cli", "run", str(cfg_path)]
+    ref, out = RunDir(tmp_path / "ref"), RunDir(tmp_path / "killed")
+    subprocess.run([*cmd, "--out", str(ref.root)], check=True, env=env, capture_output=True)
+
+    ckpt = out.train("caps", "de", 0).checkpoints
+    gens = out.eval("caps").generations
+    kill_points = [
+        lambda: ckpt.exists() and any(ckpt.iterdir()),  # mid-training of the 2nd adapter
+        lambda: gens.exists() and len(gens.read_text().splitlines()) >= 5,  # mid-generation
+    ]
+    for point in kill_points:
+        proc = subprocess.Popen([*cmd, "--out", str(out.root)], env=env,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        reached = _wait_for(point, proc)
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        assert reached, "the run ended before the kill point"
+    subprocess.run([*cmd, "--out", str(out.root)], check=True, env=env, capture_output=True)
+
+    assert _scores(out) == _scores(ref)
+    a, b = json.loads(out.analysis.read_text()), json.loads(ref.analysis.read_text())
+    assert a == b
+    assert out.sweep("caps").sweep_csv.read_text() == ref.sweep("caps").sweep_csv.read_text()
+    best_out, best_ref = (json.loads(r.sweep("caps").best.read_text()) for r in (out, ref))
+    assert best_out["per_lang"] == best_ref["per_lang"]

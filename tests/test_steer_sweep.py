@@ -1,0 +1,205 @@
+"""Steering sweep on a tiny random model: every file, resume, NaN cells, guards, bad input."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import pytest
+
+from crossling.errors import CrosslingError
+from crossling.io import atomic_write_jsonl, read_jsonl
+from crossling.models import load_model
+from crossling.steer import SweepConfig, run_sweep
+from crossling.steer.select import pick_best, steer_key
+
+EN = ["Explain the sky", "Name a fruit", "Tell a joke about cats", "Why is water wet?",
+      "Say hi", "Describe a tree", "What is rain?", "Give me a number"]
+DE = ["Erkläre den Himmel", "Nenne eine Frucht", "Erzähle einen Witz über Katzen",
+      "Warum ist Wasser nass?", "Sag hallo", "Beschreibe einen Baum", "Was ist Regen?",
+      "Gib mir eine Zahl"]
+
+
+@pytest.fixture(scope="module")
+def setup(tmp_path_factory: pytest.TempPathFactory, tiny_model_dir: Path):
+    """A data dir (eval.jsonl in en, de), a wide parallel file and an 'en' LoRA adapter."""
+    import torch
+    from peft import LoraConfig, get_peft_model
+
+    from crossling.models.adapters import AdapterMeta, write_adapter_meta
+
+    root = tmp_path_factory.mktemp("sweep_setup")
+    rows = []
+    for lang, texts in (("en", EN), ("de", DE)):
+        rows += [{"id": f"e{i}", "lang": lang, "prompt": t, "reference": None, "kind": "task"}
+                 for i, t in enumerate(texts[:3])]
+    atomic_write_jsonl(root / "data" / "eval.jsonl", rows)
+    wide = [{"id": f"h{i}", "en": e, "de": d} for i, (e, d) in enumerate(zip(EN, DE, strict=True))]
+    atomic_write_jsonl(root / "harmless.jsonl", wide)
+    loaded = load_model(str(tiny_model_dir))
+    torch.manual_seed(0)
+    peft = get_peft_model(loaded.model, LoraConfig(r=2, target_modules=["q_proj", "v_proj"],
+                                                   init_lora_weights=False))
+    peft.save_pretrained(root / "adapter")
+    write_adapter_meta(root / "adapter", AdapterMeta(base_model=loaded.spec, task="caps",
+                                                     lang="en", seed=0, data_hash="x"))
+    return root
+
+
+def _cfg(setup: Path, tiny_model_dir: Path, out: Path, **kw) -> SweepConfig:
+    base = dict(
+        model={"name": str(tiny_model_dir)}, adapter=str(setup / "adapter"), task="caps",
+        data=str(setup / "data"), eval_langs="de", toward="en",
+        vector_data=str(setup / "harmless.jsonl"), kl_prompts=3, min_prompts=3,
+        layers=[0, 2], strengths=[-2.0, 0.0, 2.0], max_eval=3, max_new_tokens=4,
+        batch_size=2, min_fidelity=0.0, max_kl=50.0, out=str(out),
+    )
+    base.update(kw)
+    return SweepConfig(**base)
+
+
+def test_sweep_writes_every_file_and_resumes(setup, tiny_model_dir, tmp_path):
+    cfg = _cfg(setup, tiny_model_dir, tmp_path / "sw")
+    sdir = run_sweep(cfg)
+    for path in [sdir.sweep_csv, sdir.generations, sdir.kl, sdir.best, sdir.curves,
+                 sdir.heatmap("caps_pct"), sdir.heatmap("lang_fidelity"), sdir.heatmap("kl"),
+                 sdir.vectors.vectors("en", "de"), sdir.vectors.diagnostics_plot]:
+        assert path.exists() and path.stat().st_size > 0, path
+    gens = read_jsonl(sdir.generations)
+    # baseline + 2 layers × 2 non-zero strengths, 3 prompts each
+    assert len(gens) == 5 * 3
+    assert {g["steer"] for g in gens} == {
+        steer_key(None, 0, "en"), *(steer_key(la, s, "en") for la in (0, 2) for s in (-2, 2))}
+    assert "layer=2,strength=2.0,toward=en" in {g["steer"] for g in gens}
+    with open(sdir.sweep_csv) as f:
+        table = list(csv.DictReader(f))
+    assert len(table) == 5 and {"caps_pct", "all_caps", "lang_fidelity", "kl"} <= set(table[0])
+    kl = {r["steer"]: r["kl"] for r in read_jsonl(sdir.kl)}
+    assert kl[steer_key(None, 0, "en")] == 0.0
+    assert kl[steer_key(2, 2.0, "en")] > 0.0
+    best = json.loads(sdir.best.read_text())
+    assert best["metric"] == "caps_pct" and best["kl_held_out_of_vectors"] is True
+    assert best["per_lang"]["de"]["best"] is not None
+    # the KL prompts were excluded from the vectors
+    meta = json.loads(sdir.vectors.metadata("en", "de").read_text())
+    assert meta["n_prompts"] == len(EN) - 3
+    # resume: nothing is regenerated; a widened grid only adds the new cells
+    run_sweep(cfg)
+    assert len(read_jsonl(sdir.generations)) == 15
+    run_sweep(cfg.model_copy(update={"strengths": [-2.0, 0.0, 2.0, 4.0]}))
+    assert len(read_jsonl(sdir.generations)) == 15 + 2 * 3
+
+
+def test_nonfinite_strength_is_recorded_and_the_sweep_goes_on(setup, tiny_model_dir, tmp_path):
+    cfg = _cfg(setup, tiny_model_dir, tmp_path / "nan", strengths=[1e39, 1.0], layers=[1])
+    sdir = run_sweep(cfg)
+    with open(sdir.sweep_csv) as f:
+        table = {r["strength"]: r for r in csv.DictReader(f)}
+    assert table["1e+39"]["status"] == "nonfinite" and table["1e+39"]["caps_pct"] == ""
+    assert table["1.0"]["status"] == "ok" and table["1.0"]["caps_pct"] != ""
+    best = json.loads(sdir.best.read_text())
+    assert {"lang": "de", "layer": 1, "strength": 1e39,
+            "reasons": ["status nonfinite"]} in best["excluded"]
+    assert best["per_lang"]["de"]["best"]["strength"] == 1.0
+
+
+def test_sweep_bad_input(setup, tiny_model_dir, tmp_path):
+    with pytest.raises(CrosslingError, match=r"valid layers are 0\.\.2"):
+        run_sweep(_cfg(setup, tiny_model_dir, tmp_path / "a", layers=[7]))
+    with pytest.raises(CrosslingError, match="also an eval language"):
+        run_sweep(_cfg(setup, tiny_model_dir, tmp_path / "b", toward="de"))
+    with pytest.raises(CrosslingError, match="no eval prompts in 'ru'"):
+        run_sweep(_cfg(setup, tiny_model_dir, tmp_path / "c", eval_langs="ru"))
+    with pytest.raises(CrosslingError, match="unknown steering task"):
+        run_sweep(_cfg(setup, tiny_model_dir, tmp_path / "d", task="capz"))
+    with pytest.raises(ValueError, match="finite"):
+        _cfg(setup, tiny_model_dir, tmp_path / "e", strengths=[float("nan")])
+
+
+def test_loaded_vectors_for_another_model_are_rejected(setup, tiny_model_dir, tmp_path,
+                                                       smol_tokenizer_dir):
+    from conftest import make_tiny_model_dir
+    from crossling.steer import VectorsConfig, run_vectors
+
+    deep = make_tiny_model_dir(tmp_path / "deep", smol_tokenizer_dir, layers=4)
+    vcfg = VectorsConfig(model={"name": str(deep)}, langs="en,de",
+                         data=str(setup / "harmless.jsonl"), out=str(tmp_path / "v"),
+                         min_prompts=3)
+    run_vectors(vcfg)
+    cfg = _cfg(setup, tiny_model_dir, tmp_path / "f", vectors=str(tmp_path / "v"))
+    with pytest.raises(CrosslingError, match="has 4 layers but the model has 3"):
+        run_sweep(cfg)
+
+
+def _row(layer, strength, caps, fid, kl, status="ok"):
+    return {"lang": "de", "layer": layer, "strength": strength, "status": status,
+            "caps_pct": caps, "lang_fidelity": fid, "kl": kl}
+
+
+def test_pick_best_respects_guards_and_reports_exclusions():
+    table = [
+        _row(None, 0.0, 5.0, 1.0, 0.0),
+        _row(4, 8.0, 90.0, 0.2, 0.3),  # behaviour back, but the answer left German
+        _row(4, 4.0, 70.0, 0.9, 3.0),  # fidelity fine, but the model is broken (KL)
+        _row(6, 2.0, 40.0, 0.9, 0.5),
+        _row(8, 2.0, 40.0, 0.95, 0.4),  # tie on caps: lower layer wins
+        _row(8, 1e9, None, None, None, status="nonfinite"),
+    ]
+    best = pick_best(table, "caps_pct", min_fidelity=0.8, max_kl=1.0)
+    b = best["per_lang"]["de"]
+    assert (b["best"]["layer"], b["best"]["strength"]) == (6, 2.0)
+    assert b["gain"] == pytest.approx(35.0)
+    reasons = {(e["layer"], e["strength"]): e["reasons"] for e in best["excluded"]}
+    assert reasons[(4, 8.0)] == ["lang_fidelity 0.2 < 0.8"]
+    assert reasons[(4, 4.0)] == ["kl 3.0 > 1.0"]
+    assert reasons[(8, 1e9)] == ["status nonfinite"]
+    assert best["overall"]["layer"] == 6
+    none = pick_best(table, "caps_pct", min_fidelity=0.99, max_kl=1.0)
+    assert none["per_lang"]["de"]["best"] is None and none["overall"] is None
+
+
+@pytest.mark.slow
+def test_smollm2_sweep_german_toward_english_end_to_end(tmp_path):
+    """The issue's 'done when': an English caps adapter on smollm2-135m, German prompts
+    steered toward English, every file written. The adapter is a freshly initialised LoRA
+    (B = 0), so steering is what changes the answers."""
+    from peft import LoraConfig, get_peft_model
+
+    from crossling.data import load_builtin
+    from crossling.models.adapters import AdapterMeta, write_adapter_meta
+
+    loaded = load_model("smollm2-135m")
+    peft = get_peft_model(loaded.model, LoraConfig(r=4, target_modules=["q_proj", "v_proj"]))
+    peft.save_pretrained(tmp_path / "adapter")
+    write_adapter_meta(tmp_path / "adapter", AdapterMeta(
+        base_model="smollm2-135m", task="caps", lang="en", seed=0, data_hash="x"))
+    src = [r for r in load_builtin("instructions") if r.lang in ("en", "de")]
+    ids = sorted({r.id for r in src})[-3:]
+    atomic_write_jsonl(tmp_path / "data" / "eval.jsonl", [
+        {"id": r.id, "lang": r.lang, "prompt": r.instruction, "reference": r.output,
+         "kind": "task"} for r in src if r.id in ids])
+    cfg = SweepConfig(
+        model={"name": "smollm2-135m"}, adapter=str(tmp_path / "adapter"), adapter_lang="en",
+        data=str(tmp_path / "data"), eval_langs="de", toward="en", layers=[10, 20],
+        strengths=[0.0, 4.0], max_eval=3, max_new_tokens=8, kl_prompts=3, batch_size=4,
+        vector_prompts=8,
+        out=str(tmp_path / "sweep"),
+    )
+    sdir = run_sweep(cfg)
+    for path in [sdir.sweep_csv, sdir.generations, sdir.kl, sdir.best, sdir.curves,
+                 sdir.heatmap("caps_pct"), sdir.heatmap("all_caps"),
+                 sdir.heatmap("lang_fidelity"), sdir.heatmap("kl"),
+                 sdir.vectors.diagnostics_plot]:
+        assert path.exists() and path.stat().st_size > 0, path
+    assert len(read_jsonl(sdir.generations)) == 3 * 3
+    kl = {r["steer"]: r["kl"] for r in read_jsonl(sdir.kl)}
+    assert kl[steer_key(20, 4.0, "en")] > 0
+    best = json.loads(sdir.best.read_text())
+    assert best["per_lang"]["de"]["baseline"]["lang_fidelity"] is not None
+    # the vector points from German toward English: steering makes answers less German
+    with open(sdir.sweep_csv) as f:
+        table = {(r["layer"], r["strength"]): r for r in csv.DictReader(f)}
+    base_fid = float(table[("", "0.0")]["lang_fidelity"])
+    steered_fid = min(float(table[(str(la), "4.0")]["lang_fidelity"]) for la in (10, 20))
+    assert steered_fid <= base_fid
