@@ -46,8 +46,15 @@ for _module, _attr, _name, _help in _STAGES:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point: bad input → one line on stderr and exit code 2, never a traceback."""
+    import os
+    import warnings
+
     import click
 
+    # Our own progress bars say what runs; the library's per-load bars and deprecation chatter
+    # would bury them. Set HF_HUB_DISABLE_PROGRESS_BARS=0 to see download bars again.
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    warnings.filterwarnings("ignore", category=FutureWarning)
     try:
         app(args=argv, standalone_mode=False)
     except CrosslingError as e:

@@ -137,7 +137,11 @@ class StudySteerConfig(_BaseModel):
     eval_langs: list[str] = Field(["de"], description="Languages of the prompts steered.")
     toward: str = Field("en", description="Steer toward this language.")
     layers: list[int] = Field([4, 8, 12], description="Decoder layers (0-based) to try.")
-    strengths: list[float] = Field([0.0, 2.0, 4.0, 8.0], description="Strengths to try.")
+    strengths: list[float] = Field(
+        [-1.0, -0.5, 0.0, 0.25, 0.5, 1.0],
+        description="Strengths to try, in multiples of the vector (its norm is typically "
+        "0.25-0.55 x the residual norm, so |strength| > 2 breaks small models).",
+    )
     normalize: bool = Field(False, description="Strength in units of the mean residual norm.")
     positions: str = Field("all", description="prompt, generated or all.")
     builder: str = Field("mean_diff", description="Vector builder: mean_diff or pca.")

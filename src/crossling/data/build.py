@@ -127,6 +127,7 @@ def run_data(cfg: DataConfig, out: str | Path, loader: HubLoader = _hub_load) ->
 
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    tmp.chmod(0o755)  # mkdtemp makes it private; the result is meant to be shared
     try:
         d = DataDir(tmp)
         for lang, lrows in train.items():

@@ -111,6 +111,7 @@ def ensure_converted(alias: str) -> Path:
     model.hf_quantizer = None  # type: ignore[assignment]
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{alias}.", dir=out.parent))
+    tmp.chmod(0o755)  # mkdtemp makes it private; the result is meant to be shared
     try:
         model.save_pretrained(tmp)
         tok.save_pretrained(tmp)

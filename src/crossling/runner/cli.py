@@ -46,17 +46,18 @@ def _print_headline(root: Path) -> None:
     run_dir = RunDir(root)
     cfg = load_config(ExperimentConfig, run_dir.config)
     analysis = read_json(run_dir.analysis)
-    console = Console()
+    console = Console(width=max(Console().width, 130))
     for task, res in analysis["tasks"].items():
         scorer = cfg.report.headline_scorer.get(task, "")
         for kind, per in res["kinds"].items():
             if scorer not in per:
                 continue
             t = _matrix_table(per[scorer], cfg.tasks[task].eval_langs, scorer,
-                              f"{task} · {kind} · {scorer} (mean [95% CI])")
+                              f"{task} · {kind} · {scorer} (mean [95% CI])",
+                              order=cfg.tasks[task].train_langs)
             table = Table(title=t.caption)
             for h in t.header:
-                table.add_column(h, justify="right")
+                table.add_column(h, justify="right", no_wrap=True)
             for row in t.rows:
                 table.add_row(*row)
             console.print(table)

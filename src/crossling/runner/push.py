@@ -44,7 +44,8 @@ def model_card(cfg: ExperimentConfig, run: RunDir, repo: str) -> str:
         for kind, per in kinds.items():
             if scorer in per:
                 t = _matrix_table(per[scorer], d.eval_langs, scorer,
-                                  f"{scorer} ({kind} prompts), mean [95 % CI]")
+                                  f"{scorer} ({kind} prompts), mean [95 % CI]",
+                                  order=d.train_langs)
                 lines += [f"*{t.caption}*", "", "| " + " | ".join(t.header) + " |",
                           "|" + "|".join("---" for _ in t.header) + "|"]
                 lines += ["| " + " | ".join(r) + " |" for r in t.rows]

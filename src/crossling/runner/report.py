@@ -45,12 +45,13 @@ def _digits(scorer: str) -> int:
 
 
 def _matrix_table(res: dict[str, Any], langs: list[str], scorer: str, caption: str,
-                  key: str = "matrix") -> Table:
+                  key: str = "matrix", order: list[str] | None = None) -> Table:
     """The original study's layout: one row per model (control first), one column per
-    language, cells = mean [95 % CI]."""
+    language, cells = mean [95 % CI]. ``order``: training languages in row order."""
+    order = order or []
     m = res[key]
     rows = []
-    for adapter in m:
+    for adapter in sorted(m, key=lambda a: (a != "base", order.index(a) if a in order else 99)):
         label = "control (base)" if adapter == "base" else f"LoRA {adapter.upper()}"
         cells = []
         for lang in langs:
@@ -103,13 +104,14 @@ def _task_sections(doc: Document, cfg: ExperimentConfig, run: RunDir, task: str,
             res = per_scorer[scorer]
             name = SCORER_TITLES.get(scorer, scorer)
             s.add(_matrix_table(res, d.eval_langs, scorer,
-                                f"{name}: rows = training language, columns = eval language"))
+                                f"{name}: rows = training language, columns = eval language",
+                                order=d.train_langs))
             if scorer == headline:
                 s.add(Figure(run.root / res["figure"], f"Transfer matrix — {name}"))
                 if res.get("control_subtracted"):
                     s.add(_matrix_table(res, d.eval_langs, scorer,
                                         f"{name}, adapter minus control (paired over prompts)",
-                                        key="control_subtracted"))
+                                        key="control_subtracted", order=d.train_langs))
                 for a in res.get("asymmetry", []):
                     s.add("**Asymmetry.** " + a["sentence"])
         agreement = run.eval(task).agreement
@@ -118,7 +120,8 @@ def _task_sections(doc: Document, cfg: ExperimentConfig, run: RunDir, task: str,
             s.add(f"**Judge agreement** (Cohen's kappa): `{ag}`")
         plots = sorted(run.eval(task).plots.glob(f"{headline}_*.png")) if headline else []
         for p in plots[:4]:
-            s.add(Figure(p, f"{headline} per language, {p.stem.split('_', 1)[-1]} "
+            who = p.stem.removeprefix(f"{headline}_")
+            s.add(Figure(p, f"{headline} per language, {'control' if who == 'base' else who} "
                             "(bars: mean ± 95 % CI; boxes: distribution)"))
 
 
@@ -137,8 +140,30 @@ def _steer_section(doc: Document, cfg: ExperimentConfig, run: RunDir) -> None:
         s.add("The sweep has not finished.")
         return
     best = read_json(sd.best)
-    s.add("**Chosen setting** (subject to language fidelity ≥ "
-          f"{st.min_fidelity} and KL ≤ {st.max_kl}): `" + _short(best) + "`")
+    metric = best.get("metric", "caps_pct")
+    rows = []
+    for lang, res in best.get("per_lang", {}).items():
+        for label in ("baseline", "best"):
+            c = res.get(label)
+            if not c:
+                rows.append([f"{lang} {label}", "–", "–", "no cell met the constraints",
+                             "–", "–"])
+                continue
+            rows.append([
+                f"{lang} {label}", str(c.get("layer") if c.get("layer") is not None else "–"),
+                _num(c.get("strength"), 2),
+                f"{_num(c.get(metric))} [{_num(c.get(metric + '_ci_low'))}, "
+                f"{_num(c.get(metric + '_ci_high'))}]",
+                _num(c.get("lang_fidelity"), 2), _num(c.get("kl"), 3),
+            ])
+    s.add(Table(["prompts", "layer", "strength", metric, "lang fidelity", "KL (nats)"], rows,
+                f"Chosen setting: highest {metric} with language fidelity ≥ {st.min_fidelity} "
+                f"and KL ≤ {st.max_kl}"))
+    excluded = best.get("excluded", [])
+    if excluded:
+        s.add(f"{len(excluded)} cell(s) were excluded by the constraints, e.g.: " + "; ".join(
+            f"layer {e.get('layer')}, strength {e.get('strength')}: "
+            + ", ".join(e.get("reasons", [])) for e in excluded[:4]) + ".")
     if sd.curves.exists():
         s.add(Figure(sd.curves, "Behaviour vs steering strength (one line per language/layer)"))
     for p in sorted(sd.root.glob("heatmap_*.png")):
@@ -147,13 +172,6 @@ def _steer_section(doc: Document, cfg: ExperimentConfig, run: RunDir) -> None:
     if vd.diagnostics_plot.exists():
         s.add(Figure(vd.diagnostics_plot, "Language vectors: per-layer norms and cosine "
                                           "similarities"))
-
-
-def _short(obj: Any, limit: int = 600) -> str:
-    import json
-
-    text = json.dumps(obj, ensure_ascii=False, default=str)
-    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _examples(doc: Document, cfg: ExperimentConfig, run: RunDir) -> None:
