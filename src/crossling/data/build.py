@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import random
-import shutil
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -16,7 +14,13 @@ from crossling.data.sources import HubLoader, _hub_load, load_source
 from crossling.data.splits import split_ids
 from crossling.data.tasks import get_task, prompt_of
 from crossling.errors import CrosslingError
-from crossling.io import atomic_write_json, atomic_write_jsonl, read_json, sha256_file
+from crossling.io import (
+    atomic_dir,
+    atomic_write_json,
+    atomic_write_jsonl,
+    read_json,
+    sha256_file,
+)
 from crossling.paths import DataDir
 
 MANIFEST_KIND = "crossling-data"
@@ -125,10 +129,7 @@ def run_data(cfg: DataConfig, out: str | Path, loader: HubLoader = _hub_load) ->
             hsplit = split_ids(hrows, hlangs, hlangs, min(cfg.eval_size, len(common)), cfg.seed)
             harmless = _eval_rows(hrows, set(hsplit.eval_ids), hlangs, "harmless")
 
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
-    tmp.chmod(0o755)  # mkdtemp makes it private; the result is meant to be shared
-    try:
+    with atomic_dir(out) as tmp:
         d = DataDir(tmp)
         for lang, lrows in train.items():
             atomic_write_jsonl(d.train_file(lang), lrows)
@@ -158,10 +159,4 @@ def run_data(cfg: DataConfig, out: str | Path, loader: HubLoader = _hub_load) ->
             "crossling_version": __version__,
             "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         })
-        if out.exists():
-            shutil.rmtree(out)
-        tmp.rename(out)
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp)
     return DataDir(out)

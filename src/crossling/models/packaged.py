@@ -7,15 +7,13 @@ once to safetensors under ``~/.cache/crossling/models/<alias>`` and loads that (
 
 from __future__ import annotations
 
-import shutil
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from importlib.resources import files
 from pathlib import Path
 
 from crossling.errors import CrosslingError
-from crossling.io import atomic_write_json, read_json
+from crossling.io import atomic_dir, atomic_write_json, read_json
 from crossling.paths import model_cache_dir
 from crossling.registry import Registry
 
@@ -109,20 +107,11 @@ def ensure_converted(alias: str) -> Path:
         tok.pad_token = tok.eos_token
     # The weights are already dequantized; without a quantizer save_pretrained runs.
     model.hf_quantizer = None  # type: ignore[assignment]
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{alias}.", dir=out.parent))
-    tmp.chmod(0o755)  # mkdtemp makes it private; the result is meant to be shared
-    try:
+    with atomic_dir(out) as tmp:
         model.save_pretrained(tmp)
         tok.save_pretrained(tmp)
         atomic_write_json(
             tmp / "crossling_model.json",
             {"alias": alias, "package": pm.package, "gguf": gguf.name},
         )
-        if out.exists():
-            shutil.rmtree(out)
-        tmp.rename(out)
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp)
     return out

@@ -15,14 +15,13 @@ import contextlib
 import logging
 import math
 import shutil
-import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from crossling.errors import CrosslingError
-from crossling.io import atomic_write_json, read_json
+from crossling.io import atomic_dir, atomic_write_json, read_json
 from crossling.models.adapters import AdapterMeta, write_adapter_meta
 from crossling.models.config import ModelConfig
 from crossling.paths import TrainDir
@@ -284,21 +283,12 @@ def _finish(cfg: TrainJobConfig, td: TrainDir, model: Any, spec: str, task: str,
     """Write adapter, log, plot and manifest; the manifest goes last (completion marker)."""
     from crossling import __version__
 
-    td.root.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=".adapter-", dir=td.root))
-    try:
+    with atomic_dir(td.adapter) as tmp:
         model.save_pretrained(str(tmp), safe_serialization=True)
         write_adapter_meta(tmp, AdapterMeta(
             base_model=spec, task=task, lang=cfg.lang, seed=cfg.seed, data_hash=dhash,
             steps=state.step, crossling_version=__version__,
         ))
-        tmp.chmod(0o755)  # mkdtemp makes it private; the adapter is meant to be shared
-        if td.adapter.exists():
-            shutil.rmtree(td.adapter)
-        tmp.rename(td.adapter)
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp)
     write_train_log(td.train_log, state.log_rows)
     if state.log_rows:
         plot_loss(td.loss_plot, state.log_rows, f"{task} / {cfg.lang} / seed {cfg.seed}")
