@@ -61,6 +61,8 @@ def test_seed_replication_matches_the_original_study() -> None:
         ("tasks: {caps: {eval_langs: [en]}}\nsteer: {eval_langs: [de]}\n",
          "steer.eval_langs ['de'] have no eval data"),
         ("tasks: [caps]\n", "field 'tasks'"),
+        ("tasks: {caps: {eval_langs: [en, ja]}}\n",
+         "field 'tasks.caps': eval_langs ['ja']: the built-in corpus has no data"),
     ],
 )
 def test_config_errors_are_one_line(tmp_path: Path, yaml_text: str, expected: str) -> None:

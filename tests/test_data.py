@@ -24,6 +24,9 @@ def _ids(rows: list[dict]) -> set[str]:
 
 
 def test_builtin_corpus_is_parallel_and_complete() -> None:
+    from crossling.data.config import BUILTIN_LANGS
+
+    assert sorted(BUILTIN_LANGS) == sorted(LANGS7)
     for name, min_items, needs_output in (("instructions", 80, True), ("harmful", 40, False)):
         rows = load_builtin(name)
         by_id: dict[str, dict[str, object]] = {}

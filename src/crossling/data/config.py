@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from crossling.languages import parse_langs
+
+#: Languages of the built-in corpus (crossling/data/builtin/*.jsonl).
+BUILTIN_LANGS = ("en", "de", "ru", "bg", "es", "fr", "zh")
 
 
 class ColumnMap(BaseModel):
@@ -74,6 +77,19 @@ class DataConfig(BaseModel):
         if isinstance(v, (str, list, tuple)):
             return parse_langs(v)
         raise ValueError("expected a list of language codes or 'en,de,ru'")
+
+    @model_validator(mode="after")
+    def _builtin_covers_langs(self) -> DataConfig:
+        """Fail at config time, naming the field, when the built-in corpus lacks a language."""
+        if self.source == "builtin" or self.source.startswith("builtin:"):
+            for name in ("train_langs", "eval_langs"):
+                missing = [c for c in getattr(self, name) if c not in BUILTIN_LANGS]
+                if missing:
+                    raise ValueError(
+                        f"{name} {missing}: the built-in corpus has no data in those languages "
+                        f"(it has {', '.join(BUILTIN_LANGS)}); drop them or use another source"
+                    )
+        return self
 
     @property
     def all_langs(self) -> list[str]:
