@@ -4,7 +4,6 @@ crash, over-refusal rows, and every bad input (function and CLI: exit code 2).""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -23,16 +22,7 @@ PROMPTS = {
 }
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_torch_thread() -> Iterator[None]:
-    """Tiny models gain nothing from threads, and a CPU shared with other jobs makes
-    multi-thread OpenMP stall; one thread keeps these tests fast anywhere."""
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def write_data(root: Path, task: str = "caps", harmless: bool = False) -> Path:

@@ -27,16 +27,7 @@ PROMPTS = [
 ]
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_torch_thread() -> Iterator[None]:
-    """Tiny models gain nothing from threads, and a CPU shared with other jobs makes
-    multi-thread OpenMP stall; one thread keeps these tests fast anywhere."""
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def make_adapter(model_dir: Path, out: Path, seed: int, spec: str | None = None) -> Path:
