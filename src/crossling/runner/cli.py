@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import resource
 import time
 from pathlib import Path
@@ -46,20 +47,21 @@ def _print_headline(root: Path) -> None:
     run_dir = RunDir(root)
     cfg = load_config(ExperimentConfig, run_dir.config)
     analysis = read_json(run_dir.analysis)
-    console = Console(width=max(Console().width, 130))
+    console = Console()
     for task, res in analysis["tasks"].items():
         scorer = cfg.report.headline_scorer.get(task, "")
         for kind, per in res["kinds"].items():
             if scorer not in per:
                 continue
             t = _matrix_table(per[scorer], cfg.tasks[task].eval_langs, scorer,
-                              f"{task} · {kind} · {scorer} (mean [95% CI])",
+                              f"{task} · {kind} · mean {scorer} (95 % CIs in the report)",
                               order=cfg.tasks[task].train_langs)
             table = Table(title=t.caption)
             for h in t.header:
                 table.add_column(h, justify="right", no_wrap=True)
             for row in t.rows:
-                table.add_row(*row)
+                # means only in the terminal; the CIs are in the report
+                table.add_row(*(re.sub(r" \[.*\]$", "", c) for c in row))
             console.print(table)
     for line in headline_lines(cfg, analysis):
         console.print(line.replace("**", ""))
