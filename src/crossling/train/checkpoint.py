@@ -12,13 +12,12 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from crossling.errors import CrosslingError
-from crossling.io import atomic_write_json, read_json
+from crossling.io import atomic_dir, atomic_write_json, read_json
 
 STATE_FILE = "state.json"
 WEIGHTS_FILE = "trainable.safetensors"
@@ -62,10 +61,8 @@ def save_checkpoint(
     import torch
     from safetensors.torch import save_file
 
-    root.mkdir(parents=True, exist_ok=True)
     final = root / f"step-{state.step:06d}"
-    tmp = Path(tempfile.mkdtemp(prefix=f".tmp-{final.name}-", dir=root))
-    try:
+    with atomic_dir(final) as tmp:
         weights = {
             n: p.detach().cpu().contiguous() for n, p in model.named_parameters() if p.requires_grad
         }
@@ -78,15 +75,9 @@ def save_checkpoint(
         torch.save(rng, tmp / "rng.pt")
         atomic_write_json(tmp / STATE_FILE, state.__dict__)
         _fsync_dir(tmp)
-        if final.exists():
-            shutil.rmtree(final)
-        os.replace(tmp, final)
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp)
     for old in checkpoint_dirs(root)[:-keep]:
         shutil.rmtree(old, ignore_errors=True)
-    for stale in root.glob(".tmp-*"):
+    for stale in root.glob(".step-*.tmp"):  # left by a kill inside atomic_dir
         shutil.rmtree(stale, ignore_errors=True)
     return final
 
