@@ -125,3 +125,19 @@ def make_tiny_model_dir(
 def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory, smol_tokenizer_dir: Path) -> Path:
     """A 3-layer random Llama with SmolLM2's tokenizer: loadable by path like any checkpoint."""
     return make_tiny_model_dir(tmp_path_factory.mktemp("tiny_llama"), smol_tokenizer_dir)
+
+
+TEST_DEVICE = os.environ.get("CROSSLING_TEST_DEVICE", "cpu")
+
+
+@pytest.fixture(scope="session")
+def device() -> str:
+    """The device every test puts its models and inputs on (``CROSSLING_TEST_DEVICE``,
+    default ``cpu``), so the same suite runs on a GPU: ``CROSSLING_TEST_DEVICE=cuda make
+    test-fast``. Tests that only make sense on a GPU are marked ``gpu`` and skipped elsewhere."""
+    if TEST_DEVICE.startswith("cuda"):
+        import torch
+
+        if not torch.cuda.is_available():
+            pytest.skip(f"CROSSLING_TEST_DEVICE={TEST_DEVICE} but no CUDA device is visible")
+    return TEST_DEVICE
