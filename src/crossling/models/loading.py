@@ -46,7 +46,7 @@ def resolve_device_dtype(cfg: ModelConfig) -> tuple[str, Any]:
     device = cfg.device
     if device == "auto":
         device = os.environ.get("CROSSLING_DEVICE", "auto") or "auto"
-    dtype = cfg.dtype
+    dtype: str = cfg.dtype
     if dtype == "auto":
         dtype = os.environ.get("CROSSLING_DTYPE", "auto") or "auto"
     if device == "auto":

@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from crossling.errors import CrosslingError, unknown_name
+from crossling.evaluate.scorers.base import ScorerContext, with_quality_scorers
 from crossling.io import (
     JsonlAppender,
     atomic_write_json,
@@ -40,7 +41,6 @@ from crossling.paths import DataDir, SweepDir, VectorDir
 from crossling.steer.apply import SteerState, check_layers, steer
 from crossling.steer.config import SweepConfig, VectorsConfig
 from crossling.steer.corpus import aligned_ids, load_parallel
-from crossling.evaluate.scorers.base import ScorerContext, with_quality_scorers
 from crossling.steer.select import FIDELITY, TASK_METRICS, pick_best, score_table, steer_key
 from crossling.steer.vector import SteeringVectors
 
@@ -280,9 +280,10 @@ def run_sweep(cfg: SweepConfig, loaded: Any = None) -> SweepDir:
     wanted = {steer_key(la, s, cfg.toward) for la, s in cells}
     gen_log = [r for r in gen_log if r["steer"] in wanted and r["lang"] in cfg.eval_langs]
     scorer_langs = [*cfg.eval_langs, cfg.toward]
-    ctx = ScorerContext(langs=scorer_langs, system_prompt=system, base_model=lambda: loaded)
+    scorer_ctx = ScorerContext(langs=scorer_langs, system_prompt=system,
+                               base_model=lambda: loaded)
     table = score_table(gen_log, kl_log, with_quality_scorers([*behaviour, FIDELITY]),
-                        scorer_langs, cfg.seed, ctx)
+                        scorer_langs, cfg.seed, scorer_ctx)
     _write_csv(sdir.sweep_csv, table)
     best = pick_best(table, primary, cfg.min_fidelity, cfg.max_kl)
     best.update(
