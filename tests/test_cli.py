@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 
 import pytest
 
 from crossling import __version__
 from crossling.cli import hoist_verbosity, main
+
+CONFIGS = Path(__file__).resolve().parents[1] / "configs"
 
 
 @pytest.mark.parametrize(
@@ -52,3 +55,57 @@ def test_quiet_and_verbose_set_the_log_level(capsys) -> None:
     assert logging.getLogger("crossling").level == logging.DEBUG
     main(["data", "show", "--help"])
     assert logging.getLogger("crossling").level == logging.INFO
+
+
+# --------------------------------------------------------------------------- overrides
+def test_resolve_config_order_and_types(tmp_path) -> None:
+    from crossling.config import ExperimentConfig
+    from crossling.overrides import resolve_config
+
+    cfg = resolve_config(
+        ExperimentConfig, CONFIGS / "demo.yaml", {"report_to": "tensorboard"},
+        ["train.max_steps=5", "tasks.caps.eval_size=8", "train.lr=1e-4", "seeds=[0, 1]"],
+    )
+    assert cfg.train.max_steps == 5
+    assert cfg.tasks["caps"].eval_size == 8
+    assert cfg.train.lr == 1e-4
+    assert cfg.seeds == [0, 1]
+    assert cfg.report_to == ["tensorboard"]
+    # flags merge into a section key by key; --set comes after the flags
+    from crossling.train.config import TrainJobConfig
+
+    job = resolve_config(TrainJobConfig, None,
+                         {"data_dir": tmp_path, "lang": "de", "out_dir": "o",
+                          "model": {"name": "x/y", "device": None},
+                          "train": {"lr": 0.1, "max_steps": None}},
+                         ["train.lr=0.2", "train.max_steps=null", "train.epochs=2"])
+    assert job.model.name == "x/y" and job.train.lr == 0.2
+    assert job.train.max_steps is None and job.train.epochs == 2
+
+
+@pytest.mark.parametrize(
+    ("item", "message"),
+    [
+        ("train.max_stepz=5", "unknown key 'train.max_stepz'. Did you mean 'max_steps'?"),
+        ("trian.max_steps=5", "unknown key 'trian'. Did you mean 'train'?"),
+        ("tasks.caps.eval_sise=8", "unknown key 'tasks.caps.eval_sise'. Did you mean 'eval_size'?"),
+        ("seed.x=1", "'seed' is a value, not a section"),
+        ("train.max_steps", "is not KEY.PATH=VALUE"),
+        ("train.max_steps=-3", "field 'train.max_steps'"),
+    ],
+)
+def test_bad_overrides_are_one_line(item, message) -> None:
+    from crossling.config import ExperimentConfig
+    from crossling.errors import CrosslingError
+    from crossling.overrides import resolve_config
+
+    with pytest.raises(CrosslingError) as e:
+        resolve_config(ExperimentConfig, CONFIGS / "demo.yaml", sets=[item])
+    assert message in str(e.value)
+    assert "\n" not in str(e.value)
+
+
+def test_cli_set_error_exits_2(capsys) -> None:
+    assert main(["run", str(CONFIGS / "demo.yaml"), "--set", "train.max_stepz=2"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("crossling: error: --set train.max_stepz=2: unknown key")

@@ -76,12 +76,9 @@ def read_yaml(path: str | Path) -> dict[str, Any]:
     return data
 
 
-def load_config(cls: type[M], path: str | Path, overrides: dict[str, Any] | None = None) -> M:
-    """Load YAML into ``cls``; ``overrides`` (e.g. CLI flags) replace top-level keys."""
-    data = read_yaml(path)
-    if overrides:
-        data.update({k: v for k, v in overrides.items() if v is not None})
-    return validate_config(cls, data, str(path))
+def load_config(cls: type[M], path: str | Path) -> M:
+    """Load a YAML file into ``cls`` (commands with flags use ``overrides.resolve_config``)."""
+    return validate_config(cls, read_yaml(path), str(path))
 
 
 def dump_config(cfg: BaseModel) -> str:
@@ -99,6 +96,7 @@ from crossling.evaluate.config import JudgeConfig  # noqa: E402
 from crossling.evaluate.generation import GenerationConfig  # noqa: E402
 from crossling.languages import parse_langs  # noqa: E402
 from crossling.models.config import ModelConfig  # noqa: E402
+from crossling.tracking import ReportTo  # noqa: E402
 from crossling.train.config import TrainConfig  # noqa: E402
 
 
@@ -188,6 +186,12 @@ class ExperimentConfig(_BaseModel):
     eval: StudyEvalConfig = Field(default_factory=StudyEvalConfig, description="Evaluation.")
     steer: StudySteerConfig | None = Field(None, description="Steering sweep (null: none).")
     report: ReportConfig = Field(default_factory=ReportConfig, description="Report options.")
+    report_to: ReportTo = Field(
+        default_factory=list,
+        description="Experiment trackers (tensorboard, wandb offline, mlflow file store), "
+        "written under RUN/tracking: the config, training curves, eval summaries and the "
+        "transfer matrix.",
+    )
 
     @model_validator(mode="before")
     @classmethod
