@@ -109,7 +109,7 @@ def merge_flags(cls: type[BaseModel], data: dict[str, Any], flags: Mapping[str, 
         if isinstance(value, Path):
             value = str(value)
         kind, sub = _unwrap(fields[key].annotation) if key in fields else ("leaf", None)
-        if kind == "model" and isinstance(value, Mapping):
+        if kind == "model" and sub is not None and isinstance(value, Mapping):
             given = merge_flags(sub, dict(out.get(key) or {}), value)
             if given:
                 out[key] = given

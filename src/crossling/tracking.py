@@ -39,6 +39,26 @@ def _split(value: object) -> object:
 ReportTo = Annotated[list[Literal["tensorboard", "wandb", "mlflow"]], BeforeValidator(_split)]
 
 
+#: The module each tracker imports (checked before any work starts).
+_MODULE = {"tensorboard": "tensorboard", "wandb": "wandb", "mlflow": "mlflow"}
+
+
+def require_trackers(report_to: Sequence[str]) -> None:
+    """Fail before any work when a tracker named in ``report_to`` is not installed.
+
+    Raises:
+        CrosslingError: one line naming the pip command.
+    """
+    import importlib.util
+
+    for tracker in report_to:
+        if importlib.util.find_spec(_MODULE[tracker]) is None:
+            raise CrosslingError(
+                f"report_to '{tracker}' needs the package {EXTRA_PACKAGE[tracker]}; run: "
+                f"pip install 'crossling[{tracker}]' (or drop it from report_to)."
+            )
+
+
 def _flatten(obj: Any, prefix: str = "") -> dict[str, Any]:
     """{'train': {'lr': 1e-4}} → {'train.lr': 1e-4}; lists become their text."""
     out: dict[str, Any] = {}
@@ -96,7 +116,8 @@ class _Wandb:
 
     def log_table(self, name: str, rows: Sequence[dict[str, Any]]) -> None:
         cols = list(dict.fromkeys(k for r in rows for k in r))
-        self.run.log({name: self.wandb.Table(columns=cols,
+        header: list[str | int] = list(cols)
+        self.run.log({name: self.wandb.Table(columns=header,
                                              data=[[r.get(c) for c in cols] for r in rows])})
 
     def close(self) -> None:
@@ -105,8 +126,13 @@ class _Wandb:
 
 class _Mlflow:
     def __init__(self, root: Path, name: str, project: str) -> None:
+        import os
+
         from mlflow.tracking import MlflowClient
 
+        # MLflow 3 keeps the file store in maintenance mode behind this opt-in; a file store
+        # needs no server and no database, which is the point of tracking offline here.
+        os.environ.setdefault("MLFLOW_ALLOW_FILE_STORE", "true")
         store = (root / "mlruns").resolve()
         store.mkdir(parents=True, exist_ok=True)
         self.client = MlflowClient(tracking_uri=store.as_uri())
@@ -123,7 +149,10 @@ class _Mlflow:
             self.client.log_metric(self.run_id, k, v, step=step)
 
     def log_table(self, name: str, rows: Sequence[dict[str, Any]]) -> None:
-        self.client.log_dict(self.run_id, list(rows), f"{name}.json")
+        import json
+
+        self.client.log_text(self.run_id, json.dumps(list(rows), indent=1, default=str),
+                             f"{name}.json")
 
     def close(self) -> None:
         self.client.set_terminated(self.run_id)

@@ -217,6 +217,9 @@ def run_eval(cfg: EvalConfig) -> EvalDir:
     from crossling.evaluate.generation import get_backend
 
     get_backend(cfg.backend)  # unknown backend name → suggestion, before any work
+    from crossling.tracking import require_trackers
+
+    require_trackers(cfg.report_to)
     adapters = check_adapters(cfg.adapters, model_spec(cfg.model))
     if not cfg.include_base and not adapters:
         raise CrosslingError("nothing to evaluate: include_base is false and no adapters given.")
@@ -255,6 +258,8 @@ def run_eval(cfg: EvalConfig) -> EvalDir:
         if gen_key(s) in gen_keys and s["scorer"] in scorer_names
     ]
     write_outputs(cfg, out, gens, scores)
+    if cfg.report_to:
+        track_summary(cfg, out)
     usage = {s.name: s.usage for s in scorers if hasattr(s, "usage")}
     atomic_write_json(out.manifest, {**manifest, "generated_now": made,
                                      "scoring": report.__dict__, "judge_usage": usage})
@@ -283,6 +288,20 @@ def write_outputs(
         atomic_write_json(out.agreement, agreement)
     if cfg.plots and summary:
         write_plots(out, summary, scores)
+
+
+def track_summary(cfg: EvalConfig, out: EvalDir) -> None:
+    """Send the summary to the trackers in ``report_to``: each cell's mean as a metric
+    ``eval/<scorer>/<kind>/<adapter>/<lang>`` and the whole summary as a table."""
+    from crossling.tracking import Trackers
+
+    summary = read_json(out.summary_json)
+    root = Path(cfg.tracking_dir) if cfg.tracking_dir else out.tracking
+    with Trackers(cfg.report_to, root, f"eval-{out.root.name}") as t:
+        t.log_params(cfg.model_dump(mode="json"))
+        t.log_metrics({f"eval/{r['scorer']}/{r['kind']}/{r['adapter']}/{r['lang']}": r.get("mean")
+                       for r in summary})
+        t.log_table("eval_summary", summary)
 
 
 def write_plots(out: EvalDir, summary: list[dict[str, Any]], scores: list[dict[str, Any]]) -> None:

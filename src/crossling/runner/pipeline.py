@@ -116,8 +116,9 @@ def prepare_run_dir(cfg: ExperimentConfig, out: Path, force: bool) -> RunDir:
     run = RunDir(out)
     resolved = dump_config(cfg)
     if run.config.exists():
-        old = read_yaml(run.config)
-        new = cfg.model_dump(mode="json")
+        # report_to only says where the numbers are also sent; it never changes them.
+        old = {k: v for k, v in read_yaml(run.config).items() if k != "report_to"}
+        new = cfg.model_dump(mode="json", exclude={"report_to"})
         if old != new:
             diff = sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k))
             if not force:
@@ -180,6 +181,7 @@ def stage_train(cfg: ExperimentConfig, run: RunDir, jobs: list[TrainJob],
         run_train(TrainJobConfig(
             data_dir=run.data(job.task).root, lang=job.lang, out_dir=td.root, model=cfg.model,
             seed=job.seed, train=cfg.train, resume=td.checkpoints.exists(),
+            report_to=cfg.report_to, tracking_dir=run.tracking,
         ))
         mark_done(run, key, inputs, {"adapter": hash_folder(td.adapter)})
 
@@ -199,10 +201,12 @@ def stage_eval(cfg: ExperimentConfig, run: RunDir) -> None:
             include_base=True, data=str(run.data(task).root), langs=dcfg.eval_langs,
             limit=cfg.eval.limit, scorers=cfg.scorers_for(task), backend=cfg.eval.backend,
             generation=cfg.eval.generation, judge=cfg.eval.judge, out=str(run.eval(task).root),
-            seed=cfg.seed, n_boot=cfg.eval.n_boot,
+            seed=cfg.seed, n_boot=cfg.eval.n_boot, report_to=cfg.report_to,
+            tracking_dir=str(run.tracking),
         )
         key = f"eval-{task}"
-        inputs = hash_inputs(ecfg.model_dump(mode="json", exclude={"out", "data"}),
+        inputs = hash_inputs(ecfg.model_dump(mode="json", exclude={"out", "data", "report_to",
+                                                                   "tracking_dir"}),
                              {k: hash_folder(v.adapter) for k, v in adapters.items()},
                              sha256_file(run.data(task).manifest))
         if stamp_matches(run, key, inputs) and run.eval(task).summary_json.exists():
@@ -256,6 +260,21 @@ def stage_steer(cfg: ExperimentConfig, run: RunDir) -> None:
     mark_done(run, key, inputs)
 
 
+def track_study(cfg: ExperimentConfig, run: RunDir, analysis: dict[str, Any]) -> None:
+    """The study's config as hyper-parameters and each transfer matrix (training language ×
+    eval language, mean and 95 % CI) as a table, in the trackers of ``report_to``."""
+    from crossling.tracking import Trackers
+
+    with Trackers(cfg.report_to, run.tracking, "study") as t:
+        t.log_params(cfg.model_dump(mode="json"))
+        for task, res in analysis["tasks"].items():
+            for kind, per in res["kinds"].items():
+                for scorer, r in per.items():
+                    t.log_table(f"transfer_{task}_{kind}_{scorer}", [
+                        {"adapter": a, "lang": lang, **cell}
+                        for a, cols in r["matrix"].items() for lang, cell in cols.items()])
+
+
 def run_study(cfg: ExperimentConfig, out: str | Path, force: bool = False,
               shard: str | None = None) -> RunDir:
     """Run (or resume) the whole study in ``out``.
@@ -272,9 +291,11 @@ def run_study(cfg: ExperimentConfig, out: str | Path, force: bool = False,
     """
     from crossling.runner.analyze import run_analyze
     from crossling.runner.report import write_report
+    from crossling.tracking import require_trackers
 
     out = Path(out)
     sh = parse_shard(shard)
+    require_trackers(cfg.report_to)
     run = prepare_run_dir(cfg, out, force)
     progress = Progress()
     progress.stage(1, "data")
@@ -293,7 +314,9 @@ def run_study(cfg: ExperimentConfig, out: str | Path, force: bool = False,
     progress.stage(4, "steer")
     stage_steer(cfg, run)
     progress.stage(5, "analyze")
-    run_analyze(cfg, run)
+    analysis = run_analyze(cfg, run)
+    if cfg.report_to:
+        track_study(cfg, run, analysis)
     progress.stage(6, "report")
     write_report(run)
     return run

@@ -132,7 +132,10 @@ def run_train(cfg: TrainJobConfig, on_step: StepCallback | None = None) -> Path:
     import torch
     from accelerate import Accelerator
 
+    from crossling.tracking import require_trackers
+
     t_start = time.time()
+    require_trackers(cfg.report_to)
     manifest, rows = load_train_rows(cfg.data_dir, cfg.lang)
     dhash = data_hash(cfg.data_dir)
     fingerprint = {**cfg.fingerprint(), "data_hash": dhash}
@@ -199,6 +202,11 @@ def run_train(cfg: TrainJobConfig, on_step: StepCallback | None = None) -> Path:
     rank = accelerator.process_index
     pad_id = tok.pad_token_id
     bar = _progress(tcfg.progress and main, n_steps, state.step)
+    from crossling.tracking import Trackers
+
+    trackers = Trackers(cfg.report_to if main else [], cfg.tracking_dir or td.tracking,
+                        f"train-{task}-{cfg.lang}-s{cfg.seed}")
+    trackers.log_params(cfg.model_dump(mode="json"))
     t_run = time.time()
     elapsed_before = state.elapsed_s
     try:
@@ -239,6 +247,8 @@ def run_train(cfg: TrainJobConfig, on_step: StepCallback | None = None) -> Path:
                     "grad_norm": round(grad_norm, 6), "label_tokens": step_tokens[step],
                     "elapsed_s": round(elapsed_before + time.time() - t_run, 3),
                 })
+            trackers.log_metrics({"train/loss": loss, "train/lr": lr, "train/grad_norm": grad_norm,
+                                  "train/tokens_per_s": int(tokens) / max(dt, 1e-9)}, state.step)
             if bar is not None:
                 bar[0].update(bar[1], advance=1, loss=loss, tps=int(tokens) / max(dt, 1e-9))
             if state.step % tcfg.save_every == 0 and state.step < n_steps:
@@ -251,6 +261,7 @@ def run_train(cfg: TrainJobConfig, on_step: StepCallback | None = None) -> Path:
             if on_step is not None:
                 on_step(state.step, model)
     finally:
+        trackers.close()
         if bar is not None:
             bar[0].stop()
 
