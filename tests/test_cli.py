@@ -109,3 +109,23 @@ def test_cli_set_error_exits_2(capsys) -> None:
     assert main(["run", str(CONFIGS / "demo.yaml"), "--set", "train.max_stepz=2"]) == 2
     err = capsys.readouterr().err
     assert err.startswith("crossling: error: --set train.max_stepz=2: unknown key")
+
+
+# --------------------------------------------------------------------------- progress lines
+def test_progress_line_rate_limited(caplog: pytest.LogCaptureFixture, monkeypatch) -> None:
+    from crossling import logs
+
+    clock = [0.0]
+    monkeypatch.setattr(logs.time, "monotonic", lambda: clock[0])
+    line = logs.ProgressLine("train x", total=5, every_s=10.0)
+    with caplog.at_level(logging.INFO, logger="crossling"):
+        for _ in range(4):
+            clock[0] += 3.0
+            line.update(loss=0.5)
+        line.update(loss=0.25)  # the last item always logs
+    msgs = [r.getMessage() for r in caplog.records]
+    assert msgs == ["train x: 4/5, loss 0.5, 0.33/s, ETA 3s", "train x: 5/5, loss 0.25, 0.42/s, ETA 0s"]
+    off = logs.ProgressLine("y", total=1, enabled=False)
+    caplog.clear()
+    off.update()
+    assert not caplog.records

@@ -135,9 +135,11 @@ def _fingerprint(cfg: EvalConfig, data: DataDir) -> str:
 def _progress() -> Iterator[Any]:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
+    from crossling.logs import interactive
+
     with Progress(
         "[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),
-        TimeElapsedColumn(), transient=False,
+        TimeElapsedColumn(), transient=False, disable=not interactive(),
     ) as progress:
         yield progress
 
@@ -164,6 +166,10 @@ def generate_missing(
     backend = get_backend(cfg.backend)(cfg.model, adapters or None)
     langs = list(dict.fromkeys(str(r["lang"]) for r in rows))
     made = 0
+    from crossling.logs import ProgressLine, interactive
+
+    line = ProgressLine("eval generate", sum(len(v) for v in todo.values()),
+                        enabled=not interactive())
     with JsonlAppender(out.generations) as log_out, _progress() as progress:
         for adapter in names:
             if not todo[adapter]:
@@ -185,6 +191,7 @@ def generate_missing(
                         "stopped": gen.stopped, "reference": r.get("reference"),
                     })
                     progress.advance(task)
+                    line.update()
 
                 backend.generate([str(r["prompt"]) for r in batch], cfg.generation, on_result=write)
                 made += len(batch)

@@ -7,6 +7,7 @@ once to safetensors under ``~/.cache/crossling/models/<alias>`` and loads that (
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import metadata
@@ -47,6 +48,7 @@ class PackagedModel:
 
 
 PACKAGED: Registry[PackagedModel] = Registry("packaged model alias")
+log = logging.getLogger(__name__)
 
 
 def _smollm2_gguf() -> Path:
@@ -96,7 +98,9 @@ def ensure_converted(alias: str) -> Path:
     out = model_cache_dir(alias)
     marker = out / "crossling_model.json"
     if marker.exists() and read_json(marker).get("alias") == alias:
+        log.info("model %s: using the converted copy in %s", alias, out)
         return out
+    log.info("model %s: converting the packaged GGUF once into %s", alias, out)
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 

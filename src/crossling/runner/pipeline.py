@@ -10,6 +10,7 @@ append-only generation and score logs).
 from __future__ import annotations
 
 import contextlib
+import logging
 import platform
 import subprocess
 import time
@@ -35,6 +36,7 @@ from crossling.runner.stamps import (
 )
 
 console = Console(stderr=True)
+log = logging.getLogger(__name__)
 
 STAGES = ("data", "train", "eval", "steer", "analyze", "report")
 
@@ -69,15 +71,29 @@ def parse_shard(value: str | None) -> tuple[int, int] | None:
 
 
 class Progress:
-    """Stage / item / elapsed / ETA lines (each stage has its own bars below these)."""
+    """Stage / item / elapsed / ETA lines (each stage has its own bars below these), and the
+    time each stage took (logged when the next one starts, and by ``finish``)."""
 
     def __init__(self) -> None:
         self.t0 = time.monotonic()
+        self.current: tuple[str, float] | None = None
 
     def stage(self, i: int, name: str, what: str = "") -> None:
+        self._close()
         el = time.monotonic() - self.t0
         console.print(f"[bold cyan][{i}/{len(STAGES)} {name}][/] {what}  "
                       f"[dim](elapsed {el:.0f}s)[/]")
+        self.current = (name, time.monotonic())
+
+    def _close(self) -> None:
+        if self.current is not None:
+            name, t = self.current
+            log.info("stage %s took %.1f s", name, time.monotonic() - t)
+            self.current = None
+
+    def finish(self) -> None:
+        self._close()
+        log.info("study finished in %.1f s", time.monotonic() - self.t0)
 
     def item(self, done: int, total: int, started: float, what: str) -> None:
         el = time.monotonic() - started
@@ -306,6 +322,7 @@ def run_study(cfg: ExperimentConfig, out: str | Path, force: bool = False,
     progress.stage(2, "train", f"{len(jobs)} adapter(s)")
     stage_train(cfg, run, jobs, progress)
     if sh is not None:
+        progress.finish()
         console.print(f"shard {shard} trained {len(jobs)} adapter(s); when every shard is done, "
                       f"run `crossling run CONFIG --out {out}` to evaluate and report.")
         return run
@@ -319,4 +336,5 @@ def run_study(cfg: ExperimentConfig, out: str | Path, force: bool = False,
         track_study(cfg, run, analysis)
     progress.stage(6, "report")
     write_report(run)
+    progress.finish()
     return run

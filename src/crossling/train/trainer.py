@@ -201,7 +201,12 @@ def run_train(cfg: TrainJobConfig, on_step: StepCallback | None = None) -> Path:
     wrapped = accelerator.prepare(SFTLoss(model))
     rank = accelerator.process_index
     pad_id = tok.pad_token_id
-    bar = _progress(tcfg.progress and main, n_steps, state.step)
+    from crossling.logs import ProgressLine, interactive
+
+    bar = _progress(tcfg.progress and main and interactive(), n_steps, state.step)
+    # Without a live bar (output piped to a file, or --no-progress): a log line every few s.
+    line = ProgressLine(f"train {task}/{cfg.lang} seed {cfg.seed}", n_steps, state.step,
+                        enabled=main and bar is None)
     from crossling.tracking import Trackers
 
     trackers = Trackers(cfg.report_to if main else [], cfg.tracking_dir or td.tracking,
@@ -251,6 +256,7 @@ def run_train(cfg: TrainJobConfig, on_step: StepCallback | None = None) -> Path:
                                   "train/tokens_per_s": int(tokens) / max(dt, 1e-9)}, state.step)
             if bar is not None:
                 bar[0].update(bar[1], advance=1, loss=loss, tps=int(tokens) / max(dt, 1e-9))
+            line.update(loss=loss)
             if state.step % tcfg.save_every == 0 and state.step < n_steps:
                 state.elapsed_s = elapsed_before + time.time() - t_run
                 if main:
