@@ -94,6 +94,8 @@ def test_push_stages_adapters_card_and_data_without_network(
     assert "report/report.html" in files
     card = (staging / "README.md").read_text()
     assert card.startswith("---\nlibrary_name: peft")
+    # the default model is the packaged SmolLM2: the card names its hub id, not the alias
+    assert "\nbase_model: HuggingFaceTB/SmolLM2-135M-Instruct\n" in card.split("\n---\n")[0] + "\n"
     assert "| control (base) |" in card and "LoRA RU" in card
     for f in staging.rglob("*"):
         if f.is_file():

@@ -61,6 +61,18 @@ def model_spec(cfg: ModelConfig) -> str:
     return cfg.name
 
 
+def base_hub_id(name: str) -> str | None:
+    """The hub id an adapter on model ``name`` names as its base model, so it loads anywhere.
+
+    Packaged aliases know theirs; a hub id is its own; a local folder has none (None).
+    """
+    if name in PACKAGED:
+        return PACKAGED.get(name).hub_id
+    if Path(name).expanduser().exists() or name.startswith((".", "/", "~")):
+        return None
+    return name if name.count("/") == 1 else None
+
+
 def _source(cfg: ModelConfig) -> str:
     if cfg.name in PACKAGED:
         return str(ensure_converted(cfg.name))

