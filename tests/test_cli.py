@@ -129,3 +129,29 @@ def test_progress_line_rate_limited(caplog: pytest.LogCaptureFixture, monkeypatc
     caplog.clear()
     off.update()
     assert not caplog.records
+
+
+# --------------------------------------------------------------------------- nothing half-written
+def test_bad_model_leaves_no_files(tmp_path: Path, capsys) -> None:
+    """A model that cannot load fails each command with one line, before any output exists."""
+    no_model = tmp_path / "not_a_checkpoint"
+    no_model.mkdir()
+    data = tmp_path / "data"
+    assert main(["data", "build", "--task", "caps", "--source", "builtin", "--train-langs", "en",
+                 "--eval-langs", "en,de", "--eval-size", "2", "--out", str(data)]) == 0
+    study = tmp_path / "study.yaml"
+    study.write_text(f"model: {{name: {no_model}}}\ntasks: {{caps: {{train_langs: [en], "
+                     "eval_langs: [en]}}\n", encoding="utf-8")
+    out = tmp_path / "out"
+    commands = [
+        ["eval", "--model", str(no_model), "--data", str(data), "--out", str(out)],
+        ["train", "--data", str(data), "--lang", "en", "--model", str(no_model), "--out", str(out)],
+        ["steer", "vectors", "--model", str(no_model), "--langs", "en,de", "--out", str(out)],
+        ["run", str(study), "--out", str(out)],
+    ]
+    for argv in commands:
+        capsys.readouterr()
+        assert main(argv) == 2, argv
+        err = capsys.readouterr().err
+        assert "has no config.json" in err and "Traceback" not in err, (argv, err)
+        assert not out.exists(), argv

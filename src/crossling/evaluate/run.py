@@ -13,7 +13,7 @@ the judge's API key, adapter folders and their base model.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -145,9 +145,14 @@ def _progress() -> Iterator[Any]:
 
 
 def generate_missing(
-    cfg: EvalConfig, rows: list[dict[str, Any]], adapters: dict[str, Path], out: EvalDir
+    cfg: EvalConfig, rows: list[dict[str, Any]], adapters: dict[str, Path], out: EvalDir,
+    on_ready: Callable[[], None] | None = None,
 ) -> int:
     """Generate every (adapter, row) pair not yet in ``generations.jsonl``.
+
+    Args:
+        on_ready: called once the model is loaded (or when nothing is left to generate),
+            before anything is written: a model that fails to load leaves no files.
 
     Returns:
         Number of rows generated now.
@@ -160,10 +165,14 @@ def generate_missing(
 
     todo = {a: [r for r in rows if key(a, r) not in done] for a in names}
     if not any(todo.values()):
+        if on_ready is not None:
+            on_ready()
         return 0
     from crossling.evaluate.generation import get_backend
 
     backend = get_backend(cfg.backend)(cfg.model, adapters or None)
+    if on_ready is not None:
+        on_ready()
     langs = list(dict.fromkeys(str(r["lang"]) for r in rows))
     made = 0
     from crossling.logs import ProgressLine, interactive
@@ -227,6 +236,9 @@ def run_eval(cfg: EvalConfig) -> EvalDir:
     from crossling.tracking import require_trackers
 
     require_trackers(cfg.report_to)
+    from crossling.models.loading import check_model
+
+    check_model(cfg.model)
     adapters = check_adapters(cfg.adapters, model_spec(cfg.model))
     if not cfg.include_base and not adapters:
         raise CrosslingError("nothing to evaluate: include_base is false and no adapters given.")
@@ -239,14 +251,16 @@ def run_eval(cfg: EvalConfig) -> EvalDir:
                 f"{out.root} holds generations made with another model, decoding config or data; "
                 "pass a new --out (or delete that folder) to evaluate with these settings."
             )
-    out.root.mkdir(parents=True, exist_ok=True)
     manifest = {
         "kind": "crossling-eval", "fingerprint": fp, "config": cfg.model_dump(mode="json"),
         "adapters": {k: str(v) for k, v in adapters.items()}, "langs": langs,
     }
-    atomic_write_json(out.manifest, manifest)
 
-    made = generate_missing(cfg, rows, adapters, out)
+    def start() -> None:  # the output folder appears only once the model has loaded
+        out.root.mkdir(parents=True, exist_ok=True)
+        atomic_write_json(out.manifest, manifest)
+
+    made = generate_missing(cfg, rows, adapters, out, on_ready=start)
     log.info("generated %d new rows", made)
 
     names = {BASE_ADAPTER} if cfg.include_base else set()

