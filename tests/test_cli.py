@@ -59,8 +59,8 @@ def test_quiet_and_verbose_set_the_log_level(capsys) -> None:
 
 # --------------------------------------------------------------------------- overrides
 def test_resolve_config_order_and_types(tmp_path) -> None:
-    from crossling.config import ExperimentConfig
     from crossling.overrides import resolve_config
+    from crossling.runner.config import ExperimentConfig
 
     cfg = resolve_config(
         ExperimentConfig, CONFIGS / "demo.yaml", {"report_to": "tensorboard"},
@@ -95,9 +95,9 @@ def test_resolve_config_order_and_types(tmp_path) -> None:
     ],
 )
 def test_bad_overrides_are_one_line(item, message) -> None:
-    from crossling.config import ExperimentConfig
     from crossling.errors import CrosslingError
     from crossling.overrides import resolve_config
+    from crossling.runner.config import ExperimentConfig
 
     with pytest.raises(CrosslingError) as e:
         resolve_config(ExperimentConfig, CONFIGS / "demo.yaml", sets=[item])

@@ -118,7 +118,7 @@ def test_packaged_aliases_know_hub_id_and_instruct(tmp_path: Path) -> None:
 
 
 def test_base_model_refused_unless_allowed() -> None:
-    from crossling.config import validate_config
+    from crossling.config_loader import validate_config
     from crossling.models import ModelConfig
 
     with pytest.raises(CrosslingError) as e:

@@ -9,10 +9,11 @@ from pathlib import Path
 import pytest
 
 from crossling.cli import main
-from crossling.config import ExperimentConfig, dump_config, validate_config
+from crossling.config_loader import dump_config, validate_config
 from crossling.io import atomic_write_json, atomic_write_jsonl, atomic_write_text
 from crossling.paths import RunDir
 from crossling.runner.analyze import run_analyze
+from crossling.runner.config import ExperimentConfig
 from crossling.runner.push import push
 from crossling.runner.report import write_report
 

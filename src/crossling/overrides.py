@@ -24,7 +24,7 @@ from typing import Any, TypeVar
 import yaml
 from pydantic import BaseModel
 
-from crossling.config import read_yaml, validate_config
+from crossling.config_loader import read_yaml, validate_config
 from crossling.errors import CrosslingError, did_you_mean
 
 M = TypeVar("M", bound=BaseModel)

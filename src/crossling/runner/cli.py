@@ -33,8 +33,8 @@ def run(
     """Run a whole study from one YAML config, resumably (rerun the same command to resume).
 
     The run folder's config.yaml records the resolved config, overrides included."""
-    from crossling.config import ExperimentConfig
     from crossling.overrides import resolve_config
+    from crossling.runner.config import ExperimentConfig
     from crossling.runner.pipeline import run_study
 
     cfg = resolve_config(ExperimentConfig, config, {"report_to": report_to}, set_,
@@ -49,9 +49,10 @@ def _print_headline(root: Path) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    from crossling.config import ExperimentConfig, load_config
+    from crossling.config_loader import load_config
     from crossling.io import read_json
     from crossling.paths import RunDir
+    from crossling.runner.config import ExperimentConfig
     from crossling.runner.report import _matrix_table, headline_lines
 
     run_dir = RunDir(root)
@@ -81,10 +82,11 @@ def _print_headline(root: Path) -> None:
 
 def report(run_dir: Path = typer.Argument(..., help="A folder made by 'crossling run'.")) -> None:
     """Write report.md and report.html for a run (reanalyzing its scores)."""
-    from crossling.config import ExperimentConfig, load_config
+    from crossling.config_loader import load_config
     from crossling.errors import CrosslingError
     from crossling.paths import RunDir
     from crossling.runner.analyze import run_analyze
+    from crossling.runner.config import ExperimentConfig
     from crossling.runner.report import write_report
 
     r = RunDir(run_dir)

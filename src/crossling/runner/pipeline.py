@@ -22,10 +22,11 @@ from typing import Any
 from rich.console import Console
 
 from crossling import __version__
-from crossling.config import ExperimentConfig, dump_config, read_yaml
+from crossling.config_loader import dump_config, read_yaml
 from crossling.errors import CrosslingError
 from crossling.io import atomic_write_json, atomic_write_text, sha256_file
 from crossling.paths import RunDir, TrainDir
+from crossling.runner.config import ExperimentConfig
 from crossling.runner.stamps import (
     hash_folder,
     hash_inputs,

@@ -11,11 +11,12 @@ import os
 import shutil
 from pathlib import Path
 
-from crossling.config import ExperimentConfig, load_config
+from crossling.config_loader import load_config
 from crossling.errors import CrosslingError
 from crossling.io import read_json
 from crossling.models.loading import base_hub_id
 from crossling.paths import RunDir
+from crossling.runner.config import ExperimentConfig
 from crossling.runner.pipeline import adapters_of
 from crossling.runner.report import _matrix_table
 

@@ -11,11 +11,12 @@ from pathlib import Path
 from typing import Any
 
 from crossling.analysis.document import Document, Example, Figure, Section, Table
-from crossling.config import ExperimentConfig, load_config
+from crossling.config_loader import load_config
 from crossling.errors import CrosslingError
 from crossling.io import atomic_write_text, read_json, read_jsonl
 from crossling.languages import get_language
 from crossling.paths import RunDir, SweepDir
+from crossling.runner.config import ExperimentConfig
 
 SCORER_TITLES = {
     "caps_pct": "% uppercase of cased characters",
