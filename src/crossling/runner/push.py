@@ -26,16 +26,16 @@ TOKEN_ENV = ("HF_TOKEN", "HUGGING_FACE_HUB_TOKEN")
 def model_card(cfg: ExperimentConfig, run: RunDir, repo: str) -> str:
     """README.md of the hub repo: metadata header, what was trained, and the results table."""
     analysis = read_json(run.analysis) if run.analysis.exists() else {"tasks": {}}
-    base = cfg.model.name
+    base = f"`{cfg.model.name}`"
     lines = ["---", "library_name: peft", "tags:", "- crossling", "- lora",
              "- cross-lingual-transfer"]
-    hub_id = base_hub_id(base)
+    hub_id = base_hub_id(cfg.model.name)
     if hub_id is not None:
         lines.append(f"base_model: {hub_id}")
-        if hub_id != base:
-            base = f"{hub_id} (crossling alias {base})"
+        if hub_id != cfg.model.name:
+            base = f"`{hub_id}` (crossling alias `{cfg.model.name}`)"
     lines += ["---", "", f"# {repo}", "",
-              f"LoRA adapters from the crossling study **{cfg.name}** on `{base}`: one adapter "
+              f"LoRA adapters from the crossling study **{cfg.name}** on {base}: one adapter "
               "per (task, training language, seed), each evaluated in every language.", "",
               f"LoRA r={cfg.train.lora_r}, alpha={cfg.train.lora_alpha:g}, lr {cfg.train.lr:g}, "
               f"{cfg.train.max_steps} steps, seeds {cfg.seeds}.", ""]
