@@ -38,7 +38,7 @@ def _version(value: bool) -> None:
 @app.callback()
 def _root(
     verbose: int = typer.Option(
-        0, "-v", "--verbose", count=True,
+        0, "-v", "--verbose", count=True, show_default=False,
         help="More log lines (debug); accepted after any command too.",
     ),
     quiet: bool = typer.Option(

@@ -36,8 +36,9 @@ def setup_logging(verbosity: int = 0) -> None:
 
 
 def interactive() -> bool:
-    """Whether live progress bars can be drawn (stderr is a terminal)."""
-    return sys.stderr.isatty()
+    """Whether live progress bars can be drawn: stdout (where rich draws them) and stderr (where
+    the log lines go) are both terminals. Otherwise long loops log ``ProgressLine``s."""
+    return sys.stdout.isatty() and sys.stderr.isatty()
 
 
 class ProgressLine:
