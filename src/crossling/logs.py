@@ -18,6 +18,22 @@ LOGGER = "crossling"
 PROGRESS_EVERY_S = 10.0
 
 
+class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to whatever ``sys.stderr`` is at the time of each record (not the stream of the
+    moment the handler was made), so redirections and test captures see every line."""
+
+    def __init__(self) -> None:
+        super().__init__(sys.stderr)
+
+    @property  # type: ignore[override]
+    def stream(self) -> Any:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value: Any) -> None:
+        pass
+
+
 def setup_logging(verbosity: int = 0) -> None:
     """Send crossling's log records to stderr: INFO by default, DEBUG with ``verbosity > 0``,
     WARNING with ``verbosity < 0``. Library loggers (transformers, peft) keep their own levels.
@@ -28,7 +44,7 @@ def setup_logging(verbosity: int = 0) -> None:
     for h in list(root.handlers):
         if getattr(h, "_crossling", False):
             root.removeHandler(h)
-    handler = logging.StreamHandler(sys.stderr)
+    handler = _StderrHandler()
     handler.setFormatter(logging.Formatter("[%(asctime)s] %(message)s", "%H:%M:%S"))
     handler._crossling = True  # type: ignore[attr-defined]
     root.addHandler(handler)
