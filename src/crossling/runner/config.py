@@ -10,8 +10,8 @@ from pydantic import BaseModel as _BaseModel
 from pydantic import ConfigDict, Field, field_validator, model_validator
 
 from crossling.data.config import DataConfig
+from crossling.evaluate.backends.base import GenerationConfig
 from crossling.evaluate.config import JudgeConfig
-from crossling.evaluate.generation import GenerationConfig
 from crossling.languages import parse_langs
 from crossling.models.config import ModelConfig
 from crossling.tracking import ReportTo

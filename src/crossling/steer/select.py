@@ -13,12 +13,15 @@ import math
 from collections import defaultdict
 from typing import Any
 
+from crossling.analysis.quality import MAX_DEGENERATE
+
 # task -> (primary metric, all behaviour metrics); higher primary = behaviour present
 TASK_METRICS: dict[str, tuple[str, tuple[str, ...]]] = {
     "caps": ("caps_pct", ("caps_pct", "all_caps")),
     "refusal": ("refusal_keyword", ("refusal_keyword",)),
 }
 FIDELITY = "lang_fidelity"
+DEGENERATE = "degenerate"
 
 
 def steer_key(layer: int | None, strength: float, toward: str) -> str:
@@ -32,6 +35,7 @@ def score_table(
     metrics: list[str],
     scorer_langs: list[str],
     seed: int,
+    ctx: Any = None,
 ) -> list[dict[str, Any]]:
     """One row per (lang, layer, strength) with mean and bootstrap CI of every metric.
 
@@ -42,6 +46,8 @@ def score_table(
         metrics: scorer names (behaviour metrics and lang_fidelity).
         scorer_langs: languages in play for language identification.
         seed: bootstrap seed.
+        ctx: a ``ScorerContext`` (the base model for ``fluency``, the system prompt);
+            by default one with ``scorer_langs`` only.
 
     Returns:
         Rows with ``lang, layer, strength, status, n, kl, <m>, <m>_ci_low, <m>_ci_high``;
@@ -50,7 +56,9 @@ def score_table(
     from crossling.analysis.stats import describe
     from crossling.evaluate.scorers import ScorerContext, get_scorer
 
-    scorers = {m: get_scorer(m, ScorerContext(langs=scorer_langs)) for m in metrics}
+    if ctx is None:
+        ctx = ScorerContext(langs=scorer_langs)
+    scorers = {m: get_scorer(m, ctx) for m in metrics}
     cells: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
     for g in generations:
         cells[(g["lang"], g["steer"])].append(g)
@@ -72,17 +80,26 @@ def score_table(
             if status != "ok":
                 out[m] = out[f"{m}_ci_low"] = out[f"{m}_ci_high"] = None
                 continue
-            d = describe([scorer.score(r["response"], lang, r) for r in rows], seed)
+            many = getattr(scorer, "score_many", None)
+            values = (many(rows) if many is not None
+                      else [scorer.score(r["response"], lang, r) for r in rows])
+            d = describe(values, seed)
             out[m], out[f"{m}_ci_low"], out[f"{m}_ci_high"] = d["mean"], d["ci_low"], d["ci_high"]
         table.append(out)
     table.sort(key=lambda r: (r["lang"], -1 if r["layer"] is None else r["layer"], r["strength"]))
     return table
 
 
-def _reasons(row: dict[str, Any], primary: str, min_fidelity: float, max_kl: float) -> list[str]:
+def _reasons(
+    row: dict[str, Any], primary: str, min_fidelity: float, max_kl: float,
+    max_degenerate: float,
+) -> list[str]:
     if row["status"] != "ok":
         return [f"status {row['status']}"]
     reasons = []
+    deg = row.get(DEGENERATE)
+    if deg is not None and deg > max_degenerate:
+        reasons.append(f"{DEGENERATE} {round(deg, 3)} > {max_degenerate}")
     fid = row.get(FIDELITY)
     if fid is None or fid < min_fidelity:
         reasons.append(f"{FIDELITY} {fid if fid is None else round(fid, 3)} < {min_fidelity}")
@@ -95,9 +112,14 @@ def _reasons(row: dict[str, Any], primary: str, min_fidelity: float, max_kl: flo
 
 
 def pick_best(
-    table: list[dict[str, Any]], primary: str, min_fidelity: float, max_kl: float
+    table: list[dict[str, Any]], primary: str, min_fidelity: float, max_kl: float,
+    max_degenerate: float = MAX_DEGENERATE,
 ) -> dict[str, Any]:
     """The steered cell with the highest ``primary`` per language, among cells that pass.
+
+    A cell passes when its answers stay in the prompt's language (``min_fidelity``), its
+    next-token KL stays under ``max_kl`` and at most ``max_degenerate`` of its answers are
+    degenerate (the report's garbage flag): a behaviour "restored" by broken text is no win.
 
     Ties go to the smaller |strength|, then the lower layer. Cells that fail a guard are
     listed in ``excluded`` with their reasons; a language with no passing cell gets
@@ -119,7 +141,7 @@ def pick_best(
         for r in rows:
             if r["layer"] is None:
                 continue
-            reasons = _reasons(r, primary, min_fidelity, max_kl)
+            reasons = _reasons(r, primary, min_fidelity, max_kl, max_degenerate)
             if reasons:
                 excluded.append({"lang": lang, "layer": r["layer"], "strength": r["strength"],
                                  "reasons": reasons})
@@ -141,4 +163,4 @@ def pick_best(
         overall = {"layer": layer, "strength": strength,
                    f"mean_{primary}": sum(vals.values()) / len(vals)}
     return {"metric": primary, "min_fidelity": min_fidelity, "max_kl": max_kl,
-            "per_lang": per_lang, "overall": overall, "excluded": excluded}
+            "max_degenerate": max_degenerate, "per_lang": per_lang, "overall": overall, "excluded": excluded}

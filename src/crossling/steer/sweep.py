@@ -14,7 +14,8 @@ Pipeline, every step resumable:
    skipped, the sweep goes on;
 3. greedy generations logged to ``generations.jsonl`` with a ``steer`` field
    (``layer=4,strength=2.0,toward=en``); a rerun skips logged rows;
-4. scoring from the log (behaviour metrics and language fidelity), ``sweep.csv``,
+4. scoring from the log (behaviour metrics, language fidelity, and the quality scorers
+   ``degenerate`` and ``fluency`` in every cell), ``sweep.csv``,
    ``best.json``, heatmaps and the strength curves.
 """
 
@@ -39,6 +40,7 @@ from crossling.paths import DataDir, SweepDir, VectorDir
 from crossling.steer.apply import SteerState, check_layers, steer
 from crossling.steer.config import SweepConfig, VectorsConfig
 from crossling.steer.corpus import aligned_ids, load_parallel
+from crossling.evaluate.scorers.base import ScorerContext, with_quality_scorers
 from crossling.steer.select import FIDELITY, TASK_METRICS, pick_best, score_table, steer_key
 from crossling.steer.vector import SteeringVectors
 
@@ -173,7 +175,8 @@ def run_sweep(cfg: SweepConfig, loaded: Any = None) -> SweepDir:
         CrosslingError: unknown task, toward ∈ eval_langs, missing data/adapter/vectors,
             vectors for another model, layers out of range.
     """
-    from crossling.evaluate.generation import GenerationConfig, HFBackend
+    from crossling.evaluate.backends.base import GenerationConfig
+    from crossling.evaluate.backends.hf import HFBackend, verify_decoding
 
     if cfg.task not in TASK_METRICS:
         raise unknown_name("steering task", cfg.task, TASK_METRICS)
@@ -201,6 +204,7 @@ def run_sweep(cfg: SweepConfig, loaded: Any = None) -> SweepDir:
     backend = HFBackend(loaded, {"adapter": Path(cfg.adapter)} if cfg.adapter else None)
     if cfg.adapter:
         backend.set_adapter("adapter")
+    verify_decoding(backend)  # the decode loop agrees with model.generate, or stop
     model, tok, system = backend.model, loaded.tokenizer, loaded.config.system_prompt
     gcfg = GenerationConfig(max_new_tokens=cfg.max_new_tokens, batch_size=cfg.batch_size,
                             seed=cfg.seed)
@@ -279,8 +283,10 @@ def run_sweep(cfg: SweepConfig, loaded: Any = None) -> SweepDir:
     kl_log = [r for r in read_jsonl(sdir.kl) if r.get("run") == rh]
     wanted = {steer_key(la, s, cfg.toward) for la, s in cells}
     gen_log = [r for r in gen_log if r["steer"] in wanted and r["lang"] in cfg.eval_langs]
-    table = score_table(gen_log, kl_log, [*behaviour, FIDELITY],
-                        [*cfg.eval_langs, cfg.toward], cfg.seed)
+    scorer_langs = [*cfg.eval_langs, cfg.toward]
+    ctx = ScorerContext(langs=scorer_langs, system_prompt=system, base_model=lambda: loaded)
+    table = score_table(gen_log, kl_log, with_quality_scorers([*behaviour, FIDELITY]),
+                        scorer_langs, cfg.seed, ctx)
     _write_csv(sdir.sweep_csv, table)
     best = pick_best(table, primary, cfg.min_fidelity, cfg.max_kl)
     best.update(
@@ -289,7 +295,8 @@ def run_sweep(cfg: SweepConfig, loaded: Any = None) -> SweepDir:
         kl_held_out_of_vectors=held_out, run=rh,
     )
     atomic_write_json(sdir.best, best)
-    _plots(sdir, table, best, [*behaviour, FIDELITY, "kl"], primary, cfg)
+    _plots(sdir, table, best, [*with_quality_scorers([*behaviour, FIDELITY]), "kl"], primary,
+           cfg)
     return sdir
 
 
