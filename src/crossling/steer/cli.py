@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import typer
 
 from crossling.errors import CrosslingError
+from crossling.overrides import SET_HELP
 
 app = typer.Typer(help="Language steering vectors and sweeps.", no_args_is_help=True)
 
@@ -59,18 +59,6 @@ def parse_adapter(value: str) -> tuple[str | None, str]:
     return None, value
 
 
-def _build(cls: Any, config: Path | None, flags: dict[str, Any], required: tuple[str, ...]) -> Any:
-    from crossling.config import load_config, validate_config
-
-    flags = {k: v for k, v in flags.items() if v is not None}
-    if config is not None:
-        return load_config(cls, config, flags)
-    missing = [f"--{k.replace('_', '-')}" for k in required if k not in flags]
-    if missing:
-        raise CrosslingError(f"missing {' and '.join(missing)} (or pass a YAML config).")
-    return validate_config(cls, flags, "flags")
-
-
 @app.command("vectors")
 def vectors_cmd(
     config: Path | None = typer.Argument(None, help="YAML config (flags override it)."),
@@ -85,19 +73,22 @@ def vectors_cmd(
     max_prompts: int | None = typer.Option(None, help="At most this many parallel prompts."),
     min_prompts: int | None = typer.Option(None, help="Fail below this many parallel prompts."),
     batch_size: int | None = typer.Option(None, help="Prompts per forward pass."),
+    set_: list[str] | None = typer.Option(None, "--set", help=SET_HELP),
 ) -> None:
     """Compute per-layer language vectors (target ← source) for every ordered pair."""
     from rich.console import Console
 
+    from crossling.overrides import resolve_config
     from crossling.steer.build import run_vectors
     from crossling.steer.config import VectorsConfig
 
     flags = dict(
-        model={"name": model} if model else None, langs=langs, data=data, out=out,
+        model={"name": model}, langs=langs, data=data, out=out,
         builder=builder, position=position, max_prompts=max_prompts, min_prompts=min_prompts,
         batch_size=batch_size,
     )
-    cfg = _build(VectorsConfig, config, flags, ("out",))
+    cfg = resolve_config(VectorsConfig, config, flags, set_, required={"out": "--out"},
+                         command="crossling steer vectors")
     vdir = run_vectors(cfg)
     Console().print(f"[green]vectors written to {vdir.root}[/green] "
                     f"(diagnostics: {vdir.diagnostics_plot})")
@@ -128,18 +119,20 @@ def sweep_cmd(
     kl_prompts: int | None = typer.Option(None, help="Held-out prompts for the KL guard."),
     seed: int | None = typer.Option(None, help="Seed."),
     out: str | None = typer.Option(None, help="Output folder (reruns resume)."),
+    set_: list[str] | None = typer.Option(None, "--set", help=SET_HELP),
 ) -> None:
     """Sweep layers × strengths: behaviour, language fidelity and KL; pick the best cell."""
     import json
 
     from rich.console import Console
 
+    from crossling.overrides import resolve_config
     from crossling.steer.config import SweepConfig
     from crossling.steer.sweep import run_sweep
 
     adapter_lang, adapter_dir = parse_adapter(adapter) if adapter else (None, None)
     flags = dict(
-        model={"name": model} if model else None, adapter=adapter_dir, adapter_lang=adapter_lang,
+        model={"name": model}, adapter=adapter_dir, adapter_lang=adapter_lang,
         data=data, eval_langs=eval_lang, toward=toward,
         layers=parse_layers(layers) if layers else None,
         strengths=parse_strengths(strengths) if strengths else None,
@@ -148,7 +141,9 @@ def sweep_cmd(
         batch_size=batch_size, min_fidelity=min_fidelity, max_kl=max_kl, kl_prompts=kl_prompts,
         seed=seed, out=out,
     )
-    cfg = _build(SweepConfig, config, flags, ("data", "out"))
+    cfg = resolve_config(SweepConfig, config, flags, set_,
+                         required={"data": "--data", "out": "--out"},
+                         command="crossling steer sweep")
     sdir = run_sweep(cfg)
     best = json.loads(sdir.best.read_text(encoding="utf-8"))
     console = Console()

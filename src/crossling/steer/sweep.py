@@ -217,10 +217,14 @@ def run_sweep(cfg: SweepConfig, loaded: Any = None) -> SweepDir:
     cells += [(layer, s) for layer in cfg.layers for s in cfg.strengths if s != 0]
     base_lp: dict[str, Any] = {}
 
+    from crossling.logs import ProgressLine
+
+    line = ProgressLine("steer sweep cells", len(cells) * len(cfg.eval_langs))
     with JsonlAppender(sdir.generations) as glog, JsonlAppender(sdir.kl) as klog:
         for layer, strength in cells:
             key = steer_key(layer, strength, cfg.toward)
             for lang in cfg.eval_langs:
+                line.update()
                 todo = [r for r in rows[lang] if (key, lang, r["id"]) not in done]
                 kl_row = kl_done.get((key, lang))
                 if not todo and kl_row is not None:
