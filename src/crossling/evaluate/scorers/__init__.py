@@ -10,7 +10,13 @@ remote service may also provide ``.score_many(rows)`` to work concurrently.
 
 from __future__ import annotations
 
-from crossling.evaluate.scorers.base import SCORERS, Scorer, ScorerContext, get_scorer
+from crossling.evaluate.scorers.base import (
+    SCORERS,
+    Scorer,
+    ScorerContext,
+    get_scorer,
+    rate_scorers,
+)
 from crossling.evaluate.scorers.caps import AllCaps, CapsPct, caps_fraction
 from crossling.evaluate.scorers.judge import JudgeError, LLMJudge, parse_verdict
 from crossling.evaluate.scorers.langfid import LangFidelity
@@ -30,4 +36,5 @@ __all__ = [
     "get_scorer",
     "is_refusal",
     "parse_verdict",
+    "rate_scorers",
 ]
