@@ -458,6 +458,7 @@ def run_sweep(cfg: SweepConfig, loaded: Any = None) -> SweepDir:
     best.update(
         toward=cfg.toward, adapter=cfg.adapter, adapter_lang=cfg.adapter_lang,
         normalize=cfg.normalize, positions=cfg.positions, kl_prompts=len(kl_ids),
+        kl_ids=kl_ids,
         kl_over="prompt" if cfg.positions == "prompt" else "continuation",
         kl_held_out_of_vectors=not provenance["overlap_kl_ids"], vectors=provenance,
         strengths_searched=strengths, search_negative=cfg.search_negative,
