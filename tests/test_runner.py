@@ -68,6 +68,9 @@ def test_study_end_to_end_then_rerun_skips(tiny_model_dir: Path, tmp_path: Path,
         assert path.exists(), path
     info = json.loads(run.run_info.read_text())
     assert info["seed"] == 0 and "torch" in info["versions"]
+    md = run.report_md.read_text()
+    assert "max_new_tokens 5 (eval: 6)" in md  # the sweep's own setting is stated
+    assert "conditional on one training run" in md
     scores = _scores(run)
     adapters = {s[0] for s in scores}
     assert adapters == {"base", "en", "de"}
@@ -87,6 +90,7 @@ def test_two_seed_study_holds_tests_out_and_confirms_on_other_prompts(
     seed and Holm-adjusted asymmetry tests, and the report says what intervals are over."""
     over = tiny_config(tiny_model_dir, device, seeds=[0, 1])
     over["steer"].update(max_eval=4, strengths=[0.0, 1.0, 2.0])
+    del over["steer"]["max_new_tokens"]  # null: the sweep decodes like the eval
     cfg = validate_config(ExperimentConfig, over)
     assert cfg.tasks["caps"].seed == 0 and cfg.eval.generation.seed == 0  # from `seed`
     run = run_study(cfg, tmp_path / "run")
@@ -121,7 +125,7 @@ def test_two_seed_study_holds_tests_out_and_confirms_on_other_prompts(
         assert r["matrix"]["en"]["de"]["method"].startswith(("two-level", "Wilson"))
     md = run.report_md.read_text()
     assert "two-level bootstrap" in md and "seed 1" in md
-    assert "confirmation prompts" in md
+    assert "confirmation prompts" in md and "decoded differently" not in md
 
 
 def test_changed_config_is_refused_unless_forced(tiny_model_dir: Path, tmp_path: Path,
