@@ -228,13 +228,17 @@ def estimate(
                          zip(terms, mats, strict=True)))
     dist = bootstrap_distribution(terms, seed, n_boot) if n > 1 or n_seeds > 1 else None
     multi = n_seeds > 1
-    if dist is None:
+    finite = dist[np.isfinite(dist)] if dist is not None else None
+    if finite is None:
         lo = hi = mean
+    elif finite.size == 0:
+        lo = hi = math.nan
     else:
-        lo, hi = _quantiles(dist[np.isfinite(dist)], level)
+        lo, hi = _quantiles(finite, level)
     method = BOOT_SEEDS_PROMPTS if multi else BOOT_PROMPTS
     if rate and len(terms) == 1:
-        per_prompt = np.nanmean(mats[0], axis=0)  # [n] seed-averaged
+        with _quiet():
+            per_prompt = np.nanmean(mats[0], axis=0)  # [n] seed-averaged
         kept = per_prompt[np.isfinite(per_prompt)]
         wl, wh = wilson_ci(float(kept.sum()), int(kept.size), level)
         lo, hi = (min(wl, lo), max(wh, hi)) if multi else (wl, wh)
