@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from crossling.evaluate.generation import GenerationConfig
+from crossling.evaluate.backends.base import GenerationConfig
 from crossling.languages import parse_langs
 from crossling.models.config import ModelConfig
 

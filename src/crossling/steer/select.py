@@ -14,12 +14,15 @@ from collections import defaultdict
 from collections.abc import Collection
 from typing import Any
 
+from crossling.analysis.quality import MAX_DEGENERATE
+
 # task -> (primary metric, all behaviour metrics); higher primary = behaviour present
 TASK_METRICS: dict[str, tuple[str, tuple[str, ...]]] = {
     "caps": ("caps_pct", ("caps_pct", "all_caps")),
     "refusal": ("refusal_keyword", ("refusal_keyword",)),
 }
 FIDELITY = "lang_fidelity"
+DEGENERATE = "degenerate"
 
 
 def steer_key(layer: int | None, strength: float, toward: str) -> str:
@@ -28,13 +31,18 @@ def steer_key(layer: int | None, strength: float, toward: str) -> str:
 
 
 def score_rows(generations: list[dict[str, Any]], metric: str,
-               scorer_langs: list[str]) -> dict[str, float | None]:
+               scorer_langs: list[str], ctx: Any = None) -> dict[str, float | None]:
     """Prompt id → ``metric`` of each logged row (None for N/A or a failed row)."""
     from crossling.evaluate.scorers import ScorerContext, get_scorer
 
-    scorer = get_scorer(metric, ScorerContext(langs=scorer_langs))
-    return {str(r["id"]): None if r.get("status", "ok") != "ok"
-            else scorer.score(r["response"], r["lang"], r) for r in generations}
+    scorer = get_scorer(metric, ctx or ScorerContext(langs=scorer_langs))
+    ok = [r for r in generations if r.get("status", "ok") == "ok"]
+    many = getattr(scorer, "score_many", None)
+    values = (many(ok) if many is not None
+              else [scorer.score(r["response"], r["lang"], r) for r in ok])
+    out: dict[str, float | None] = {str(r["id"]): None for r in generations}
+    out.update({str(r["id"]): v for r, v in zip(ok, values, strict=True)})
+    return out
 
 
 def score_table(
@@ -43,6 +51,7 @@ def score_table(
     metrics: list[str],
     scorer_langs: list[str],
     seed: int,
+    ctx: Any = None,
     n_boot: int = 2000,
     rates: Collection[str] = (),
 ) -> list[dict[str, Any]]:
@@ -55,6 +64,8 @@ def score_table(
         metrics: scorer names (behaviour metrics and lang_fidelity).
         scorer_langs: languages in play for language identification.
         seed: bootstrap seed.
+        ctx: a ``ScorerContext`` (the base model for ``fluency``, the system prompt);
+            by default one with ``scorer_langs`` only.
         n_boot: bootstrap resamples.
         rates: metrics that are 0/1 rates (Wilson intervals; others: bootstrap over prompts).
 
@@ -65,7 +76,9 @@ def score_table(
     from crossling.analysis.stats import describe
     from crossling.evaluate.scorers import ScorerContext, get_scorer
 
-    scorers = {m: get_scorer(m, ScorerContext(langs=scorer_langs)) for m in metrics}
+    if ctx is None:
+        ctx = ScorerContext(langs=scorer_langs)
+    scorers = {m: get_scorer(m, ctx) for m in metrics}
     cells: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
     for g in generations:
         cells[(g["lang"], g["steer"])].append(g)
@@ -90,18 +103,26 @@ def score_table(
             if status != "ok":
                 out[m] = out[f"{m}_ci_low"] = out[f"{m}_ci_high"] = None
                 continue
-            d = describe([scorer.score(r["response"], lang, r) for r in rows], seed, n_boot,
-                         rate=m in rates)
+            many = getattr(scorer, "score_many", None)
+            values = (many(rows) if many is not None
+                      else [scorer.score(r["response"], lang, r) for r in rows])
+            d = describe(values, seed, n_boot, rate=m in rates)
             out[m], out[f"{m}_ci_low"], out[f"{m}_ci_high"] = d["mean"], d["ci_low"], d["ci_high"]
         table.append(out)
     table.sort(key=lambda r: (r["lang"], -1 if r["layer"] is None else r["layer"], r["strength"]))
     return table
 
 
-def _reasons(row: dict[str, Any], primary: str, min_fidelity: float, max_kl: float) -> list[str]:
+def _reasons(
+    row: dict[str, Any], primary: str, min_fidelity: float, max_kl: float,
+    max_degenerate: float,
+) -> list[str]:
     if row["status"] != "ok":
         return [f"status {row['status']}"]
     reasons = []
+    deg = row.get(DEGENERATE)
+    if deg is not None and deg > max_degenerate:
+        reasons.append(f"{DEGENERATE} {round(deg, 3)} > {max_degenerate}")
     fid = row.get(FIDELITY)
     if fid is None or fid < min_fidelity:
         reasons.append(f"{FIDELITY} {fid if fid is None else round(fid, 3)} < {min_fidelity}")
@@ -114,9 +135,14 @@ def _reasons(row: dict[str, Any], primary: str, min_fidelity: float, max_kl: flo
 
 
 def pick_best(
-    table: list[dict[str, Any]], primary: str, min_fidelity: float, max_kl: float
+    table: list[dict[str, Any]], primary: str, min_fidelity: float, max_kl: float,
+    max_degenerate: float = MAX_DEGENERATE,
 ) -> dict[str, Any]:
     """The steered cell with the highest ``primary`` per language, among cells that pass.
+
+    A cell passes when its answers stay in the prompt's language (``min_fidelity``), its
+    next-token KL stays under ``max_kl`` and at most ``max_degenerate`` of its answers are
+    degenerate (the report's garbage flag): a behaviour "restored" by broken text is no win.
 
     Ties go to the smaller |strength|, then the lower layer. Cells that fail a guard are
     listed in ``excluded`` with their reasons; a language with no passing cell gets
@@ -138,7 +164,7 @@ def pick_best(
         for r in rows:
             if r["layer"] is None:
                 continue
-            reasons = _reasons(r, primary, min_fidelity, max_kl)
+            reasons = _reasons(r, primary, min_fidelity, max_kl, max_degenerate)
             if reasons:
                 excluded.append({"lang": lang, "layer": r["layer"], "strength": r["strength"],
                                  "reasons": reasons})
@@ -160,4 +186,4 @@ def pick_best(
         overall = {"layer": layer, "strength": strength,
                    f"mean_{primary}": sum(vals.values()) / len(vals)}
     return {"metric": primary, "min_fidelity": min_fidelity, "max_kl": max_kl,
-            "per_lang": per_lang, "overall": overall, "excluded": excluded}
+            "max_degenerate": max_degenerate, "per_lang": per_lang, "overall": overall, "excluded": excluded}

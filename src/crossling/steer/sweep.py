@@ -21,7 +21,9 @@ Pipeline, every step resumable:
    any generation is spent; a non-finite cell is recorded and skipped;
 4. generations (the eval's decoding settings) logged to ``generations.jsonl`` with a
    ``steer`` field (``layer=4,strength=2.0,toward=en``); a rerun skips logged rows;
-5. scoring from the log on the selection ids: ``sweep.csv``, the pick, heatmaps and curves;
+5. scoring from the log on the selection ids (behaviour metrics, language fidelity, and the
+   quality scorers ``degenerate`` and ``fluency`` in every cell): ``sweep.csv``, the pick,
+   heatmaps and curves;
    then the chosen cell and the baseline are generated on the confirmation ids and their
    paired difference goes into ``best.json`` (``confirmation``).
 
@@ -42,6 +44,7 @@ from typing import Any
 from crossling.analysis.confirm import paired_confirmation
 from crossling.analysis.split import selection_confirmation
 from crossling.errors import CrosslingError, unknown_name
+from crossling.evaluate.scorers.base import ScorerContext, with_quality_scorers
 from crossling.io import (
     JsonlAppender,
     atomic_write_json,
@@ -383,7 +386,7 @@ def run_sweep(cfg: SweepConfig, loaded: Any = None) -> SweepDir:
             data/adapter/vectors, vectors for another model or built from test ids, layers
             out of range.
     """
-    from crossling.evaluate.generation import HFBackend
+    from crossling.evaluate.backends.hf import HFBackend, verify_decoding
     from crossling.evaluate.scorers import rate_scorers
 
     if cfg.task not in TASK_METRICS:
@@ -418,10 +421,13 @@ def run_sweep(cfg: SweepConfig, loaded: Any = None) -> SweepDir:
     backend = HFBackend(loaded, {"adapter": Path(cfg.adapter)} if cfg.adapter else None)
     if cfg.adapter:
         backend.set_adapter("adapter")
+    verify_decoding(backend)  # the decode loop agrees with model.generate, or stop
     cells: list[tuple[int | None, float]] = [(None, 0.0)]
     cells += [(layer, s) for layer in cfg.layers for s in strengths]
-    metrics = [*behaviour, FIDELITY]
+    metrics = with_quality_scorers([*behaviour, FIDELITY])
     langs_in_play = [*cfg.eval_langs, cfg.toward]
+    ctx = ScorerContext(langs=langs_in_play, system_prompt=loaded.config.system_prompt,
+                        base_model=lambda: loaded)
     rates = rate_scorers()
 
     def rows_of(lang: str, ids: list[str]) -> list[dict[str, Any]]:
@@ -439,7 +445,7 @@ def run_sweep(cfg: SweepConfig, loaded: Any = None) -> SweepDir:
         table = score_table(
             [r for r in gen_log if r["steer"] in wanted and r["lang"] in cfg.eval_langs
              and str(r["id"]) in sel],
-            kl_log, metrics, langs_in_play, cfg.seed, n_boot=cfg.n_boot, rates=rates)
+            kl_log, metrics, langs_in_play, cfg.seed, ctx, n_boot=cfg.n_boot, rates=rates)
         best = pick_best(table, primary, cfg.min_fidelity, cfg.max_kl)
         for lang in cfg.eval_langs:  # confirmation: baseline and the chosen cell only
             chosen = best["per_lang"][lang]["best"]
@@ -451,7 +457,7 @@ def run_sweep(cfg: SweepConfig, loaded: Any = None) -> SweepDir:
     gen_log = [r for r in read_jsonl(sdir.generations) if r.get("run") == runner.rh]
     confirmation = {
         lang: confirm_choice(gen_log, best["per_lang"][lang]["best"], lang, split, cfg,
-                             primary, langs_in_play, primary in rates)
+                             primary, ctx, primary in rates)
         for lang in cfg.eval_langs
     }
     _write_csv(sdir.sweep_csv, table)
@@ -472,20 +478,20 @@ def run_sweep(cfg: SweepConfig, loaded: Any = None) -> SweepDir:
 
 
 def confirm_choice(gen_log: list[dict[str, Any]], chosen: dict[str, Any] | None, lang: str,
-                   split: EvalSplit, cfg: SweepConfig, primary: str, langs: list[str],
+                   split: EvalSplit, cfg: SweepConfig, primary: str, ctx: ScorerContext,
                    rate: bool) -> dict[str, Any]:
     """The chosen cell vs the unsteered baseline on the confirmation ids of ``lang``
     (:func:`crossling.analysis.confirm.paired_confirmation` of their ``primary`` scores)."""
     conf = set(split.confirmation_ids)
     base_key = steer_key(None, 0.0, cfg.toward)
     rows = [r for r in gen_log if r["lang"] == lang and str(r["id"]) in conf]
-    baseline = score_rows([r for r in rows if r["steer"] == base_key], primary, langs)
+    baseline = score_rows([r for r in rows if r["steer"] == base_key], primary, ctx.langs, ctx)
     out: dict[str, Any] = {"lang": lang, "layer": None, "strength": None, "metric": primary}
     if chosen is None:
         stats = paired_confirmation({}, baseline, cfg.seed, cfg.n_boot, rate)
         return out | stats | {"note": "no cell passed the guards on the selection ids"}
     key = steer_key(chosen["layer"], chosen["strength"], cfg.toward)
-    steered = score_rows([r for r in rows if r["steer"] == key], primary, langs)
+    steered = score_rows([r for r in rows if r["steer"] == key], primary, ctx.langs, ctx)
     stats = paired_confirmation(steered, baseline, cfg.seed, cfg.n_boot, rate)
     return out | {"layer": chosen["layer"], "strength": chosen["strength"]} | stats
 
