@@ -89,7 +89,7 @@ def test_two_seed_study_holds_tests_out_and_confirms_on_other_prompts(
     eval or KL id, the sweep chooses and confirms on disjoint ids, the analysis has every
     seed and Holm-adjusted asymmetry tests, and the report says what intervals are over."""
     over = tiny_config(tiny_model_dir, device, seeds=[0, 1])
-    over["steer"].update(max_eval=4, strengths=[0.0, 1.0, 2.0])
+    over["steer"].update(max_eval=4, strengths=[0.0, 1.0, 2.0], max_degenerate=1.0)
     del over["steer"]["max_new_tokens"]  # null: the sweep decodes like the eval
     cfg = validate_config(ExperimentConfig, over)
     assert cfg.tasks["caps"].seed == 0 and cfg.eval.generation.seed == 0  # from `seed`
@@ -111,7 +111,7 @@ def test_two_seed_study_holds_tests_out_and_confirms_on_other_prompts(
     for key in ("n", "mean", "ci_low", "ci_high", "baseline_mean", "delta", "delta_ci_low",
                 "delta_ci_high"):
         assert key in c, key
-    assert c["n"] == len(conf) or c["layer"] is None
+    assert c["layer"] is not None and c["n"] == len(conf)
     assert best["generation"]["max_new_tokens"] == 6  # the eval's decoding settings
 
     res = json.loads(run.analysis.read_text())["tasks"]["caps"]["kinds"]["task"]

@@ -69,7 +69,8 @@ def test_sweep_command_prints_the_confirmation(tiny_model_dir: Path, tmp_path: P
         {"id": f"h{i}", "en": en[0].format(i), "de": de[0].format(i)} for i in range(8)])
     cfg = tmp_path / "sweep.yaml"
     cfg.write_text(f"model: {{name: {tiny_model_dir}, device: {device}, threads: 1}}\n"
-                   "n_boot: 200\nmin_fidelity: 0.0\nmax_kl: 100.0\nmin_prompts: 3\n")
+                   "n_boot: 200\nmin_fidelity: 0.0\nmax_kl: 100.0\nmin_prompts: 3\n"
+                   "max_degenerate: 1.0\n")
     rc = main(["steer", "sweep", str(cfg), "--data", str(tmp_path / "data"),
                "--out", str(tmp_path / "o"), "--eval-lang", "de", "--toward", "en",
                "--vector-data", str(tmp_path / "p.jsonl"), "--layers", "1",

@@ -59,7 +59,8 @@ def _cfg(setup: Path, tiny_model_dir: Path, device: str, out: Path, **kw) -> Swe
         data=str(setup / "data"), eval_langs="de", toward="en",
         vector_data=str(setup / "harmless.jsonl"), kl_prompts=3, min_prompts=3,
         layers=[0, 2], strengths=[-2.0, 0.0, 2.0], max_eval=6, max_new_tokens=4,
-        batch_size=2, min_fidelity=0.0, max_kl=50.0, out=str(out), n_boot=200,
+        batch_size=2, min_fidelity=0.0, max_kl=50.0, max_degenerate=1.0, out=str(out),
+        n_boot=200,
     )
     base.update(kw)
     return SweepConfig(**base)

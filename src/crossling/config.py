@@ -94,9 +94,10 @@ def dump_config(cfg: BaseModel) -> str:
 from pydantic import BaseModel as _BaseModel  # noqa: E402
 from pydantic import ConfigDict, Field, field_validator, model_validator  # noqa: E402
 
+from crossling.analysis.quality import MAX_DEGENERATE  # noqa: E402
 from crossling.data.config import DataConfig  # noqa: E402
-from crossling.evaluate.config import JudgeConfig  # noqa: E402
 from crossling.evaluate.backends.base import GenerationConfig  # noqa: E402
+from crossling.evaluate.config import JudgeConfig  # noqa: E402
 from crossling.languages import parse_langs  # noqa: E402
 from crossling.models.config import ModelConfig  # noqa: E402
 from crossling.train.config import TrainConfig  # noqa: E402
@@ -166,6 +167,10 @@ class StudySteerConfig(_BaseModel):
     batch_size: int = Field(8, ge=1, description="Prompts per generation batch.")
     min_fidelity: float = Field(0.8, ge=0, le=1, description="Fidelity floor for the best cell.")
     max_kl: float = Field(1.0, ge=0, description="KL ceiling (nats) for the best cell.")
+    max_degenerate: float = Field(
+        MAX_DEGENERATE, ge=0, le=1,
+        description="Share of degenerate answers allowed in the best cell."
+    )
 
     @field_validator("eval_langs", mode="before")
     @classmethod

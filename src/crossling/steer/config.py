@@ -11,6 +11,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from crossling.analysis.quality import MAX_DEGENERATE
 from crossling.evaluate.backends.base import GenerationConfig
 from crossling.languages import parse_langs
 from crossling.models.config import ModelConfig
@@ -153,6 +154,11 @@ class SweepConfig(BaseModel):
     )
     max_kl: float = Field(
         1.0, ge=0, description="Best cell must keep next-token KL (nats) at most this."
+    )
+    max_degenerate: float = Field(
+        MAX_DEGENERATE, ge=0, le=1,
+        description="Best cell has at most this share of degenerate answers (empty, looping, "
+        "echoing).",
     )
     out: str = Field("sweep", description="Output folder (SweepDir).")
     seed: int = Field(

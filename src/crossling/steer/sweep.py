@@ -446,7 +446,7 @@ def run_sweep(cfg: SweepConfig, loaded: Any = None) -> SweepDir:
             [r for r in gen_log if r["steer"] in wanted and r["lang"] in cfg.eval_langs
              and str(r["id"]) in sel],
             kl_log, metrics, langs_in_play, cfg.seed, ctx, n_boot=cfg.n_boot, rates=rates)
-        best = pick_best(table, primary, cfg.min_fidelity, cfg.max_kl)
+        best = pick_best(table, primary, cfg.min_fidelity, cfg.max_kl, cfg.max_degenerate)
         for lang in cfg.eval_langs:  # confirmation: baseline and the chosen cell only
             chosen = best["per_lang"][lang]["best"]
             runner.run(None, 0.0, lang, rows_of(lang, split.confirmation_ids))
