@@ -32,5 +32,7 @@ def test_na_ids_are_dropped_pairwise_and_rates_get_wilson() -> None:
     assert c["n"] == 2 and c["n_na"] == 2  # c: N/A baseline, d: not generated steered
     assert c["method"] == WILSON and c["baseline_ci_high"] > 0  # 0 of 2 still has width
     assert c["delta"] == pytest.approx(0.5) and c["approximate"] is True
-    empty = paired_confirmation({}, base, seed=0)
-    assert empty["n"] == 0 and empty["delta"] is None
+    empty = paired_confirmation({}, base, seed=0, rate=True)  # no cell chosen
+    assert empty["n"] == 0 and empty["delta"] is None and empty["mean"] is None
+    assert empty["baseline_mean"] == 0.0 and empty["n_baseline"] == 3
+    assert empty["baseline_ci_high"] > 0

@@ -240,7 +240,8 @@ def test_smollm2_sweep_english_steered_toward_german_leaves_english(tmp_path, de
         {"id": r.id, "lang": r.lang, "prompt": r.instruction, "reference": r.output,
          "kind": "task"} for r in src if r.id in ids])
     cfg = SweepConfig(
-        model={"name": "smollm2-135m", "device": device}, adapter=None, adapter_lang="base",
+        model={"name": "smollm2-135m", "device": device, "threads": 2}, adapter=None,
+        adapter_lang="base",
         data=str(tmp_path / "data"), eval_langs="en", toward="de", layers=[10, 20],
         strengths=[0.0, 8.0], max_eval=8, max_new_tokens=12, kl_prompts=3, batch_size=8,
         vector_prompts=32, min_fidelity=0.0, max_kl=100.0, out=str(tmp_path / "sweep"),

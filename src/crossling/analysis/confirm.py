@@ -41,15 +41,23 @@ def paired_confirmation(
         ``baseline_mean``, ``baseline_ci_low``, ``baseline_ci_high``, ``delta`` (chosen −
         baseline, mean of per-id differences), ``delta_ci_low``, ``delta_ci_high``,
         ``delta_p`` (two-sided bootstrap p of delta = 0), ``method``, ``delta_method`` and
-        ``approximate`` (n < 30). Statistics are None when no id was scored by both.
+        ``approximate`` (n < 30). With no id scored by both (no cell was chosen), only the
+        baseline statistics are given, over every baseline id (``n_baseline``).
     """
     ids = sorted(set(chosen) | set(baseline))
     both = [i for i in ids if chosen.get(i) is not None and baseline.get(i) is not None]
     out: dict[str, Any] = {"n": len(both), "n_na": len(ids) - len(both)}
     keys = ("mean", "ci_low", "ci_high", "baseline_mean", "baseline_ci_low", "baseline_ci_high",
             "delta", "delta_ci_low", "delta_ci_high", "delta_p", "method", "delta_method")
-    if not both:
-        return out | dict.fromkeys(keys) | {"approximate": None}
+    if not both:  # nothing to pair (no cell chosen): the baseline alone, on its own ids
+        out |= dict.fromkeys(keys) | {"approximate": None}
+        alone = [float(v) for v in baseline.values() if v is not None]
+        if alone:
+            base = estimate([(1.0, np.array(alone))], seed, n_boot, rate=rate)
+            out.update(baseline_mean=base.mean, baseline_ci_low=base.ci_low,
+                       baseline_ci_high=base.ci_high, n_baseline=len(alone),
+                       method=base.method, approximate=len(alone) < APPROX_BELOW)
+        return out
     c = np.array([float(chosen[i]) for i in both])  # type: ignore[arg-type]  # [n]
     b = np.array([float(baseline[i]) for i in both])  # type: ignore[arg-type]  # [n]
     cell = estimate([(1.0, c)], seed, n_boot, rate=rate)

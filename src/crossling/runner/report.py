@@ -361,7 +361,7 @@ def _steer_caveats(cfg: ExperimentConfig, run: RunDir, best: dict[str, Any]) -> 
         cell = matrix.get(st.adapter or "base", {}).get(lang)
         if cell and c.get("baseline_mean") is not None:
             out.append(f"Unsteered in {lang}: {_num(c['baseline_mean'], 2)} on the sweep's "
-                       f"{c.get('n')} confirmation prompts vs {_num(cell.get('mean'), 2)} on "
+                       f"{c.get('n_baseline') or c.get('n')} confirmation prompts vs {_num(cell.get('mean'), 2)} on "
                        f"the transfer matrix's {cell.get('n')} prompts (pooled over "
                        f"{cell.get('n_seeds', 1)} seed(s); the sweep steers seed "
                        f"{cfg.seeds[0]}'s adapter); the prompts differ.")
