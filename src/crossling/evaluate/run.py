@@ -335,7 +335,9 @@ def write_outputs(
     cfg: EvalConfig, out: EvalDir, gens: list[dict[str, Any]], scores: list[dict[str, Any]]
 ) -> None:
     """Summary CSV/JSON, text report, io pairs, judge agreement and plots from the logs."""
-    summary = summarize(scores, seed=cfg.seed, n_boot=cfg.n_boot)
+    from crossling.evaluate.scorers import rate_scorers
+
+    summary = summarize(scores, seed=cfg.seed, n_boot=cfg.n_boot, rates=rate_scorers())
     atomic_write_text(out.summary_csv, summary_csv(summary))
     atomic_write_json(out.summary_json, summary)
     title = f"crossling eval: model {cfg.model.name}, data {cfg.data}"

@@ -9,6 +9,7 @@ from __future__ import annotations
 from pydantic import BaseModel as _BaseModel
 from pydantic import ConfigDict, Field, field_validator, model_validator
 
+from crossling.analysis.quality import MAX_DEGENERATE
 from crossling.data.config import DataConfig
 from crossling.evaluate.backends.base import GenerationConfig
 from crossling.evaluate.config import JudgeConfig
@@ -54,9 +55,13 @@ class StudySteerConfig(_BaseModel):
     toward: str = Field("en", description="Steer toward this language.")
     layers: list[int] = Field([4, 8, 12], description="Decoder layers (0-based) to try.")
     strengths: list[float] = Field(
-        [-1.0, -0.5, 0.0, 0.25, 0.5, 1.0],
+        [0.0, 0.25, 0.5, 1.0],
         description="Strengths to try, in multiples of the vector (its norm is typically "
         "0.25-0.55 x the residual norm, so |strength| > 2 breaks small models).",
+    )
+    search_negative: bool = Field(
+        False, description="Also search negative strengths (away from 'toward'); the "
+        "hypothesis predicts positive ones."
     )
     normalize: bool = Field(False, description="Strength in units of the mean residual norm.")
     positions: str = Field("all", description="prompt, generated or all.")
@@ -64,11 +69,24 @@ class StudySteerConfig(_BaseModel):
     position: str = Field("mean", description="Pooling of prompt tokens: mean or last.")
     vector_data: str = Field("builtin", description="Parallel prompts for the vectors.")
     kl_prompts: int = Field(8, ge=1, description="Held-out harmless prompts for the KL check.")
-    max_eval: int = Field(20, ge=1, description="Prompts per language in each cell.")
-    max_new_tokens: int = Field(48, ge=1, description="Tokens generated per answer.")
+    max_eval: int = Field(
+        20, ge=2, description="Prompts per language: a seeded sample, split into selection "
+        "and confirmation halves."
+    )
+    selection_fraction: float = Field(
+        0.5, gt=0, lt=1, description="Share of the prompts the best cell is chosen on."
+    )
+    max_new_tokens: int | None = Field(
+        None, ge=1, description="Tokens generated per answer (null: the eval's "
+        "generation.max_new_tokens, so the sweep baseline matches the transfer matrix)."
+    )
     batch_size: int = Field(8, ge=1, description="Prompts per generation batch.")
     min_fidelity: float = Field(0.8, ge=0, le=1, description="Fidelity floor for the best cell.")
     max_kl: float = Field(1.0, ge=0, description="KL ceiling (nats) for the best cell.")
+    max_degenerate: float = Field(
+        MAX_DEGENERATE, ge=0, le=1,
+        description="Share of degenerate answers allowed in the best cell."
+    )
 
     @field_validator("eval_langs", mode="before")
     @classmethod
@@ -92,7 +110,10 @@ class ExperimentConfig(_BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: str = Field("study", description="Name shown in the report.")
-    seed: int = Field(0, description="Global seed: data split, bootstrap, generation.")
+    seed: int = Field(
+        0, description="Global seed: the data split and train sample, generation, the "
+        "bootstrap, the sweep's prompts and vector ids — unless a stage sets its own seed."
+    )
     seeds: list[int] = Field(
         [0], description="Training seeds: one adapter per (task, training language, seed)."
     )
@@ -123,6 +144,16 @@ class ExperimentConfig(_BaseModel):
                 tasks[name] = spec
             data = {**data, "tasks": tasks}
         return data
+
+    @model_validator(mode="after")
+    def _one_seed(self) -> ExperimentConfig:
+        """The top-level seed reaches every stage that does not set its own explicitly."""
+        for dcfg in self.tasks.values():
+            if "seed" not in dcfg.model_fields_set:
+                dcfg.seed = self.seed
+        if "seed" not in self.eval.generation.model_fields_set:
+            self.eval.generation.seed = self.seed
+        return self
 
     @model_validator(mode="after")
     def _check(self) -> ExperimentConfig:

@@ -239,6 +239,7 @@ def stage_eval(cfg: ExperimentConfig, run: RunDir) -> None:
 
 def stage_steer(cfg: ExperimentConfig, run: RunDir) -> None:
     from crossling.steer import SweepConfig, VectorsConfig, run_sweep, run_vectors
+    from crossling.steer.sweep import held_out_ids
 
     s = cfg.steer
     if s is None or not s.enabled:
@@ -249,19 +250,26 @@ def stage_steer(cfg: ExperimentConfig, run: RunDir) -> None:
         adapter_dir = str(run.train(s.task, s.adapter, cfg.seeds[0]).adapter)
     vdir, sdir = run.vectors(s.task), run.sweep(s.task)
     langs = list(dict.fromkeys([*s.eval_langs, s.toward]))
-    vcfg = VectorsConfig(model=cfg.model, langs=langs, data=s.vector_data, out=str(vdir.root),
-                         builder=s.builder, position=s.position,  # type: ignore[arg-type]
-                         seed=cfg.seed)
+    gen = cfg.eval.generation  # the eval's decoding, so the sweep baseline is comparable
+    if s.max_new_tokens is not None:
+        gen = gen.model_copy(update={"max_new_tokens": s.max_new_tokens})
     scfg = SweepConfig(
         model=cfg.model, adapter=adapter_dir, adapter_lang=s.adapter or "base", task=s.task,
         data=str(run.data(s.task).root), eval_langs=s.eval_langs, toward=s.toward,
         vectors=str(vdir.root), vector_data=s.vector_data, kl_prompts=s.kl_prompts,
-        layers=s.layers, strengths=s.strengths, normalize=s.normalize,
-        positions=s.positions,  # type: ignore[arg-type]
+        layers=s.layers, strengths=s.strengths, search_negative=s.search_negative,
+        normalize=s.normalize, positions=s.positions,  # type: ignore[arg-type]
         builder=s.builder, position=s.position,  # type: ignore[arg-type]
-        max_eval=s.max_eval, max_new_tokens=s.max_new_tokens, batch_size=s.batch_size,
-        min_fidelity=s.min_fidelity, max_kl=s.max_kl, out=str(sdir.root), seed=cfg.seed,
+        max_eval=s.max_eval, selection_fraction=s.selection_fraction,
+        max_new_tokens=gen.max_new_tokens, generation=gen, batch_size=s.batch_size,
+        n_boot=cfg.eval.n_boot, min_fidelity=s.min_fidelity, max_kl=s.max_kl,
+        max_degenerate=s.max_degenerate,
+        out=str(sdir.root), seed=cfg.seed,
     )
+    # vectors never see a test prompt: neither the task's eval ids nor the KL prompts
+    vcfg = VectorsConfig(model=cfg.model, langs=langs, data=s.vector_data, out=str(vdir.root),
+                         builder=s.builder, position=s.position,  # type: ignore[arg-type]
+                         exclude_ids=held_out_ids(scfg), seed=cfg.seed)
     key = f"steer-{s.task}"
     inputs = hash_inputs(vcfg.model_dump(mode="json", exclude={"out"}),
                          scfg.model_dump(mode="json", exclude={"out", "vectors", "adapter", "data"}),

@@ -103,7 +103,13 @@ def sweep_cmd(
     eval_lang: str | None = typer.Option(None, help="Language(s) of the steered prompts."),
     toward: str | None = typer.Option(None, help="Steer toward this language."),
     layers: str | None = typer.Option(None, help="4:24:2 (stop exclusive) or 4,8,12."),
-    strengths: str | None = typer.Option(None, help="e.g. -4,-2,0,2,4,8 (0 = unsteered)."),
+    strengths: str | None = typer.Option(None, help="e.g. 0,2,4,8 (0 = unsteered)."),
+    search_negative: bool | None = typer.Option(
+        None, "--search-negative/--positive-only",
+        help="Also search negative strengths (away from --toward)."),
+    allow_overlap: bool | None = typer.Option(
+        None, "--allow-overlap/--no-overlap",
+        help="Accept --vectors built from eval or KL prompts (the report says so)."),
     vectors: str | None = typer.Option(None, help="Load vectors from this VectorDir."),
     vector_data: str | None = typer.Option(None, help="Parallel prompts for new vectors."),
     task: str | None = typer.Option(None, help="caps or refusal."),
@@ -111,7 +117,8 @@ def sweep_cmd(
         None, "--normalize/--raw", help="Strength in units of the mean residual norm."
     ),
     positions: str | None = typer.Option(None, help="prompt, generated or all."),
-    max_eval: int | None = typer.Option(None, help="Prompts per language in each cell."),
+    max_eval: int | None = typer.Option(
+        None, help="Prompts per language, split into selection and confirmation halves."),
     max_new_tokens: int | None = typer.Option(None, help="Tokens generated per answer."),
     batch_size: int | None = typer.Option(None, help="Prompts per generation batch."),
     min_fidelity: float | None = typer.Option(None, help="Fidelity floor for the best cell."),
@@ -139,7 +146,7 @@ def sweep_cmd(
         vectors=vectors, vector_data=vector_data, task=task, normalize=normalize,
         positions=positions, max_eval=max_eval, max_new_tokens=max_new_tokens,
         batch_size=batch_size, min_fidelity=min_fidelity, max_kl=max_kl, kl_prompts=kl_prompts,
-        seed=seed, out=out,
+        seed=seed, out=out, search_negative=search_negative, allow_overlap=allow_overlap,
     )
     cfg = resolve_config(SweepConfig, config, flags, set_,
                          required={"data": "--data", "out": "--out"},
@@ -148,13 +155,22 @@ def sweep_cmd(
     best = json.loads(sdir.best.read_text(encoding="utf-8"))
     console = Console()
     console.print(f"[green]sweep written to {sdir.root}[/green] (table: {sdir.sweep_csv})")
+    n_sel = len(best["selection_ids"])
     for lang, info in best["per_lang"].items():
-        b = info["best"]
+        b, c = info["best"], best["confirmation"][lang]
         if b is None:
-            console.print(f"{lang}: no cell passed the guards (see best.json 'excluded')")
-        else:
-            console.print(
-                f"{lang}: best layer={b['layer']} strength={b['strength']:g} "
-                f"{best['metric']}={b[best['metric']]:.3g} (gain {info['gain']:+.3g}), "
-                f"lang_fidelity={b['lang_fidelity']:.2f}, kl={b['kl']:.3g}"
-            )
+            console.print(f"{lang}: no cell passed the guards on the {n_sel} selection prompts "
+                          "(see best.json 'excluded')")
+            continue
+        console.print(
+            f"{lang}: chosen on {n_sel} selection prompts: layer={b['layer']} "
+            f"strength={b['strength']:g} (lang_fidelity={b['lang_fidelity']:.2f}, "
+            f"kl={b['kl']:.3g}); on {c['n']} confirmation prompts {best['metric']} "
+            f"{_fmt(c['mean'])} vs unsteered {_fmt(c['baseline_mean'])}: difference "
+            f"{_fmt(c['delta'])} (95 % CI {_fmt(c['delta_ci_low'])} to "
+            f"{_fmt(c['delta_ci_high'])}, paired over prompts)"
+        )
+
+
+def _fmt(v: float | None) -> str:
+    return "N/A" if v is None else f"{v:.3g}"
