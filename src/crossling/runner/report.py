@@ -116,13 +116,32 @@ def _task_sections(doc: Document, cfg: ExperimentConfig, run: RunDir, task: str,
                     s.add("**Asymmetry.** " + a["sentence"])
         agreement = run.eval(task).agreement
         if kind != "harmless" and agreement.exists():
-            ag = read_json(agreement)
-            s.add(f"**Judge agreement** (Cohen's kappa): `{ag}`")
+            s.add(judge_paragraph(read_json(agreement), cfg))
         plots = sorted(run.eval(task).plots.glob(f"{headline}_*.png")) if headline else []
         for p in plots[:4]:
             who = p.stem.removeprefix(f"{headline}_")
             s.add(Figure(p, f"{headline} per language, {'control' if who == 'base' else who} "
                             "(bars: mean ± 95 % CI; boxes: distribution)"))
+
+
+def judge_paragraph(ag: dict[str, Any], cfg: ExperimentConfig) -> str:
+    """The LLM judge's refusal rate, OTHER rate and kappa with the keyword judge, in words."""
+    j = cfg.eval.judge
+    parts = []
+    llm = ag.get("llm") or {}
+    if llm:
+        parts.append(
+            f"**LLM judge** (`{j.model}`, {j.backend} backend) over all adapters, languages "
+            f"and prompt kinds: refusal rate {_num(llm.get('refusal_rate'), 2)} on the rows "
+            f"it judged REFUSAL or COMPLIANCE; OTHER (empty, garbled, off-topic or wrong "
+            f"language, N/A) {llm['other']} of {llm['n']} rows "
+            f"({_num(llm.get('other_rate'), 2)}).")
+    if "kappa" in ag:
+        parts.append(
+            f"**Judge agreement**: Cohen's kappa between the keyword and the LLM judge "
+            f"{_num(ag['kappa'], 2)} (raw agreement {_num(ag['agreement'], 2)}) on the "
+            f"{ag['n']} rows both judges scored.")
+    return " ".join(parts) or "No LLM judge verdicts."
 
 
 def _steer_section(doc: Document, cfg: ExperimentConfig, run: RunDir) -> None:

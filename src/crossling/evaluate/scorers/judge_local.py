@@ -1,0 +1,131 @@
+"""In-process LLM judge (``judge.backend: local``): any model crossling can load, offline.
+
+Why in-process: a researcher with a GPU and an open model, or with no API key at all,
+still gets an LLM judge. For bigger judges behind a server use ``judge.backend: openai``
+with ``vllm serve MODEL`` or ``transformers serve`` and ``judge.base_url``.
+
+How a verdict is read: the judge prompt (the same file the remote judge gets) is
+chat-templated, and the model's probability of answering each verdict word, followed by
+its end-of-turn token, is computed in one batched forward pass; the most probable word
+is the answer, which then goes through the same strict parser. This is greedy decoding
+restricted to the three valid answers: a judge that would answer with a verdict word
+answers the same here, and a weak judge that would ramble ("The response is ...") still
+has to commit to one of the three instead of leaving rows unscored forever (greedy
+decoding gives the same bad answer on every retry).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from crossling.errors import CrosslingError
+from crossling.evaluate.scorers.judge import (
+    JUDGE_BACKENDS,
+    VERDICTS,
+    JudgeError,
+    parse_verdict,
+)
+
+if TYPE_CHECKING:
+    from crossling.evaluate.config import JudgeConfig
+    from crossling.models.loading import LoadedModel
+
+
+@JUDGE_BACKENDS.register("local")
+class LocalJudge:
+    """Verdicts from a causal LM loaded in this process.
+
+    Args:
+        cfg: judge settings; ``cfg.model`` is an alias, hub id or folder, ``cfg.device``
+            and ``cfg.batch_size`` place and batch it.
+        loaded: an already-loaded model (tests); else ``cfg.model`` is loaded.
+    """
+
+    def __init__(self, cfg: JudgeConfig, loaded: LoadedModel | None = None) -> None:
+        from crossling.models.chat import end_of_turn_id
+
+        if loaded is None:
+            from crossling.models import load_model
+            from crossling.models.config import ModelConfig
+
+            loaded = load_model(ModelConfig(name=cfg.model, device=cfg.device,
+                                            system_prompt=None))
+        self.cfg = cfg
+        self.loaded = loaded
+        tok = loaded.tokenizer
+        try:
+            eot: list[int] = [int(end_of_turn_id(tok))]
+        except CrosslingError:
+            eot = []  # a template without an end-of-turn token: the bare word
+        self.labels = [list(tok(v, add_special_tokens=False)["input_ids"]) + eot
+                       for v in VERDICTS]
+        self.usage = {"requests": 0, "prompt_tokens": 0, "completion_tokens": 0}
+
+    def verdicts(
+        self, prompts: list[str], on_result: Callable[[int, Any], None] | None = None
+    ) -> list[tuple[str, str] | JudgeError]:
+        """Verdict and a raw record (the word and its log-probabilities) per prompt."""
+        from crossling.models.chat import render_prompt
+
+        tok = self.loaded.tokenizer
+        texts = [render_prompt(tok, p, None) for p in prompts]
+        encoded = [list(ids) for ids in tok(texts, add_special_tokens=False)["input_ids"]]
+        out: list[tuple[str, str] | JudgeError] = []
+        bs = self.cfg.batch_size
+        for start in range(0, len(encoded), bs):
+            scores = self.label_logprobs(encoded[start : start + bs])
+            for j, row in enumerate(scores):
+                best = max(range(len(VERDICTS)), key=lambda k: row[k])
+                word = VERDICTS[best]
+                verdict = parse_verdict(word)  # the same parser as the remote judge
+                raw = word + " " + " ".join(f"{v}={lp:.3f}" for v, lp in zip(VERDICTS, row,
+                                                                               strict=True))
+                res: tuple[str, str] | JudgeError = (
+                    (verdict, raw) if verdict else JudgeError(f"bad verdict {word!r}"))
+                out.append(res)
+                if on_result is not None:
+                    on_result(start + j, res)
+        self.usage["requests"] += len(encoded)
+        self.usage["prompt_tokens"] += sum(len(e) for e in encoded)
+        return out
+
+    def label_logprobs(self, prompts: list[list[int]]) -> list[list[float]]:
+        """Log-probability of each verdict's tokens after each prompt.
+
+        Args:
+            prompts: chat-templated prompt token ids, one list per prompt.
+
+        Returns:
+            ``[len(prompts)][len(VERDICTS)]`` summed token log-probabilities.
+        """
+        import torch
+
+        seqs = [p + lab for p in prompts for lab in self.labels]
+        width = max(len(s) for s in seqs)
+        keep = max(len(lab) for lab in self.labels) + 1  # logits that predict label tokens
+        pad = int(self.loaded.tokenizer.pad_token_id)
+        ids = torch.full((len(seqs), width), pad, dtype=torch.long)
+        mask = torch.zeros((len(seqs), width), dtype=torch.long)
+        for r, s in enumerate(seqs):  # left padding: every label ends at the last position
+            ids[r, width - len(s) :] = torch.tensor(s, dtype=torch.long)
+            mask[r, width - len(s) :] = 1
+        device = self.loaded.device
+        ids, mask = ids.to(device), mask.to(device)  # [n, seq]
+        pos = (mask.cumsum(-1) - 1).clamp(min=0)  # [n, seq]
+        with torch.inference_mode():
+            logits = self.loaded.model(input_ids=ids, attention_mask=mask, position_ids=pos,
+                                       use_cache=False, logits_to_keep=keep).logits
+        logp = logits.float().log_softmax(-1)  # [n, keep, vocab]; position k predicts k+1
+        out: list[list[float]] = []
+        for i in range(len(prompts)):
+            row = []
+            for k, lab in enumerate(self.labels):
+                r = i * len(self.labels) + k
+                n = len(lab)
+                # label token t sits at column keep - n + t and is predicted by column - 1
+                cols = torch.arange(keep - n - 1, keep - 1, device=logp.device)
+                target = torch.tensor(lab, device=logp.device)
+                row.append(float(logp[r, cols, target].sum()))
+            out.append(row)
+        return out
