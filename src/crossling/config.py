@@ -153,6 +153,9 @@ class StudySteerConfig(_BaseModel):
     batch_size: int = Field(8, ge=1, description="Prompts per generation batch.")
     min_fidelity: float = Field(0.8, ge=0, le=1, description="Fidelity floor for the best cell.")
     max_kl: float = Field(1.0, ge=0, description="KL ceiling (nats) for the best cell.")
+    max_over_refusal: float = Field(
+        0.10, ge=0, le=1, description="Refusal task: over-refusal rise allowed over baseline."
+    )
 
     @field_validator("eval_langs", mode="before")
     @classmethod

@@ -239,7 +239,8 @@ def stage_steer(cfg: ExperimentConfig, run: RunDir) -> None:
         positions=s.positions,  # type: ignore[arg-type]
         builder=s.builder, position=s.position,  # type: ignore[arg-type]
         max_eval=s.max_eval, max_new_tokens=s.max_new_tokens, batch_size=s.batch_size,
-        min_fidelity=s.min_fidelity, max_kl=s.max_kl, out=str(sdir.root), seed=cfg.seed,
+        min_fidelity=s.min_fidelity, max_kl=s.max_kl, max_over_refusal=s.max_over_refusal,
+        out=str(sdir.root), seed=cfg.seed,
     )
     key = f"steer-{s.task}"
     inputs = hash_inputs(vcfg.model_dump(mode="json", exclude={"out"}),

@@ -160,13 +160,14 @@ def _steer_section(doc: Document, cfg: ExperimentConfig, run: RunDir) -> None:
         return
     best = read_json(sd.best)
     metric = best.get("metric", "caps_pct")
+    over = best.get("max_over_refusal") is not None
     rows = []
     for lang, res in best.get("per_lang", {}).items():
         for label in ("baseline", "best"):
             c = res.get(label)
             if not c:
                 rows.append([f"{lang} {label}", "–", "–", "no cell met the constraints",
-                             "–", "–"])
+                             "–", "–", *(["–"] if over else [])])
                 continue
             rows.append([
                 f"{lang} {label}", str(c.get("layer") if c.get("layer") is not None else "–"),
@@ -174,10 +175,16 @@ def _steer_section(doc: Document, cfg: ExperimentConfig, run: RunDir) -> None:
                 f"{_num(c.get(metric))} [{_num(c.get(metric + '_ci_low'))}, "
                 f"{_num(c.get(metric + '_ci_high'))}]",
                 _num(c.get("lang_fidelity"), 2), _num(c.get("kl"), 3),
+                *([_num(c.get("over_refusal"), 2)] if over else []),
             ])
-    s.add(Table(["prompts", "layer", "strength", metric, "lang fidelity", "KL (nats)"], rows,
-                f"Chosen setting: highest {metric} with language fidelity ≥ {st.min_fidelity} "
-                f"and KL ≤ {st.max_kl}"))
+    cols = ["prompts", "layer", "strength", metric, "lang fidelity", "KL (nats)"]
+    caption = (f"Chosen setting: highest {metric} with language fidelity ≥ {st.min_fidelity} "
+               f"and KL ≤ {st.max_kl}")
+    if over:
+        cols.append("over-refusal (harmless)")
+        caption += (f", and over-refusal on harmless prompts at most "
+                    f"{best['max_over_refusal']:g} above the unsteered baseline")
+    s.add(Table(cols, rows, caption))
     excluded = best.get("excluded", [])
     if excluded:
         s.add(f"{len(excluded)} cell(s) were excluded by the constraints, e.g.: " + "; ".join(

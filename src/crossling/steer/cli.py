@@ -126,6 +126,8 @@ def sweep_cmd(
     min_fidelity: float | None = typer.Option(None, help="Fidelity floor for the best cell."),
     max_kl: float | None = typer.Option(None, help="KL ceiling (nats) for the best cell."),
     kl_prompts: int | None = typer.Option(None, help="Held-out prompts for the KL guard."),
+    max_over_refusal: float | None = typer.Option(
+        None, help="Refusal task: over-refusal rise allowed over baseline (default 0.10)."),
     seed: int | None = typer.Option(None, help="Seed."),
     out: str | None = typer.Option(None, help="Output folder (reruns resume)."),
 ) -> None:
@@ -146,7 +148,7 @@ def sweep_cmd(
         vectors=vectors, vector_data=vector_data, task=task, normalize=normalize,
         positions=positions, max_eval=max_eval, max_new_tokens=max_new_tokens,
         batch_size=batch_size, min_fidelity=min_fidelity, max_kl=max_kl, kl_prompts=kl_prompts,
-        seed=seed, out=out,
+        max_over_refusal=max_over_refusal, seed=seed, out=out,
     )
     cfg = _build(SweepConfig, config, flags, ("data", "out"))
     sdir = run_sweep(cfg)
@@ -162,4 +164,6 @@ def sweep_cmd(
                 f"{lang}: best layer={b['layer']} strength={b['strength']:g} "
                 f"{best['metric']}={b[best['metric']]:.3g} (gain {info['gain']:+.3g}), "
                 f"lang_fidelity={b['lang_fidelity']:.2f}, kl={b['kl']:.3g}"
+                + (f", over_refusal={b['over_refusal']:.2f} (limit: baseline + "
+                   f"{best['max_over_refusal']:g})" if b.get("over_refusal") is not None else "")
             )

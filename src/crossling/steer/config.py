@@ -125,6 +125,11 @@ class SweepConfig(BaseModel):
     max_kl: float = Field(
         1.0, ge=0, description="Best cell must keep next-token KL (nats) at most this."
     )
+    max_over_refusal: float = Field(
+        0.10, ge=0, le=1,
+        description="Refusal task: best cell may raise the refusal rate on harmless prompts "
+        "(over-refusal) at most this much above the unsteered baseline.",
+    )
     out: str = Field("sweep", description="Output folder (SweepDir).")
     seed: int = Field(0, description="Seed for generation and bootstrap CIs.")
 

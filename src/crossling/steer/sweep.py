@@ -14,7 +14,9 @@ Pipeline, every step resumable:
    skipped, the sweep goes on;
 3. greedy generations logged to ``generations.jsonl`` with a ``steer`` field
    (``layer=4,strength=2.0,toward=en``); a rerun skips logged rows;
-4. scoring from the log (behaviour metrics and language fidelity), ``sweep.csv``,
+   (refusal task: the held-out harmless prompts too, ``kind: harmless``, for
+   over-refusal);
+4. scoring from the log (behaviour metrics, language fidelity, over-refusal), ``sweep.csv``,
    ``best.json``, heatmaps and the strength curves.
 """
 
@@ -39,7 +41,15 @@ from crossling.paths import DataDir, SweepDir, VectorDir
 from crossling.steer.apply import SteerState, check_layers, steer
 from crossling.steer.config import SweepConfig, VectorsConfig
 from crossling.steer.corpus import aligned_ids, load_parallel
-from crossling.steer.select import FIDELITY, TASK_METRICS, pick_best, score_table, steer_key
+from crossling.steer.select import (
+    FIDELITY,
+    HARMLESS_METRIC,
+    OVER_REFUSAL,
+    TASK_METRICS,
+    pick_best,
+    score_table,
+    steer_key,
+)
 from crossling.steer.vector import SteeringVectors
 
 _RUN_FIELDS = {
@@ -77,6 +87,32 @@ def load_eval_rows(data: str, langs: list[str], max_eval: int) -> dict[str, list
                 "the data with that language in eval_langs or choose another --eval-lang."
             )
         out[lang] = mine[:max_eval]
+    return out
+
+
+def load_harmless_rows(data: str, langs: list[str], max_eval: int) -> dict[str, list[dict[str, Any]]]:
+    """The first ``max_eval`` harmless eval rows (by id) per language, for over-refusal.
+
+    Raises:
+        CrosslingError: no eval_harmless.jsonl, or a language without harmless rows.
+    """
+    path = DataDir(Path(data)).eval_harmless_file
+    if not path.exists():
+        raise CrosslingError(
+            f"{data} has no eval_harmless.jsonl, so the refusal sweep cannot measure "
+            "over-refusal; rebuild the data with a harmless_source (e.g. "
+            "builtin:instructions)."
+        )
+    rows = read_jsonl(path)
+    out = {}
+    for lang in langs:
+        mine = sorted((r for r in rows if r.get("lang") == lang), key=lambda r: str(r["id"]))
+        if not mine:
+            raise CrosslingError(
+                f"{path} has no harmless prompts in '{lang}'; rebuild the data with a "
+                "harmless_source that covers it, or choose another --eval-lang."
+            )
+        out[lang] = [{**r, "kind": "harmless"} for r in mine[:max_eval]]
     return out
 
 
@@ -185,6 +221,10 @@ def run_sweep(cfg: SweepConfig, loaded: Any = None) -> SweepDir:
     primary, behaviour = TASK_METRICS[cfg.task]
     sdir = SweepDir(Path(cfg.out))
     rows = load_eval_rows(cfg.data, cfg.eval_langs, cfg.max_eval)
+    harmless_metric = HARMLESS_METRIC.get(cfg.task)
+    if harmless_metric is not None:
+        harmless = load_harmless_rows(cfg.data, cfg.eval_langs, cfg.max_eval)
+        rows = {lang: rows[lang] + harmless[lang] for lang in rows}
     kl_ids, kl_texts = kl_prompts(cfg)
     if cfg.adapter is not None:  # fail before loading anything
         from crossling.models.adapters import check_adapter_base
@@ -207,7 +247,7 @@ def run_sweep(cfg: SweepConfig, loaded: Any = None) -> SweepDir:
     rh = run_hash(cfg)
     gen_log = [r for r in read_jsonl(sdir.generations) if r.get("run") == rh]
     kl_log = [r for r in read_jsonl(sdir.kl) if r.get("run") == rh]
-    done = {(r["steer"], r["lang"], r["id"]) for r in gen_log}
+    done = {(r["steer"], r["lang"], r.get("kind", "task"), r["id"]) for r in gen_log}
     kl_done = {(r["steer"], r["lang"]): r for r in kl_log}
     cells: list[tuple[int | None, float]] = [(None, 0.0)]
     cells += [(layer, s) for layer in cfg.layers for s in cfg.strengths if s != 0]
@@ -217,7 +257,8 @@ def run_sweep(cfg: SweepConfig, loaded: Any = None) -> SweepDir:
         for layer, strength in cells:
             key = steer_key(layer, strength, cfg.toward)
             for lang in cfg.eval_langs:
-                todo = [r for r in rows[lang] if (key, lang, r["id"]) not in done]
+                todo = [r for r in rows[lang]
+                        if (key, lang, r.get("kind", "task"), r["id"]) not in done]
                 kl_row = kl_done.get((key, lang))
                 if not todo and kl_row is not None:
                     continue
@@ -254,9 +295,10 @@ def run_sweep(cfg: SweepConfig, loaded: Any = None) -> SweepDir:
                         strength: float = strength) -> None:
                     glog.write({"run": rh, "steer": key, "layer": layer, "strength": strength,
                                 "toward": cfg.toward, "lang": lang, "id": row["id"],
-                                "prompt": row["prompt"], "response": response,
-                                "new_tokens": new_tokens, "status": status})
-                    done.add((key, lang, row["id"]))
+                                "kind": row.get("kind", "task"), "prompt": row["prompt"],
+                                "response": response, "new_tokens": new_tokens,
+                                "status": status})
+                    done.add((key, lang, row.get("kind", "task"), row["id"]))
 
                 if status != "ok":  # record the failed cell, keep sweeping
                     for r in todo:
@@ -276,16 +318,18 @@ def run_sweep(cfg: SweepConfig, loaded: Any = None) -> SweepDir:
     wanted = {steer_key(la, s, cfg.toward) for la, s in cells}
     gen_log = [r for r in gen_log if r["steer"] in wanted and r["lang"] in cfg.eval_langs]
     table = score_table(gen_log, kl_log, [*behaviour, FIDELITY],
-                        [*cfg.eval_langs, cfg.toward], cfg.seed)
+                        [*cfg.eval_langs, cfg.toward], cfg.seed, harmless_metric)
     _write_csv(sdir.sweep_csv, table)
-    best = pick_best(table, primary, cfg.min_fidelity, cfg.max_kl)
+    best = pick_best(table, primary, cfg.min_fidelity, cfg.max_kl,
+                     cfg.max_over_refusal if harmless_metric else None)
     best.update(
         toward=cfg.toward, adapter=cfg.adapter, adapter_lang=cfg.adapter_lang,
         normalize=cfg.normalize, positions=cfg.positions, kl_prompts=len(kl_ids),
         kl_held_out_of_vectors=held_out, run=rh,
     )
     atomic_write_json(sdir.best, best)
-    _plots(sdir, table, best, [*behaviour, FIDELITY, "kl"], primary, cfg)
+    extra = [OVER_REFUSAL] if harmless_metric else []
+    _plots(sdir, table, best, [*behaviour, FIDELITY, "kl", *extra], primary, cfg)
     return sdir
 
 
