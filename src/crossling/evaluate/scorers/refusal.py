@@ -126,7 +126,7 @@ def _shared() -> tuple[re.Pattern[str] | None, re.Pattern[str] | None]:
     return _compile(phrases), _compile(guards)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _openers(code: str) -> re.Pattern[str] | None:
     """Openers of ``code`` and of the fallback language (English)."""
     langs = [get_language(code)]
