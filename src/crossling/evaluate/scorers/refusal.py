@@ -45,7 +45,7 @@ _APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'", "`": 
                               "\u0640": None})  # tatweel (Arabic elongation) dropped
 _ALEF = str.maketrans({"أ": "ا", "إ": "ا", "آ": "ا", "ٱ": "ا"})
 # Sentence ends: . ! ? followed by a space or the end, CJK full stops, and line breaks.
-_SENTENCE_END = re.compile(r"[.!?…]+(?=[\s\"')\]]|$)|[。！？]|\n")
+_SENTENCE_END = re.compile(r"[.!?…]+(?=[\s\"')\]*_]|$)|[。！？]|\n")
 _LEADING_NOISE = re.compile(r"^[\s#*>\-\"'“”«»(\[]+")
 
 
