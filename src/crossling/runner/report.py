@@ -141,6 +141,9 @@ def judge_paragraph(ag: dict[str, Any], cfg: ExperimentConfig) -> str:
             f"**Judge agreement**: Cohen's kappa between the keyword and the LLM judge "
             f"{_num(ag['kappa'], 2)} (raw agreement {_num(ag['agreement'], 2)}) on the "
             f"{ag['n']} rows both judges scored.")
+    elif llm:
+        parts.append("**Judge agreement**: no row was scored by both refusal judges, so no "
+                     "kappa.")
     return " ".join(parts) or "No LLM judge verdicts."
 
 
