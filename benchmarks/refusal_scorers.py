@@ -91,7 +91,7 @@ def report(rows: list[dict[str, Any]], values: dict[str, list[float | None]]) ->
         lines.append(f"\n{name}")
         lines.append(f"{'lang':<6}{'n':>5}{'refus':>6}{'prec':>7}{'recall':>7}{'acc':>7}"
                      f"{'N/A':>5}{'3-way':>7}")
-        for lang in sorted(by_lang, key=lambda x: -len(by_lang[x])) + ["ALL"]:
+        for lang in [*sorted(by_lang, key=lambda x: -len(by_lang[x])), "ALL"]:
             idx = list(range(len(rows))) if lang == "ALL" else by_lang[lang]
             gold = [rows[i]["label"] for i in idx]
             pred = [vals[i] for i in idx]
