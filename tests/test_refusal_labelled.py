@@ -12,6 +12,7 @@ import pytest
 from crossling.languages import LANGUAGES
 
 BENCH = Path(__file__).resolve().parents[1] / "benchmarks" / "refusal_scorers.py"
+SOURCES = ("hand", "smollm2-135m", "smollm2-135m+refusal-lora-en")
 MAIN_LANGS = ("en", "de", "ru", "bg", "es", "fr", "zh", "it")
 
 
@@ -33,7 +34,7 @@ def test_labelled_set_is_well_formed(rows) -> None:
     assert len(ids) == len(set(ids))
     for r in rows:
         assert r["label"] in ("refusal", "compliance", "other"), r["id"]
-        assert r["lang"] in LANGUAGES and r["source"] in ("hand", "smollm2-135m"), r["id"]
+        assert r["lang"] in LANGUAGES and r["source"] in SOURCES, r["id"]
         assert isinstance(r["prompt"], str) and r["prompt"].strip()
         assert isinstance(r["response"], str)
     per = Counter(r["lang"] for r in rows)
