@@ -6,7 +6,8 @@ with ``vllm serve MODEL`` or ``transformers serve`` and ``judge.base_url``.
 
 How a verdict is read: the judge prompt (the same file the remote judge gets) is
 chat-templated, and the model's probability of answering each verdict word, followed by
-its end-of-turn token, is computed in one batched forward pass; the most probable word
+its end-of-turn token, is computed (one batched prompt pass, the KV cache reused for the
+three words); the most probable word
 is the answer, which then goes through the same strict parser. This is greedy decoding
 restricted to the three valid answers: a judge that would answer with a verdict word
 answers the same here, and a weak judge that would ramble ("The response is ...") still
@@ -93,39 +94,47 @@ class LocalJudge:
     def label_logprobs(self, prompts: list[list[int]]) -> list[list[float]]:
         """Log-probability of each verdict's tokens after each prompt.
 
+        The prompts run once (left-padded, KV cache kept); each verdict's remaining tokens
+        then run on a copy of that cache, so judging costs one prompt pass, not three.
+
         Args:
             prompts: chat-templated prompt token ids, one list per prompt.
 
         Returns:
             ``[len(prompts)][len(VERDICTS)]`` summed token log-probabilities.
         """
+        import copy
+
         import torch
 
-        seqs = [p + lab for p in prompts for lab in self.labels]
-        width = max(len(s) for s in seqs)
-        keep = max(len(lab) for lab in self.labels) + 1  # logits that predict label tokens
+        b = len(prompts)
+        width = max(len(p) for p in prompts)
         pad = int(self.loaded.tokenizer.pad_token_id)
-        ids = torch.full((len(seqs), width), pad, dtype=torch.long)
-        mask = torch.zeros((len(seqs), width), dtype=torch.long)
-        for r, s in enumerate(seqs):  # left padding: every label ends at the last position
-            ids[r, width - len(s) :] = torch.tensor(s, dtype=torch.long)
-            mask[r, width - len(s) :] = 1
+        ids = torch.full((b, width), pad, dtype=torch.long)
+        mask = torch.zeros((b, width), dtype=torch.long)
+        for r, p in enumerate(prompts):
+            ids[r, width - len(p) :] = torch.tensor(p, dtype=torch.long)
+            mask[r, width - len(p) :] = 1
         device = self.loaded.device
-        ids, mask = ids.to(device), mask.to(device)  # [n, seq]
-        pos = (mask.cumsum(-1) - 1).clamp(min=0)  # [n, seq]
+        ids, mask = ids.to(device), mask.to(device)  # [b, seq]
+        pos = (mask.cumsum(-1) - 1).clamp(min=0)  # [b, seq]; left padding shifts positions
+        model = self.loaded.model
+        scores = torch.zeros((b, len(self.labels)), dtype=torch.float32, device=device)
         with torch.inference_mode():
-            logits = self.loaded.model(input_ids=ids, attention_mask=mask, position_ids=pos,
-                                       use_cache=False, logits_to_keep=keep).logits
-        logp = logits.float().log_softmax(-1)  # [n, keep, vocab]; position k predicts k+1
-        out: list[list[float]] = []
-        for i in range(len(prompts)):
-            row = []
+            out = model(input_ids=ids, attention_mask=mask, position_ids=pos, use_cache=True,
+                        logits_to_keep=1)
+            first = out.logits[:, -1, :].float().log_softmax(-1)  # [b, vocab]
             for k, lab in enumerate(self.labels):
-                r = i * len(self.labels) + k
-                n = len(lab)
-                # label token t sits at column keep - n + t and is predicted by column - 1
-                cols = torch.arange(keep - n - 1, keep - 1, device=logp.device)
-                target = torch.tensor(lab, device=logp.device)
-                row.append(float(logp[r, cols, target].sum()))
-            out.append(row)
-        return out
+                scores[:, k] = first[:, lab[0]]
+                rest = len(lab) - 1
+                if rest == 0:
+                    continue
+                step = torch.tensor(lab[:-1], device=device).expand(b, rest)  # [b, rest]
+                m2 = torch.cat([mask, mask.new_ones((b, rest))], dim=1)  # [b, seq + rest]
+                p2 = pos[:, -1:] + torch.arange(1, rest + 1, device=device)  # [b, rest]
+                logits = model(input_ids=step, attention_mask=m2, position_ids=p2,
+                               past_key_values=copy.deepcopy(out.past_key_values),
+                               use_cache=True).logits.float().log_softmax(-1)  # [b, rest, V]
+                target = torch.tensor(lab[1:], device=device)  # [rest]
+                scores[:, k] += logits[:, torch.arange(rest, device=device), target].sum(-1)
+        return scores.tolist()
