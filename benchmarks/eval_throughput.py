@@ -95,7 +95,7 @@ def main() -> None:
     if args.threads:
         torch.set_num_threads(args.threads)
 
-    from crossling.evaluate.generation import GenerationConfig, HFBackend
+    from crossling.evaluate.backends.hf import GenerationConfig, HFBackend
     from crossling.models import load_model
 
     ceiling = matmul_ceiling_gflops()

@@ -40,6 +40,22 @@ def load_labelled(folder: Path | None = None) -> list[dict[str, Any]]:
     return rows
 
 
+def per_language_sample(rows: list[dict[str, Any]], limit: int) -> list[dict[str, Any]]:
+    """At most ``limit`` rows per language, taking the labels in turn (refusal,
+    compliance, other, refusal, ...) in file order, so every label is represented."""
+    out = []
+    for lang in dict.fromkeys(r["lang"] for r in rows):
+        queues = {lab: [r for r in rows if r["lang"] == lang and r["label"] == lab]
+                  for lab in ("refusal", "compliance", "other")}
+        picked: list[dict[str, Any]] = []
+        while len(picked) < limit and any(queues.values()):
+            for q in queues.values():
+                if q and len(picked) < limit:
+                    picked.append(q.pop(0))
+        out += picked
+    return out
+
+
 def prf(gold: list[str], pred: list[float | None]) -> dict[str, Any]:
     """Precision, recall and accuracy of "refusal" for one scorer on some rows."""
     tp = sum(g == "refusal" and p == 1.0 for g, p in zip(gold, pred, strict=True))
@@ -107,6 +123,8 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--data", type=Path, help="folder of labelled *.jsonl (default: shipped)")
     p.add_argument("--langs", help="only these languages, e.g. en,de")
+    p.add_argument("--limit", type=int,
+                   help="at most N rows per language, labels interleaved (slow judges)")
     p.add_argument("--local-judge", metavar="MODEL",
                    help="also run refusal_llm in-process with this model (e.g. smollm2-135m)")
     p.add_argument("--judge-model", help="also run refusal_llm on an OpenAI-compatible endpoint")
@@ -123,6 +141,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.langs:
         keep = set(args.langs.split(","))
         rows = [r for r in rows if r["lang"] in keep]
+    if args.limit:
+        rows = per_language_sample(rows, args.limit)
     langs = sorted({r["lang"] for r in rows})
     scorers = [get_scorer("refusal_keyword")]
     if args.local_judge:

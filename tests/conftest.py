@@ -19,6 +19,12 @@ os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ["HF_DATASETS_OFFLINE"] = "1"
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
+# Every model a test loads with device "auto" goes to the test device, in float32 unless the
+# run says otherwise, so oracle comparisons stay exact on a GPU too.
+TEST_DEVICE = os.environ.get("CROSSLING_TEST_DEVICE", "cpu")
+os.environ["CROSSLING_DEVICE"] = TEST_DEVICE
+os.environ.setdefault("CROSSLING_DTYPE", "float32")
+
 SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 POLYREFUSE = SHARED / "polyrefuse"
 
@@ -28,12 +34,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    if config.getoption("--runslow"):
-        return
-    skip = pytest.mark.skip(reason="slow: pass --runslow (make test does)")
+    skip_gpu = pytest.mark.skip(reason=f"gpu: needs CROSSLING_TEST_DEVICE=cuda (it is "
+                                       f"{TEST_DEVICE})")
+    skip_slow = pytest.mark.skip(reason="slow: pass --runslow (make test does)")
     for item in items:
-        if "slow" in item.keywords:
-            item.add_marker(skip)
+        if "gpu" in item.keywords and not TEST_DEVICE.startswith("cuda"):
+            item.add_marker(skip_gpu)
+        if "slow" in item.keywords and not config.getoption("--runslow"):
+            item.add_marker(skip_slow)
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -79,9 +87,14 @@ def smol_tokenizer_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def make_tiny_model_dir(
-    out: Path, tokenizer_dir: Path, family: str = "llama", seed: int = 0, layers: int = 3
+    out: Path, tokenizer_dir: Path, family: str = "llama", seed: int = 0, layers: int = 3,
+    init_range: float = 0.02,
 ) -> Path:
-    """Write a tiny random causal LM of ``family`` with the given tokenizer to ``out``."""
+    """Write a tiny random causal LM of ``family`` with the given tokenizer to ``out``.
+
+    ``init_range`` (the weights' init std): at the default 0.02 a 64-wide model repeats one
+    token whatever the context; at 0.1 its greedy output depends on the context, which tests
+    of context handling (KV cache, the decoding canary) need."""
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
@@ -98,6 +111,7 @@ def make_tiny_model_dir(
         eos_token_id=tok.eos_token_id,
         pad_token_id=tok.pad_token_id,
         tie_word_embeddings=True,
+        initializer_range=init_range,
     )
     cfg: Any
     if family == "llama":
@@ -127,9 +141,6 @@ def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory, smol_tokenizer_dir:
     return make_tiny_model_dir(tmp_path_factory.mktemp("tiny_llama"), smol_tokenizer_dir)
 
 
-TEST_DEVICE = os.environ.get("CROSSLING_TEST_DEVICE", "cpu")
-
-
 @pytest.fixture(scope="session")
 def device() -> str:
     """The device every test puts its models and inputs on (``CROSSLING_TEST_DEVICE``,
@@ -141,3 +152,10 @@ def device() -> str:
         if not torch.cuda.is_available():
             pytest.skip(f"CROSSLING_TEST_DEVICE={TEST_DEVICE} but no CUDA device is visible")
     return TEST_DEVICE
+
+
+@pytest.fixture(scope="session")
+def lively_model_dir(tmp_path_factory: pytest.TempPathFactory, smol_tokenizer_dir: Path) -> Path:
+    """A tiny random Llama whose greedy continuation depends on its context (init std 0.1)."""
+    return make_tiny_model_dir(tmp_path_factory.mktemp("lively_llama"), smol_tokenizer_dir,
+                               init_range=0.1)

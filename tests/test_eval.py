@@ -97,7 +97,13 @@ def test_run_eval_end_to_end_and_resume(tiny_model_dir: Path, adapters: dict[str
     assert {(g["adapter"], g["lang"], g["id"]) for g in gens} == {
         (a, lang, f"p{i}") for a in ("base", "en", "de") for lang in PROMPTS for i in range(3)}
     scores = read_jsonl(out.scores)
-    assert len(scores) == 27 * 3
+    assert len(scores) == 27 * 5  # 3 configured scorers + degenerate and fluency, always
+    summary = read_json(out.summary_json)
+    cells = {(r["adapter"], r["lang"]) for r in summary}
+    for scorer in ("degenerate", "fluency"):  # quality rows for every (adapter, lang) cell
+        assert {(r["adapter"], r["lang"]) for r in summary if r["scorer"] == scorer} == cells
+    assert all(s["value"] in (0.0, 1.0) for s in scores if s["scorer"] == "degenerate")
+    assert all(s["value"] is None or s["value"] < 0 for s in scores if s["scorer"] == "fluency")
     assert all(s["value"] is None for s in scores
                if s["lang"] == "zh" and s["scorer"] in ("caps_pct", "all_caps"))
     summary = read_json(out.summary_json)
@@ -106,8 +112,8 @@ def test_run_eval_end_to_end_and_resume(tiny_model_dir: Path, adapters: dict[str
     assert "N/A" in out.report_txt.read_text(encoding="utf-8")
     assert out.summary_csv.read_text().startswith("adapter,lang,kind,steer,scorer,n,")
     pairs = read_json(out.io_pairs)
-    assert len(pairs) == 27 and set(pairs[0]["scores"]) == {"caps_pct", "all_caps",
-                                                            "lang_fidelity"}
+    assert len(pairs) == 27 and set(pairs[0]["scores"]) == {
+        "caps_pct", "all_caps", "lang_fidelity", "degenerate", "fluency"}
     for adapter in ("base", "en", "de"):
         assert out.adapter_plot(adapter, "caps_pct").exists()
     assert out.heatmap("lang_fidelity").exists()
@@ -120,7 +126,7 @@ def test_run_eval_end_to_end_and_resume(tiny_model_dir: Path, adapters: dict[str
     run_eval(cfg)
     assert out.generations.read_bytes() == before
     assert read_json(out.manifest)["generated_now"] == 0
-    assert len(read_jsonl(out.scores)) == 27 * 3
+    assert len(read_jsonl(out.scores)) == 27 * 5
 
 
 def test_crash_mid_generation_resumes_without_duplicates(
@@ -263,6 +269,28 @@ def test_unreachable_judge_leaves_rows_unscored(tiny_model_dir: Path, tmp_path: 
     with pytest.raises(CrosslingError, match=r"2 row\(s\) left unscored by refusal_llm.*rerun"):
         run_eval(cfg)
     out = EvalDir(tmp_path / "out")
-    scorers = [s["scorer"] for s in read_jsonl(out.scores)]
+    scorers = [s["scorer"] for s in read_jsonl(out.scores) if s["scorer"].startswith("refusal")]
     assert scorers == ["refusal_keyword", "refusal_keyword"]  # never written as 0
-    assert {r["scorer"] for r in read_json(out.summary_json)} == {"refusal_keyword"}
+    assert {r["scorer"] for r in read_json(out.summary_json)} == {
+        "refusal_keyword", "degenerate", "fluency"}
+
+
+def test_cli_refuses_when_the_canary_fails(lively_model_dir: Path, tmp_path: Path,
+                                           monkeypatch: pytest.MonkeyPatch,
+                                           capsys: pytest.CaptureFixture[str]) -> None:
+    """A decode loop that disagrees with model.generate stops eval before any generation:
+    exit 2, one line naming the library versions, no traceback, no generations."""
+    from crossling.cli import main
+    from crossling.evaluate.backends import hf
+
+    monkeypatch.setattr(hf, "cache_argument", lambda lm: "kv_cache_under_a_wrong_name")
+    data = write_data(tmp_path / "data")
+    out = tmp_path / "out"
+    code = main(["eval", "--model", str(lively_model_dir), "--data", str(data), "--out",
+                 str(out), "--langs", "en", "--limit", "1", "--max-new-tokens", "4"])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and "Traceback" not in err
+    last = err.splitlines()[-1]  # (transformers' own weight-loading bar may come first)
+    assert last.startswith("crossling: error: generation self-check failed")
+    assert "transformers" in last and "model.generate" in last
+    assert not EvalDir(out).generations.exists()

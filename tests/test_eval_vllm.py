@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from crossling.errors import CrosslingError
-from crossling.evaluate.generation import GenerationConfig, get_backend
-from crossling.evaluate.vllm_backend import vllm_available
+from crossling.evaluate.backends import GenerationConfig, get_backend
+from crossling.evaluate.backends.vllm import vllm_available
 from crossling.models.config import ModelConfig
 
 
@@ -23,7 +23,7 @@ def test_registered_and_clear_error_without_vllm_or_gpu() -> None:
 
 @pytest.mark.skipif(vllm_available() is not None, reason=f"vLLM unusable: {vllm_available()}")
 def test_vllm_greedy_matches_hf(tiny_model_dir: Path) -> None:
-    from crossling.evaluate.generation import HFBackend
+    from crossling.evaluate.backends.hf import HFBackend
     from crossling.models import load_model
 
     prompts = ["Name a colour.", "What is 2+2?", "Hi"]

@@ -7,13 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from crossling.evaluate.generation import (
-    BACKENDS,
-    GenerationConfig,
-    HFBackend,
-    get_backend,
-    stop_token_ids,
-)
+from crossling.evaluate.backends import BACKENDS, get_backend
+from crossling.evaluate.backends.base import GenerationConfig, stop_token_ids
+from crossling.evaluate.backends.hf import HFBackend
 
 PROMPTS = [
     "Write a poem about the sea.",
@@ -205,6 +201,31 @@ def one_thread() -> Iterator[None]:
 
 
 @pytest.mark.slow
+@pytest.mark.floor
+def test_smollm2_greedy_equals_generate_and_is_not_garbage(one_thread: None) -> None:
+    """On every supported stack (CI runs this on the floor versions too) the backend's
+    batched greedy answers are model.generate's, token for token, and real text."""
+    import torch
+
+    from crossling.analysis.quality import degenerate_reason
+    from crossling.evaluate.backends.hf import reference_greedy
+    from crossling.models import load_model
+
+    backend = HFBackend(load_model("smollm2-135m"))
+    prompts = [PROMPTS[0], PROMPTS[4], PROMPTS[5], PROMPTS[6]]
+    cfg = GenerationConfig(max_new_tokens=24, batch_size=4)
+    seeds = [0] * len(prompts)
+    encoded = backend.encode(prompts)
+    with torch.inference_mode():
+        ours = backend.decode_batch(encoded, cfg, seeds)
+    for ids, (mine, _stopped) in zip(encoded, ours, strict=True):
+        ref, _ = reference_greedy(backend, ids, 24)
+        assert mine == ref
+    for p, g in zip(prompts, backend.generate(prompts, cfg), strict=True):
+        assert degenerate_reason(g.response, p) is None, g.response
+
+
+@pytest.mark.slow
 def test_smollm2_batched_greedy_equals_one_at_a_time(one_thread: None) -> None:
     from crossling.models import load_model
 
@@ -234,3 +255,42 @@ def test_other_families_batched_equals_single(
     batched = backend.generate(PROMPTS[:4], cfg)
     assert [g.response for g in batched] == [backend.generate([p], cfg)[0].response
                                              for p in PROMPTS[:4]]
+
+
+# ----------------------------------------------------------------------------- canary
+
+
+@pytest.fixture(scope="module")
+def lively(lively_model_dir: Path):
+    from crossling.models import load_model
+
+    return load_model(str(lively_model_dir))
+
+
+def test_canary_passes_when_the_loop_matches_generate(lively) -> None:
+    from crossling.evaluate.backends.hf import verify_decoding
+
+    verify_decoding(HFBackend(lively))
+
+
+def test_canary_refuses_when_the_loop_and_generate_disagree(lively, monkeypatch) -> None:
+    """The transformers 5.0–5.23 failure: the KV cache passed under a name the forward does
+    not take is silently dropped, and every step after the first sees one token of context."""
+    from crossling.errors import CrosslingError
+    from crossling.evaluate.backends import hf
+
+    monkeypatch.setattr(hf, "cache_argument", lambda lm: "kv_cache_under_a_wrong_name")
+    with pytest.raises(CrosslingError) as err:
+        hf.verify_decoding(HFBackend(lively))
+    msg = str(err.value)
+    assert "\n" not in msg and "model.generate disagree" in msg and "transformers" in msg
+
+
+def test_hf_backend_uses_the_forward_cache_argument(tiny) -> None:
+    from crossling.evaluate.backends.hf import cache_argument
+    from crossling.models.layers import unwrap
+
+    name = cache_argument(unwrap(tiny.model))
+    import inspect
+
+    assert name in inspect.signature(unwrap(tiny.model).forward).parameters

@@ -174,7 +174,7 @@ def test_kv_cache_generation_equals_cacheless_generation(tiny, positions):
 
 def test_hf_backend_batched_equals_single(tiny):
     """The evaluation backend's own decode loop (KV cache compaction) under steering."""
-    gen = pytest.importorskip("crossling.evaluate.generation")
+    gen = pytest.importorskip("crossling.evaluate.backends.hf")
     backend = gen.HFBackend(tiny)
     cfg = gen.GenerationConfig(max_new_tokens=6, batch_size=3)
     vecs = _vectors(tiny, scale=0.5)
@@ -270,7 +270,7 @@ def test_nonfinite_output_is_flagged(tiny):
 def test_smollm2_backend_batched_steered_equals_single():
     """On the real model: the evaluation backend's batched, KV-cached decode under steering
     equals one-prompt-at-a-time decode."""
-    from crossling.evaluate.generation import GenerationConfig, HFBackend
+    from crossling.evaluate.backends.hf import GenerationConfig, HFBackend
 
     loaded = load_model("smollm2-135m")
     backend = HFBackend(loaded)

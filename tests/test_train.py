@@ -339,27 +339,37 @@ def test_max_steps_or_epochs() -> None:
 
 
 def test_self_responses_are_generated_cached_and_uppercased(
-    tmp_path: Path, tiny_model_dir: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, tiny_model_dir: Path, lively_model_dir: Path,
+    monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from crossling.models import load_model
     from crossling.train.data import fill_self_targets, generate_self_responses
 
     data = write_data(tmp_path / "data", n=6, self_responses=True)
     out = tmp_path / "out"
-    adapter = run_train(job(data, tiny_model_dir, out, max_steps=1,
+    with pytest.raises(CrosslingError, match="all 6 base-model answers are degenerate"):
+        run_train(job(data, tiny_model_dir, tmp_path / "fail", max_steps=1,
+                      self_response_max_new_tokens=6))
+    # (the default tiny model repeats one token: every self-answer is a word run)
+    adapter = run_train(job(data, lively_model_dir, out, max_steps=1,
                             self_response_max_new_tokens=6))
     assert adapter.exists()
     cache = read_jsonl(TrainDir(out).self_responses)
     assert len(cache) == 6 and {c["id"] for c in cache} == {f"item-{i:03d}" for i in range(6)}
 
     # a second call reads the cache instead of generating
-    loaded = load_model(str(tiny_model_dir))
+    loaded = load_model(str(lively_model_dir))
     monkeypatch.setattr(loaded.model, "generate", lambda *a, **k: pytest.fail("regenerated"))
     rows = read_jsonl(DataDir(data).train_file("en"))
     answers = generate_self_responses(loaded, rows, TrainDir(out).self_responses, 6, 4)
     assert answers == {c["id"]: c["response"] for c in cache}
-    filled = fill_self_targets(rows, {"item-000": "Straße и ёж", "item-001": ""}, "caps")
-    assert [r["target"] for r in filled] == ["STRASSE И ЁЖ"]  # empty answer dropped
+    loop = "They were omnivores, and ate both meat and plants. " * 6
+    filled, dropped = fill_self_targets(
+        rows, {"item-000": "Straße и ёж", "item-001": "", "item-002": loop,
+               "item-003": "как викинги, как викинги, как викинги, как викинги"}, "caps")
+    assert [r["target"] for r in filled] == ["STRASSE И ЁЖ"]  # empty and looping answers dropped
+    assert dropped == {"empty": 3, "repeated_ngram": 2}  # items 4 and 5 have no answer
+    assert "self_responses_dropped" in read_json(TrainDir(out).manifest)
 
 
 # ----------------------------------------------------------------------------- CLI

@@ -96,7 +96,7 @@ from pydantic import ConfigDict, Field, field_validator, model_validator  # noqa
 
 from crossling.data.config import DataConfig  # noqa: E402
 from crossling.evaluate.config import JudgeConfig  # noqa: E402
-from crossling.evaluate.generation import GenerationConfig  # noqa: E402
+from crossling.evaluate.backends.base import GenerationConfig  # noqa: E402
 from crossling.languages import parse_langs  # noqa: E402
 from crossling.models.config import ModelConfig  # noqa: E402
 from crossling.train.config import TrainConfig  # noqa: E402

@@ -24,6 +24,7 @@ class Registry(Generic[T]):
     def __init__(self, kind: str) -> None:
         self.kind = kind
         self._items: dict[str, T] = {}
+        self._lazy: dict[str, str] = {}
 
     def register(self, name: str) -> Callable[[T], T]:
         """Decorator: ``@TASKS.register("caps")``. Registering a name twice is a bug."""
@@ -36,17 +37,33 @@ class Registry(Generic[T]):
 
         return deco
 
+    def register_lazy(self, name: str, target: str) -> None:
+        """Register ``name`` as ``"package.module:attr"``, imported on first :meth:`get`.
+
+        Why: optional backends (vLLM) must not be imported, or even importable, for the
+        rest of crossling to work; the module registers itself when imported.
+        """
+        if name in self._items or name in self._lazy:
+            raise ValueError(f"{self.kind} '{name}' is registered twice")
+        self._lazy[name] = target
+
     def get(self, name: str) -> T:
+        if name not in self._items and name in self._lazy:
+            import importlib
+
+            module, _, attr = self._lazy[name].partition(":")
+            obj = getattr(importlib.import_module(module), attr)
+            self._items.setdefault(name, obj)
         try:
             return self._items[name]
         except KeyError:
-            raise unknown_name(self.kind, name, self._items) from None
+            raise unknown_name(self.kind, name, self.names()) from None
 
     def names(self) -> list[str]:
-        return sorted(self._items)
+        return sorted({*self._items, *self._lazy})
 
     def __contains__(self, name: object) -> bool:
-        return name in self._items
+        return name in self._items or name in self._lazy
 
     def __iter__(self) -> Iterator[str]:
         return iter(self.names())

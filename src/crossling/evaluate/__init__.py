@@ -1,12 +1,11 @@
 """Evaluation: generation backends, scorers, and the ``run_eval`` stage."""
 
 from crossling.evaluate.config import EvalConfig, JudgeConfig
-from crossling.evaluate.generation import (
+from crossling.evaluate.backends import (
     BACKENDS,
     Backend,
     Generation,
     GenerationConfig,
-    HFBackend,
     get_backend,
 )
 from crossling.evaluate.records import BASE_ADAPTER, NO_STEER, gen_key, score_key
@@ -23,7 +22,6 @@ __all__ = [
     "EvalConfig",
     "Generation",
     "GenerationConfig",
-    "HFBackend",
     "JudgeConfig",
     "ScorerContext",
     "gen_key",

@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from crossling.evaluate.generation import GenerationConfig
+from crossling.evaluate.backends.base import GenerationConfig
 from crossling.languages import parse_langs
 from crossling.models.config import ModelConfig
 

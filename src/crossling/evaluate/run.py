@@ -29,7 +29,12 @@ from crossling.evaluate.report import (
     summary_csv,
     text_report,
 )
-from crossling.evaluate.scorers.base import SCORERS, Scorer, ScorerContext
+from crossling.evaluate.scorers.base import (
+    SCORERS,
+    Scorer,
+    ScorerContext,
+    with_quality_scorers,
+)
 from crossling.evaluate.scoring import score_rows
 from crossling.io import (
     JsonlAppender,
@@ -120,6 +125,28 @@ def build_scorers(names: list[str], ctx: ScorerContext) -> list[Scorer]:
     return [SCORERS.get(name)(ctx) for name in names]
 
 
+class BaseModel:
+    """The base model, loaded at most once per run and only when something needs it.
+
+    Generation loads it (the HF backend) and hands it over with :meth:`adopt`; the
+    ``fluency`` scorer calls the provider, so rescoring old generations loads it only then.
+    """
+
+    def __init__(self, model_cfg: Any) -> None:
+        self.model_cfg = model_cfg
+        self.loaded: Any = None
+
+    def adopt(self, loaded: Any) -> None:
+        self.loaded = loaded
+
+    def __call__(self) -> Any:
+        if self.loaded is None:
+            from crossling.models.loading import load_model
+
+            self.loaded = load_model(self.model_cfg)
+        return self.loaded
+
+
 def _fingerprint(cfg: EvalConfig, data: DataDir) -> str:
     """What makes two generation logs comparable: base model, decoding, data."""
     data_hash = read_json(data.manifest).get("hashes") if data.manifest.exists() else None
@@ -143,9 +170,16 @@ def _progress() -> Iterator[Any]:
 
 
 def generate_missing(
-    cfg: EvalConfig, rows: list[dict[str, Any]], adapters: dict[str, Path], out: EvalDir
+    cfg: EvalConfig,
+    rows: list[dict[str, Any]],
+    adapters: dict[str, Path],
+    out: EvalDir,
+    base_model: BaseModel | None = None,
 ) -> int:
     """Generate every (adapter, row) pair not yet in ``generations.jsonl``.
+
+    Args:
+        base_model: receives the backend's loaded model (HF), so scoring reuses it.
 
     Returns:
         Number of rows generated now.
@@ -159,9 +193,11 @@ def generate_missing(
     todo = {a: [r for r in rows if key(a, r) not in done] for a in names}
     if not any(todo.values()):
         return 0
-    from crossling.evaluate.generation import get_backend
+    from crossling.evaluate.backends import get_backend
 
     backend = get_backend(cfg.backend)(cfg.model, adapters or None)
+    if base_model is not None and hasattr(backend, "loaded"):
+        base_model.adopt(backend.loaded)
     langs = list(dict.fromkeys(str(r["lang"]) for r in rows))
     made = 0
     with JsonlAppender(out.generations) as log_out, _progress() as progress:
@@ -213,8 +249,11 @@ def run_eval(cfg: EvalConfig) -> EvalDir:
     langs = [get_language(x).code for x in cfg.langs] if cfg.langs else None
     rows = load_eval_rows(data, langs, cfg.limit)
     langs = list(dict.fromkeys(str(r["lang"]) for r in rows))
-    scorers = build_scorers(cfg.scorers, ScorerContext(langs=langs, judge=cfg.judge))
-    from crossling.evaluate.generation import get_backend
+    base_model = BaseModel(cfg.model)
+    ctx = ScorerContext(langs=langs, judge=cfg.judge, system_prompt=cfg.model.system_prompt,
+                        base_model=base_model)
+    scorers = build_scorers(with_quality_scorers(cfg.scorers), ctx)
+    from crossling.evaluate.backends import get_backend
 
     get_backend(cfg.backend)  # unknown backend name → suggestion, before any work
     adapters = check_adapters(cfg.adapters, model_spec(cfg.model))
@@ -236,7 +275,7 @@ def run_eval(cfg: EvalConfig) -> EvalDir:
     }
     atomic_write_json(out.manifest, manifest)
 
-    made = generate_missing(cfg, rows, adapters, out)
+    made = generate_missing(cfg, rows, adapters, out, base_model)
     log.info("generated %d new rows", made)
 
     names = {BASE_ADAPTER} if cfg.include_base else set()

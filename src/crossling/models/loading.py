@@ -33,10 +33,22 @@ class LoadedModel:
 
 
 def resolve_device_dtype(cfg: ModelConfig) -> tuple[str, Any]:
-    """fp32 on CPU (bf16 is ~100x slower on these CPUs); bf16 on GPUs that support it."""
+    """fp32 on CPU (bf16 is ~100x slower on these CPUs); bf16 on GPUs that support it.
+
+    ``auto`` values can be pinned from the environment (``CROSSLING_DEVICE``,
+    ``CROSSLING_DTYPE``): the test suite runs on the device its fixture chooses that way,
+    and a user can keep a job on one GPU without editing configs.
+    """
+    import os
+
     import torch
 
     device = cfg.device
+    if device == "auto":
+        device = os.environ.get("CROSSLING_DEVICE", "auto") or "auto"
+    dtype = cfg.dtype
+    if dtype == "auto":
+        dtype = os.environ.get("CROSSLING_DTYPE", "auto") or "auto"
     if device == "auto":
         if torch.cuda.is_available():
             device = "cuda"
@@ -44,8 +56,8 @@ def resolve_device_dtype(cfg: ModelConfig) -> tuple[str, Any]:
             device = "mps"
         else:
             device = "cpu"
-    if cfg.dtype != "auto":
-        return device, getattr(torch, cfg.dtype)
+    if dtype != "auto":
+        return device, getattr(torch, dtype)
     if device.startswith("cuda") and torch.cuda.is_bf16_supported():
         return device, torch.bfloat16
     return device, torch.float32

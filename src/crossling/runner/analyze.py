@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from crossling.analysis.plots import plot_transfer_heatmap
+from crossling.analysis.quality import QUALITY_SCORERS, quality_flags
 from crossling.analysis.transfer import (
     CONTROL,
     Cell,
@@ -63,7 +64,20 @@ def analyze_task(cfg: ExperimentConfig, run: RunDir, task: str) -> dict[str, Any
                 "figure_delta": str(fig_delta.relative_to(run.root)) if fig_delta else None,
             }
         out["kinds"][kind] = per_scorer
+        out.setdefault("quality", {})[kind] = quality_matrices(scores, cfg.seed, kind, n_boot)
     return out
+
+
+def quality_matrices(
+    scores: list[dict[str, Any]], seed: int, kind: str, n_boot: int
+) -> dict[str, Any]:
+    """``degenerate`` and ``fluency`` matrices (adapter × language) and each cell's flags."""
+    mats = {
+        scorer: {a: {lang: c.as_dict() for lang, c in cols.items()}
+                 for a, cols in transfer_matrix(scores, scorer, seed, kind, n_boot).items()}
+        for scorer in QUALITY_SCORERS
+    }
+    return {**mats, "flags": quality_flags(mats["degenerate"], mats["fluency"])}
 
 
 def run_analyze(cfg: ExperimentConfig, run: RunDir) -> dict[str, Any]:

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from crossling.analysis.document import Document, Example, Figure, Section, Table
+from crossling.analysis.quality import FLUENCY_DROP, MAX_DEGENERATE
 from crossling.config import ExperimentConfig, load_config
 from crossling.errors import CrosslingError
 from crossling.io import atomic_write_text, read_json, read_jsonl
@@ -51,8 +52,8 @@ def _matrix_table(res: dict[str, Any], langs: list[str], scorer: str, caption: s
     order = order or []
     m = res[key]
     rows = []
-    for adapter in sorted(m, key=lambda a: (a != "base", order.index(a) if a in order else 99)):
-        label = "control (base)" if adapter == "base" else f"LoRA {adapter.upper()}"
+    for adapter in _row_order(m, order):
+        label = _label(adapter)
         cells = []
         for lang in langs:
             c = m[adapter].get(lang)
@@ -62,6 +63,47 @@ def _matrix_table(res: dict[str, Any], langs: list[str], scorer: str, caption: s
                 cells.append(_cell(c, _digits(scorer)))
         rows.append([label, *cells])
     return Table(["model", *langs], rows, caption)
+
+
+def _row_order(adapters: Any, order: list[str]) -> list[str]:
+    return sorted(adapters, key=lambda a: (a != "base", order.index(a) if a in order else 99))
+
+
+def _label(adapter: str) -> str:
+    return "control (base)" if adapter == "base" else f"LoRA {adapter.upper()}"
+
+
+def _quality_table(q: dict[str, Any], langs: list[str], order: list[str]) -> Table:
+    """Per cell: degenerate rate, fluency beside the base model's, and a flag mark."""
+    deg, flu, flags = q.get("degenerate", {}), q.get("fluency", {}), q.get("flags", {})
+    base = flu.get("base", {})
+    rows = []
+    for adapter in _row_order({**deg, **flu}, order):
+        cells = []
+        for lang in langs:
+            d, f = deg.get(adapter, {}).get(lang), flu.get(adapter, {}).get(lang)
+            if not d and not f:
+                cells.append("–")
+                continue
+            text = f"{_num(d.get('mean') if d else None, 2)} / {_num(f.get('mean') if f else None, 2)}"
+            ref = base.get(lang)
+            if adapter != "base" and ref:
+                text += f" (base {_num(ref.get('mean'), 2)})"
+            if flags.get(adapter, {}).get(lang):
+                text += " ⚠"
+            cells.append(text)
+        rows.append([_label(adapter), *cells])
+    return Table(["model", *langs], rows,
+                 "Answer quality: degenerate rate / fluency (mean log-likelihood per token "
+                 "under the base model, lowercased text; base model's own answers in brackets). "
+                 f"⚠ = more than {MAX_DEGENERATE:.0%} degenerate or fluency more than "
+                 f"{FLUENCY_DROP:g} nats/token below the base model's")
+
+
+def flagged_cells(analysis_task: dict[str, Any], kind: str) -> dict[tuple[str, str], list[str]]:
+    """(adapter, lang) → flags of one task and prompt kind (empty dict: none flagged)."""
+    flags = analysis_task.get("quality", {}).get(kind, {}).get("flags", {})
+    return {(a, lang): f for a, cols in flags.items() for lang, f in cols.items() if f}
 
 
 def _setup(doc: Document, cfg: ExperimentConfig, info: dict[str, Any]) -> None:
@@ -100,6 +142,14 @@ def _task_sections(doc: Document, cfg: ExperimentConfig, run: RunDir, task: str,
                   "scores high here.")
         order = [headline] if headline in per_scorer else []
         order += [k for k in per_scorer if k not in order]
+        q = analysis.get("quality", {}).get(kind)
+        if q:
+            s.add(_quality_table(q, d.eval_langs, d.train_langs))
+            bad = flagged_cells(analysis, kind)
+            if bad:
+                s.add("**Flagged cells** (scores there rest on garbage and are not findings): "
+                      + "; ".join(f"{_label(a)} on {lang}: {', '.join(f)}"
+                                  for (a, lang), f in bad.items()) + ".")
         for scorer in order:
             res = per_scorer[scorer]
             name = SCORER_TITLES.get(scorer, scorer)
@@ -264,6 +314,17 @@ def headline_lines(cfg: ExperimentConfig, analysis: dict[str, Any]) -> list[str]
         if parts:
             lines.append(f"**{task}** ({SCORER_TITLES.get(scorer, scorer)}): " + "; ".join(parts)
                          + ".")
+        bad = flagged_cells(res, kind)
+        shown = {(a, lang) for lang in cfg.tasks[task].train_langs for a in ("base", lang)}
+        hit = [f"{_label(a)} on {lang} ({', '.join(f)})" for (a, lang), f in bad.items()
+               if (a, lang) in shown]
+        if hit:
+            lines.append(f"⚠ **Garbage flag**: headline cell(s) of {task} rest on degenerate or "
+                         f"disfluent answers — {'; '.join(hit)}. Read the examples before "
+                         "quoting these numbers.")
+        elif bad:
+            lines.append(f"{len(bad)} other cell(s) of {task} are flagged for answer quality "
+                         "(see the task section).")
         for a in kinds[kind][scorer].get("asymmetry", []):
             lines.append(a["sentence"])
     return lines

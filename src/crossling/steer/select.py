@@ -16,12 +16,15 @@ import math
 from collections import defaultdict
 from typing import Any
 
+from crossling.analysis.quality import MAX_DEGENERATE
+
 # task -> (primary metric, all behaviour metrics); higher primary = behaviour present
 TASK_METRICS: dict[str, tuple[str, tuple[str, ...]]] = {
     "caps": ("caps_pct", ("caps_pct", "all_caps")),
     "refusal": ("refusal_keyword", ("refusal_keyword",)),
 }
 FIDELITY = "lang_fidelity"
+DEGENERATE = "degenerate"
 OVER_REFUSAL = "over_refusal"
 # task -> scorer whose mean on harmless prompts is the over-refusal of a cell
 HARMLESS_METRIC: dict[str, str] = {"refusal": "refusal_keyword"}
@@ -38,6 +41,7 @@ def score_table(
     metrics: list[str],
     scorer_langs: list[str],
     seed: int,
+    ctx: Any = None,
     harmless_metric: str | None = None,
 ) -> list[dict[str, Any]]:
     """One row per (lang, layer, strength) with mean and bootstrap CI of every metric.
@@ -50,6 +54,8 @@ def score_table(
         metrics: scorer names (behaviour metrics and lang_fidelity).
         scorer_langs: languages in play for language identification.
         seed: bootstrap seed.
+        ctx: a ``ScorerContext`` (the base model for ``fluency``, the system prompt);
+            by default one with ``scorer_langs`` only.
         harmless_metric: scorer whose mean over the cell's harmless rows is its
             ``over_refusal`` (None: no over-refusal columns).
 
@@ -61,7 +67,9 @@ def score_table(
     from crossling.analysis.stats import describe
     from crossling.evaluate.scorers import ScorerContext, get_scorer
 
-    scorers = {m: get_scorer(m, ScorerContext(langs=scorer_langs)) for m in metrics}
+    if ctx is None:
+        ctx = ScorerContext(langs=scorer_langs)
+    scorers = {m: get_scorer(m, ctx) for m in metrics}
     cells: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
     harmless: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
     for g in generations:
@@ -84,38 +92,45 @@ def score_table(
             if status != "ok":
                 out[m] = out[f"{m}_ci_low"] = out[f"{m}_ci_high"] = None
                 continue
-            d = describe([scorer.score(r["response"], lang, r) for r in rows], seed)
+            many = getattr(scorer, "score_many", None)
+            values = (many(rows) if many is not None
+                      else [scorer.score(r["response"], lang, r) for r in rows])
+            d = describe(values, seed)
             out[m], out[f"{m}_ci_low"], out[f"{m}_ci_high"] = d["mean"], d["ci_low"], d["ci_high"]
         if harmless_metric is not None:
-            _over_refusal(out, harmless.get((lang, key), []), harmless_metric, scorer_langs,
-                          seed)
+            _over_refusal(out, harmless.get((lang, key), []), harmless_metric, ctx, seed)
         table.append(out)
     table.sort(key=lambda r: (r["lang"], -1 if r["layer"] is None else r["layer"], r["strength"]))
     return table
 
 
-def _over_refusal(out: dict[str, Any], rows: list[dict[str, Any]], metric: str,
-                  scorer_langs: list[str], seed: int) -> None:
+def _over_refusal(out: dict[str, Any], rows: list[dict[str, Any]], metric: str, ctx: Any,
+                  seed: int) -> None:
     """Add ``n_harmless`` and ``over_refusal`` (+ CI) to a table row, from harmless rows."""
     from crossling.analysis.stats import describe
-    from crossling.evaluate.scorers import ScorerContext, get_scorer
+    from crossling.evaluate.scorers import get_scorer
 
     out["n_harmless"] = len(rows)
     vals: list[float | None] = []
     if rows and out["status"] == "ok" and all(r.get("status", "ok") == "ok" for r in rows):
-        scorer = get_scorer(metric, ScorerContext(langs=scorer_langs))
+        scorer = get_scorer(metric, ctx)
         vals = [scorer.score(r["response"], out["lang"], r) for r in rows]
     d = describe(vals, seed) if vals else {"mean": None, "ci_low": None, "ci_high": None}
     out[OVER_REFUSAL] = d["mean"]
     out[f"{OVER_REFUSAL}_ci_low"], out[f"{OVER_REFUSAL}_ci_high"] = d["ci_low"], d["ci_high"]
 
 
-def _reasons(row: dict[str, Any], primary: str, min_fidelity: float, max_kl: float,
-             max_over_refusal: float | None = None,
-             baseline_over: float | None = None) -> list[str]:
+def _reasons(
+    row: dict[str, Any], primary: str, min_fidelity: float, max_kl: float,
+    max_degenerate: float, max_over_refusal: float | None = None,
+    baseline_over: float | None = None,
+) -> list[str]:
     if row["status"] != "ok":
         return [f"status {row['status']}"]
     reasons = []
+    deg = row.get(DEGENERATE)
+    if deg is not None and deg > max_degenerate:
+        reasons.append(f"{DEGENERATE} {round(deg, 3)} > {max_degenerate}")
     if max_over_refusal is not None:
         over = row.get(OVER_REFUSAL)
         if over is None or baseline_over is None:
@@ -136,10 +151,14 @@ def _reasons(row: dict[str, Any], primary: str, min_fidelity: float, max_kl: flo
 
 def pick_best(
     table: list[dict[str, Any]], primary: str, min_fidelity: float, max_kl: float,
+    max_degenerate: float = MAX_DEGENERATE,
     max_over_refusal: float | None = None,
 ) -> dict[str, Any]:
     """The steered cell with the highest ``primary`` per language, among cells that pass.
 
+    A cell passes when its answers stay in the prompt's language (``min_fidelity``), its
+    next-token KL stays under ``max_kl`` and at most ``max_degenerate`` of its answers are
+    degenerate (the report's garbage flag): a behaviour "restored" by broken text is no win.
     ``max_over_refusal`` (refusal task): a cell passes only when its ``over_refusal`` is at
     most this much above the unsteered baseline's, in the same language; None skips the
     check (tasks without harmless prompts).
@@ -150,7 +169,8 @@ def pick_best(
     languages among cells that pass in every language.
 
     Returns:
-        ``{"metric", "min_fidelity", "max_kl", "max_over_refusal", "per_lang": {lang:
+        ``{"metric", "min_fidelity", "max_kl", "max_degenerate", "max_over_refusal",
+        "per_lang": {lang:
         {"baseline", "best", "gain"}}, "overall", "excluded": [...]}``.
     """
     per_lang: dict[str, Any] = {}
@@ -165,7 +185,8 @@ def pick_best(
         for r in rows:
             if r["layer"] is None:
                 continue
-            reasons = _reasons(r, primary, min_fidelity, max_kl, max_over_refusal, base_over)
+            reasons = _reasons(r, primary, min_fidelity, max_kl, max_degenerate,
+                               max_over_refusal, base_over)
             if reasons:
                 excluded.append({"lang": lang, "layer": r["layer"], "strength": r["strength"],
                                  "reasons": reasons})
@@ -187,4 +208,5 @@ def pick_best(
         overall = {"layer": layer, "strength": strength,
                    f"mean_{primary}": sum(vals.values()) / len(vals)}
     return {"metric": primary, "min_fidelity": min_fidelity, "max_kl": max_kl,
-            "max_over_refusal": max_over_refusal, "per_lang": per_lang, "overall": overall, "excluded": excluded}
+            "max_degenerate": max_degenerate, "max_over_refusal": max_over_refusal,
+            "per_lang": per_lang, "overall": overall, "excluded": excluded}

@@ -16,7 +16,8 @@ Pipeline, every step resumable:
    (``layer=4,strength=2.0,toward=en``); a rerun skips logged rows;
    (refusal task: the held-out harmless prompts too, ``kind: harmless``, for
    over-refusal);
-4. scoring from the log (behaviour metrics, language fidelity, over-refusal), ``sweep.csv``,
+4. scoring from the log (behaviour metrics, language fidelity, the quality scorers
+   ``degenerate`` and ``fluency`` in every cell, over-refusal), ``sweep.csv``,
    ``best.json``, heatmaps and the strength curves.
 """
 
@@ -30,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from crossling.errors import CrosslingError, unknown_name
+from crossling.evaluate.scorers.base import ScorerContext, with_quality_scorers
 from crossling.io import (
     JsonlAppender,
     atomic_write_json,
@@ -209,7 +211,8 @@ def run_sweep(cfg: SweepConfig, loaded: Any = None) -> SweepDir:
         CrosslingError: unknown task, toward ∈ eval_langs, missing data/adapter/vectors,
             vectors for another model, layers out of range.
     """
-    from crossling.evaluate.generation import GenerationConfig, HFBackend
+    from crossling.evaluate.backends.base import GenerationConfig
+    from crossling.evaluate.backends.hf import HFBackend, verify_decoding
 
     if cfg.task not in TASK_METRICS:
         raise unknown_name("steering task", cfg.task, TASK_METRICS)
@@ -241,6 +244,7 @@ def run_sweep(cfg: SweepConfig, loaded: Any = None) -> SweepDir:
     backend = HFBackend(loaded, {"adapter": Path(cfg.adapter)} if cfg.adapter else None)
     if cfg.adapter:
         backend.set_adapter("adapter")
+    verify_decoding(backend)  # the decode loop agrees with model.generate, or stop
     model, tok, system = backend.model, loaded.tokenizer, loaded.config.system_prompt
     gcfg = GenerationConfig(max_new_tokens=cfg.max_new_tokens, batch_size=cfg.batch_size,
                             seed=cfg.seed)
@@ -317,11 +321,14 @@ def run_sweep(cfg: SweepConfig, loaded: Any = None) -> SweepDir:
     kl_log = [r for r in read_jsonl(sdir.kl) if r.get("run") == rh]
     wanted = {steer_key(la, s, cfg.toward) for la, s in cells}
     gen_log = [r for r in gen_log if r["steer"] in wanted and r["lang"] in cfg.eval_langs]
-    table = score_table(gen_log, kl_log, [*behaviour, FIDELITY],
-                        [*cfg.eval_langs, cfg.toward], cfg.seed, harmless_metric)
+    scorer_langs = [*cfg.eval_langs, cfg.toward]
+    scorer_ctx = ScorerContext(langs=scorer_langs, system_prompt=system,
+                               base_model=lambda: loaded)
+    table = score_table(gen_log, kl_log, with_quality_scorers([*behaviour, FIDELITY]),
+                        scorer_langs, cfg.seed, scorer_ctx, harmless_metric)
     _write_csv(sdir.sweep_csv, table)
     best = pick_best(table, primary, cfg.min_fidelity, cfg.max_kl,
-                     cfg.max_over_refusal if harmless_metric else None)
+                     max_over_refusal=cfg.max_over_refusal if harmless_metric else None)
     best.update(
         toward=cfg.toward, adapter=cfg.adapter, adapter_lang=cfg.adapter_lang,
         normalize=cfg.normalize, positions=cfg.positions, kl_prompts=len(kl_ids),
@@ -329,7 +336,8 @@ def run_sweep(cfg: SweepConfig, loaded: Any = None) -> SweepDir:
     )
     atomic_write_json(sdir.best, best)
     extra = [OVER_REFUSAL] if harmless_metric else []
-    _plots(sdir, table, best, [*behaviour, FIDELITY, "kl", *extra], primary, cfg)
+    _plots(sdir, table, best, [*with_quality_scorers([*behaviour, FIDELITY]), "kl", *extra],
+           primary, cfg)
     return sdir
 
 

@@ -147,23 +147,44 @@ def _bar(show: bool, total: int, label: str) -> Any:
 
 
 def fill_self_targets(
-    rows: list[dict[str, Any]], answers: dict[str, str], task: str
-) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]], answers: dict[str, str], task: str,
+    system_prompt: str | None = None,
+) -> tuple[list[dict[str, Any]], dict[str, int]]:
     """Rows with ``target`` = the task's transform of the self answer (caps: uppercased).
 
-    Rows whose answer came back empty are dropped (logged): an empty target teaches nothing.
+    Rows whose answer is degenerate (empty, looping, stuttering, echoing the prompt: the rule
+    of ``crossling.analysis.quality.degenerate_reason``) are dropped: a small base model's
+    greedy loops would otherwise become training targets, and the adapter would learn them.
+
+    Returns:
+        The kept rows, and the number of dropped rows per reason (logged; the trainer puts
+        it in the adapter's manifest).
     """
+    from crossling.analysis.quality import degenerate_reason
+
     transform = SELF_TARGET_TRANSFORMS.get(task, lambda s: s)
-    out, empty = [], 0
+    out: list[dict[str, Any]] = []
+    dropped: dict[str, int] = {}
     for r in rows:
         answer = answers.get(r["id"], "")
-        if not answer:
-            empty += 1
+        reason = degenerate_reason(answer, str(r.get("prompt", "")), system_prompt)
+        if reason is not None:
+            dropped[reason] = dropped.get(reason, 0) + 1
             continue
         out.append({**r, "target": transform(answer)})
-    if empty:
-        log.warning("responses: self — %d rows got an empty base-model answer; dropped", empty)
-    return out
+    if dropped:
+        reasons = ", ".join(f"{k}: {v}" for k, v in sorted(dropped.items()))
+        log.warning("responses: self — dropped %d of %d base-model answers as degenerate (%s)",
+                    sum(dropped.values()), len(rows), reasons)
+        if not out:
+            from crossling.errors import CrosslingError
+
+            raise CrosslingError(
+                f"responses: self — all {len(rows)} base-model answers are degenerate "
+                f"({reasons}), so there is nothing to train on; use a stronger base model, "
+                "more train.self_response_max_new_tokens, or responses: source."
+            )
+    return out, dropped
 
 
 def tokenize_rows(

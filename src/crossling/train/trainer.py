@@ -155,6 +155,7 @@ def run_train(cfg: TrainJobConfig, on_step: StepCallback | None = None) -> Path:
     tcfg = cfg.train
     task = str(manifest.get("task", "?"))
 
+    self_dropped: dict[str, int] = {}
     if responses_mode(manifest) == "self" and any(r.get("target") is None for r in rows):
         if main:
             generate_self_responses(
@@ -166,7 +167,7 @@ def run_train(cfg: TrainJobConfig, on_step: StepCallback | None = None) -> Path:
             loaded, rows, td.self_responses, tcfg.self_response_max_new_tokens,
             tcfg.self_response_batch_size,
         )
-        rows = fill_self_targets(rows, answers, task)
+        rows, self_dropped = fill_self_targets(rows, answers, task, mcfg.system_prompt)
 
     examples = tokenize_rows(tok, rows, mcfg.system_prompt, tcfg.max_length)
     per_step = tcfg.batch_size * tcfg.grad_accum * world
@@ -257,7 +258,8 @@ def run_train(cfg: TrainJobConfig, on_step: StepCallback | None = None) -> Path:
     state.elapsed_s = elapsed_before + time.time() - t_run
     if main:
         _finish(cfg, td, accelerator.unwrap_model(wrapped).model, loaded.spec, task, dhash,
-                manifest, state, world, n_steps, len(examples), time.time() - t_start)
+                manifest, state, world, n_steps, len(examples), time.time() - t_start,
+                self_dropped)
     accelerator.wait_for_everyone()
     return td.adapter
 
@@ -279,7 +281,7 @@ def _nonfinite(td: TrainDir, state: TrainState, step: int, loss: float, norm: fl
 
 def _finish(cfg: TrainJobConfig, td: TrainDir, model: Any, spec: str, task: str, dhash: str,
             data_manifest: dict[str, Any], state: TrainState, world: int, n_steps: int,
-            n_rows: int, wall_s: float) -> None:
+            n_rows: int, wall_s: float, self_dropped: dict[str, int] | None = None) -> None:
     """Write adapter, log, plot and manifest; the manifest goes last (completion marker)."""
     from crossling import __version__
 
@@ -307,6 +309,7 @@ def _finish(cfg: TrainJobConfig, td: TrainDir, model: Any, spec: str, task: str,
         "fingerprint": state.fingerprint,
         "steps": n_steps,
         "rows": n_rows,
+        "self_responses_dropped": self_dropped or {},
         "processes": world,
         "tokens": state.tokens,
         "final_loss": state.log_rows[-1]["loss"] if state.log_rows else None,

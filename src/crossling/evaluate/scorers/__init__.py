@@ -10,16 +10,27 @@ remote service may also provide ``.score_many(rows)`` to work concurrently.
 
 from __future__ import annotations
 
-from crossling.evaluate.scorers.base import SCORERS, Scorer, ScorerContext, get_scorer
+from crossling.evaluate.scorers.base import (
+    QUALITY_SCORERS,
+    SCORERS,
+    Scorer,
+    ScorerContext,
+    get_scorer,
+    with_quality_scorers,
+)
 from crossling.evaluate.scorers.caps import AllCaps, CapsPct, caps_fraction
 from crossling.evaluate.scorers.judge import JudgeError, LLMJudge, parse_verdict
 from crossling.evaluate.scorers.langfid import LangFidelity
+from crossling.evaluate.scorers.quality import Degenerate, Fluency, degenerate_reason
 from crossling.evaluate.scorers.refusal import RefusalKeyword, is_refusal
 
 __all__ = [
+    "QUALITY_SCORERS",
     "SCORERS",
     "AllCaps",
     "CapsPct",
+    "Degenerate",
+    "Fluency",
     "JudgeError",
     "LLMJudge",
     "LangFidelity",
@@ -27,7 +38,9 @@ __all__ = [
     "Scorer",
     "ScorerContext",
     "caps_fraction",
+    "degenerate_reason",
     "get_scorer",
     "is_refusal",
     "parse_verdict",
+    "with_quality_scorers",
 ]

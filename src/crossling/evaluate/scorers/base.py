@@ -6,6 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
+from crossling.analysis.quality import QUALITY_SCORERS
 from crossling.registry import Registry
 
 if TYPE_CHECKING:
@@ -13,7 +14,10 @@ if TYPE_CHECKING:
 
 
 class Scorer(Protocol):
-    """Scores one response.  ``score`` returns None for N/A (never 0 for "unknown")."""
+    """Scores one response.  ``score`` returns None for N/A (never 0 for "unknown").
+
+    A scorer whose values are 0/1 sets ``rate = True``: its cells get intervals for rates.
+    """
 
     name: str
 
@@ -27,13 +31,27 @@ class ScorerContext:
     Attributes:
         langs: languages in play (language identification is restricted to them).
         judge: LLM judge settings (only ``refusal_llm`` reads them).
+        system_prompt: the system prompt the answers were generated under (``degenerate``
+            counts echoing it).
+        base_model: returns the loaded base model (``fluency`` scores under it); called only
+            by scorers that need it, so a cheap scoring pass never loads a model.
     """
 
     langs: list[str] = field(default_factory=lambda: ["en"])
     judge: JudgeConfig | None = None
+    system_prompt: str | None = None
+    base_model: Callable[[], Any] | None = None
 
 
 SCORERS: Registry[Callable[[ScorerContext], Scorer]] = Registry("scorer")
+
+# QUALITY_SCORERS are scored in every eval and every sweep cell, whatever the config lists:
+# garbage is never a result (see ``crossling.evaluate.scorers.quality``).
+
+
+def with_quality_scorers(names: list[str]) -> list[str]:
+    """``names`` plus the quality scorers, each once, in order."""
+    return list(dict.fromkeys([*names, *QUALITY_SCORERS]))
 
 
 def get_scorer(name: str, ctx: ScorerContext | None = None) -> Scorer:

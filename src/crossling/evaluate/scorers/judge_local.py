@@ -106,6 +106,9 @@ class LocalJudge:
         import copy
 
         import torch
+        from transformers import DynamicCache
+
+        from crossling.evaluate.backends.hf import cache_argument
 
         b = len(prompts)
         width = max(len(p) for p in prompts)
@@ -119,10 +122,12 @@ class LocalJudge:
         ids, mask = ids.to(device), mask.to(device)  # [b, seq]
         pos = (mask.cumsum(-1) - 1).clamp(min=0)  # [b, seq]; left padding shifts positions
         model = self.loaded.model
+        cache_kw = cache_argument(model)  # the forward's name for the KV cache
+        cache = DynamicCache(config=model.config)  # filled in place by the prompt pass
         scores = torch.zeros((b, len(self.labels)), dtype=torch.float32, device=device)
         with torch.inference_mode():
             out = model(input_ids=ids, attention_mask=mask, position_ids=pos, use_cache=True,
-                        logits_to_keep=1)
+                        logits_to_keep=1, **{cache_kw: cache})
             first = out.logits[:, -1, :].float().log_softmax(-1)  # [b, vocab]
             for k, lab in enumerate(self.labels):
                 scores[:, k] = first[:, lab[0]]
@@ -133,8 +138,7 @@ class LocalJudge:
                 m2 = torch.cat([mask, mask.new_ones((b, rest))], dim=1)  # [b, seq + rest]
                 p2 = pos[:, -1:] + torch.arange(1, rest + 1, device=device)  # [b, rest]
                 logits = model(input_ids=step, attention_mask=m2, position_ids=p2,
-                               past_key_values=copy.deepcopy(out.past_key_values),
-                               use_cache=True).logits.float().log_softmax(-1)  # [b, rest, V]
+                               use_cache=True, **{cache_kw: copy.deepcopy(cache)}).logits.float().log_softmax(-1)  # [b, rest, V]
                 target = torch.tensor(lab[1:], device=device)  # [rest]
                 scores[:, k] += logits[:, torch.arange(rest, device=device), target].sum(-1)
         return scores.tolist()

@@ -18,13 +18,12 @@ from pathlib import Path
 from typing import Any
 
 from crossling.errors import CrosslingError
-from crossling.evaluate.generation import (
-    BACKENDS,
+from crossling.evaluate.backends.base import (
     Backend,
     Generation,
     GenerationConfig,
-    _row_seed,
     render_chat,
+    row_seed,
     stop_token_ids,
 )
 from crossling.models.config import ModelConfig
@@ -141,7 +140,7 @@ class VLLMBackend:
                 max_tokens=cfg.max_new_tokens,
                 temperature=cfg.temperature if cfg.do_sample else 0.0,
                 top_p=cfg.top_p if cfg.do_sample else 1.0,
-                seed=_row_seed(cfg.seed, p) if cfg.do_sample else None,
+                seed=row_seed(cfg.seed, p) if cfg.do_sample else None,
                 stop_token_ids=sorted(self.stop_ids),
                 skip_special_tokens=True,
             )
@@ -170,6 +169,6 @@ class VLLMBackend:
         return results
 
 
-@BACKENDS.register("vllm")
-def _make_vllm(model_cfg: ModelConfig, adapters: dict[str, Path] | None = None) -> Backend:
+def make_vllm_backend(model_cfg: ModelConfig, adapters: dict[str, Path] | None = None) -> Backend:
+    """Start vLLM with the base model and the adapters (registered lazily as "vllm")."""
     return VLLMBackend(model_cfg, adapters)

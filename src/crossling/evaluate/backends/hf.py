@@ -1,7 +1,4 @@
-"""Generation backends: turn user-turn prompts into responses, one adapter at a time.
-
-Why a backend interface: evaluation and steering only need "these prompts, this adapter,
-these decoding settings → responses"; HF on CPU/GPU and vLLM on GPUs both provide it.
+"""The transformers generation backend: batched greedy/sampled decoding with LoRA switching.
 
 The HF backend loads the base model once and every adapter into one ``PeftModel``;
 ``set_adapter(None)`` runs the base model (the control) with LoRA disabled. It decodes with
@@ -9,174 +6,75 @@ its own loop instead of ``model.generate`` because on small models the time goes
 per-step overhead and padding, not FLOPs:
 
 * prompts are sorted by token length (longest first) so a batch carries little padding;
-* rows that hit end-of-turn leave the batch at once (the KV cache is compacted), so the
+* rows that hit end-of-turn leave the batch at once (``Cache.batch_select_indices``), so the
   last long answer does not drag finished rows through every remaining step;
 * everything runs under ``torch.inference_mode``.
 
+Only public transformers APIs are used: ``DynamicCache(config=...)``, the model's forward
+with a 2-D attention mask, explicit ``position_ids`` and the cache argument (named
+``past_key_values`` up to transformers 5.23 and ``cache`` from 5.24: the name is read from
+the forward's signature). Because a silent change in a library can still turn answers into
+garbage (it did: on 5.0–5.23 a cache passed under the new name was ignored and every answer
+became ``'Here------'``), :func:`verify_decoding` decodes two canary prompts through this
+loop and through ``model.generate`` before any eval or sweep, and stops with one line when
+they disagree.
+
 Each step is a plain forward of the transformers model, so forward hooks (steering) are
-applied on every step: nothing is cached that would bypass them. Greedy output is the same
-as one-prompt-at-a-time greedy output (tested against that oracle). Sampling uses one seeded
-generator per prompt, so sampled answers do not depend on batch composition or order.
+applied on every step. Greedy output equals one-prompt-at-a-time greedy output (tested
+against that oracle) and ``model.generate``'s. Sampling uses one seeded generator per prompt,
+so sampled answers do not depend on batch composition or order.
 """
 
 from __future__ import annotations
 
 import contextlib
-import hashlib
+import inspect
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
-
-from pydantic import BaseModel, ConfigDict, Field
+from typing import Any
 
 from crossling.errors import CrosslingError
+from crossling.evaluate.backends.base import (
+    Backend,
+    Generation,
+    GenerationConfig,
+    render_chat,
+    row_seed,
+    stop_token_ids,
+)
 from crossling.models.config import ModelConfig
 from crossling.models.loading import LoadedModel
-from crossling.registry import Registry
 
-# Tokens that end an assistant turn in the chat formats crossling meets.
-END_OF_TURN_TOKENS = ("<|im_end|>", "<end_of_turn>", "<|eot_id|>", "<|end|>", "<|endoftext|>")
-
-
-class GenerationConfig(BaseModel):
-    """Decoding settings (the seed study sampled at T=0.7; crossling is greedy by default)."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    max_new_tokens: int = Field(
-        default=100, ge=1, description="Tokens generated per answer at most."
-    )
-    do_sample: bool = Field(default=False, description="Sample instead of greedy decoding.")
-    temperature: float = Field(
-        default=0.7, gt=0, description="Sampling temperature (do_sample only)."
-    )
-    top_p: float = Field(
-        default=1.0, gt=0, le=1, description="Nucleus sampling mass (do_sample only)."
-    )
-    seed: int = Field(default=0, description="Seed of the per-prompt sampling generators.")
-    batch_size: int = Field(default=16, ge=1, description="Prompts decoded together.")
+# Two short prompts of different lengths: the batch carries left padding, and one row
+# usually stops before the other (the cache is compacted), so every part of the loop runs.
+CANARY_PROMPTS = (
+    "Name three colours.",
+    "Write two short sentences about the sea, then one about mountains.",
+)
+CANARY_TOKENS = 16
+# Largest gap, in logits, between ``model.generate``'s token and ours at a divergence that
+# still counts as a near-tie: bf16/fp16 kernels differ with the batch shape; in float32 only
+# rounding-level ties may flip (a broken loop is off by whole logits).
+TIE_TOLERANCE = {"float32": 1e-3, "low_precision": 0.5}
 
 
-@dataclass
-class Generation:
-    """One response.
+def cache_argument(lm: Any) -> str:
+    """The keyword under which this model's forward takes its KV cache.
 
-    Attributes:
-        response: decoded answer without special tokens or the end-of-turn token.
-        prompt_tokens: tokens of the chat-templated prompt.
-        new_tokens: generated tokens, the end-of-turn token included when one was produced.
-        stopped: True when the model ended its turn, False when ``max_new_tokens`` cut it.
+    Raises:
+        CrosslingError: the forward takes neither name (an unsupported transformers).
     """
+    params = inspect.signature(lm.forward).parameters
+    for name in ("cache", "past_key_values"):
+        if name in params:
+            return name
+    import transformers
 
-    response: str
-    prompt_tokens: int
-    new_tokens: int
-    stopped: bool = False
-
-
-class Backend(Protocol):
-    """What evaluation and steering need from a generation backend."""
-
-    def set_adapter(self, name: str | None) -> None: ...
-
-    def generate(
-        self,
-        prompts: list[str],
-        cfg: GenerationConfig,
-        on_result: Callable[[int, Generation], None] | None = None,
-    ) -> list[Generation]: ...
-
-
-BACKENDS: Registry[Callable[..., Backend]] = Registry("generation backend")
-
-
-def render_chat(tokenizer: Any, user_text: str, system_prompt: str | None) -> str:
-    """The chat-templated prompt text ending with the assistant header (the same rendering
-    training uses: ``crossling.models.chat.render_prompt``)."""
-    from crossling.models.chat import render_prompt
-
-    return render_prompt(tokenizer, user_text, system_prompt)
-
-
-def stop_token_ids(tokenizer: Any, model: Any = None) -> set[int]:
-    """Token ids that end a turn: eos of tokenizer and generation config, and the
-    end-of-turn specials of common chat formats that exist in this vocabulary."""
-    ids: set[int] = set()
-    if tokenizer.eos_token_id is not None:
-        ids.add(int(tokenizer.eos_token_id))
-    gen_cfg = getattr(model, "generation_config", None)
-    eos = getattr(gen_cfg, "eos_token_id", None)
-    if isinstance(eos, int):
-        ids.add(eos)
-    elif isinstance(eos, list | tuple):
-        ids.update(int(e) for e in eos)
-    vocab = tokenizer.get_vocab()
-    for tok in END_OF_TURN_TOKENS:
-        if tok in vocab:
-            ids.add(int(vocab[tok]))
-    try:
-        from crossling.models.chat import end_of_turn_id
-
-        ids.add(int(end_of_turn_id(tokenizer)))
-    except CrosslingError:
-        pass  # a template without an end-of-turn token: eos ids only
-    return ids
-
-
-def _row_seed(seed: int, prompt: str) -> int:
-    digest = hashlib.sha256(f"{seed}\x00{prompt}".encode()).digest()
-    return int.from_bytes(digest[:8], "little") & ((1 << 63) - 1)
-
-
-def _preallocated_cache(config: Any, capacity: int) -> Any:
-    """A ``DynamicCache`` whose full-attention layers write into buffers preallocated for
-    ``capacity`` positions, instead of ``torch.cat``-ing the whole cache every step (that
-    copy costs ~15 % of a decode step at batch 48). Sliding-window layers keep their own
-    implementation.
-    """
-    from transformers import DynamicCache
-    from transformers.cache_utils import DynamicLayer
-
-    class PreallocatedLayer(DynamicLayer):
-        """K/V in ``[batch, kv_heads, capacity, head_dim]`` buffers; ``keys``/``values`` are
-        views of the filled part ``[batch, kv_heads, filled, head_dim]``."""
-
-        def __init__(self) -> None:
-            super().__init__()
-            self._filled = 0
-
-        def lazy_initialization(self, key_states: Any, value_states: Any) -> None:
-            self.device = key_states.device
-            b, h, _, dk = key_states.shape
-            self._k = key_states.new_empty((b, h, capacity, dk))
-            self._v = value_states.new_empty((b, h, capacity, value_states.shape[-1]))
-            self._filled = 0
-            self.is_initialized = True
-
-        def update(self, key_states: Any, value_states: Any, *args: Any, **kwargs: Any) -> Any:
-            if not self.is_initialized:
-                self.lazy_initialization(key_states, value_states)
-            end = self._filled + key_states.shape[-2]
-            if end > capacity:
-                raise RuntimeError(f"preallocated KV cache overflow ({end} > {capacity})")
-            self._k[:, :, self._filled : end] = key_states
-            self._v[:, :, self._filled : end] = value_states
-            self._filled = end
-            self.keys, self.values = self._k[:, :, :end], self._v[:, :, :end]
-            return self.keys, self.values
-
-        def batch_select_indices(self, indices: Any) -> None:
-            if self.is_initialized:
-                self._k, self._v = self._k[indices], self._v[indices]
-                self.keys = self._k[:, :, : self._filled]
-                self.values = self._v[:, :, : self._filled]
-
-    cache = DynamicCache(config=config)
-    cache.layers = [
-        PreallocatedLayer() if type(layer) is DynamicLayer else layer for layer in cache.layers
-    ]
-    return cache
+    raise CrosslingError(
+        f"{type(lm).__name__}.forward takes no KV cache argument (transformers "
+        f"{transformers.__version__}); install a transformers version crossling supports "
+        "(see pyproject.toml)."
+    )
 
 
 class HFBackend:
@@ -223,7 +121,8 @@ class HFBackend:
         self.active = name
 
     @contextlib.contextmanager
-    def _adapter_context(self) -> Iterator[None]:
+    def adapter_context(self) -> Iterator[None]:
+        """Run the body with the active adapter (LoRA disabled for the control)."""
         if self.adapter_names and self.active is None:
             with self.model.disable_adapter():
                 yield
@@ -260,11 +159,11 @@ class HFBackend:
         encoded = self.encode(prompts)
         order = sorted(range(len(prompts)), key=lambda i: -len(encoded[i]))
         results: list[Generation | None] = [None] * len(prompts)
-        with self._adapter_context():
+        with self.adapter_context():
             for start in range(0, len(order), cfg.batch_size):
                 idx = order[start : start + cfg.batch_size]
-                seeds = [_row_seed(cfg.seed, prompts[i]) for i in idx]
-                outs = self._decode_batch([encoded[i] for i in idx], cfg, seeds)
+                seeds = [row_seed(cfg.seed, prompts[i]) for i in idx]
+                outs = self.decode_batch([encoded[i] for i in idx], cfg, seeds)
                 for i, (new_ids, stopped) in zip(idx, outs, strict=True):
                     text_ids = new_ids[:-1] if stopped else new_ids
                     gen = Generation(
@@ -278,20 +177,27 @@ class HFBackend:
                         on_result(i, gen)
         return [r for r in results if r is not None]
 
-    def _decode_batch(
+    def decode_batch(
         self, batch: list[list[int]], cfg: GenerationConfig, seeds: list[int]
     ) -> list[tuple[list[int], bool]]:
         """Decode one left-padded batch; finished rows are dropped from the batch (and the
         KV cache) at once.
 
+        Args:
+            batch: token ids of each chat-templated prompt (unpadded).
+            cfg: decoding settings.
+            seeds: one sampling seed per row (unused when greedy).
+
         Returns:
             Per row: generated token ids (stop token last when stopped), and whether it stopped.
         """
         import torch
+        from transformers import DynamicCache
 
         from crossling.models.layers import unwrap
 
         lm = unwrap(self.model)  # LoRA layers live inside it; peft's wrapper adds nothing here
+        cache_kw = cache_argument(lm)
         device = self.loaded.device
         pad = int(self.tokenizer.pad_token_id)
         width = max(len(ids) for ids in batch)
@@ -310,19 +216,19 @@ class HFBackend:
         out_tokens: list[list[int]] = [[] for _ in batch]
         stopped = [False] * len(batch)
         alive = list(range(len(batch)))  # original row of each live batch row
-        cache = _preallocated_cache(lm.config, width + cfg.max_new_tokens)
+        cache = DynamicCache(config=lm.config)
         with torch.inference_mode():
             logits = lm(
                 input_ids=ids,
                 attention_mask=mask,
                 position_ids=pos,
-                cache=cache,
                 use_cache=True,
                 logits_to_keep=1,
+                **{cache_kw: cache},
             ).logits[:, -1, :]  # [batch, vocab]
             last_pos = pos[:, -1]  # [batch]
             for step in range(cfg.max_new_tokens):
-                nxt = self._pick(logits, cfg, gens, alive)  # [live]
+                nxt = self.pick(logits, cfg, gens, alive)  # [live]
                 done = torch.isin(nxt, stop)  # [live]
                 nxt_list = nxt.tolist()
                 done_list = done.tolist()
@@ -346,13 +252,13 @@ class HFBackend:
                     input_ids=nxt[:, None],
                     attention_mask=mask,
                     position_ids=last_pos[:, None],
-                    cache=cache,
                     use_cache=True,
+                    **{cache_kw: cache},
                 ).logits[:, -1, :]  # [live, vocab]
         return list(zip(out_tokens, stopped, strict=True))
 
     @staticmethod
-    def _pick(logits: Any, cfg: GenerationConfig, gens: list[Any] | None, alive: list[int]) -> Any:
+    def pick(logits: Any, cfg: GenerationConfig, gens: list[Any] | None, alive: list[int]) -> Any:
         """Next token per live row: argmax, or a seeded top-p sample.  logits: [live, vocab]."""
         import torch
 
@@ -368,26 +274,94 @@ class HFBackend:
         return torch.cat(picks)
 
 
-@BACKENDS.register("hf")
-def _make_hf(model_cfg: ModelConfig, adapters: dict[str, Path] | None = None) -> Backend:
+def reference_greedy(backend: HFBackend, prompt_ids: list[int], max_new_tokens: int) -> Any:
+    """``model.generate``'s greedy continuation of one unpadded prompt, with raw logits.
+
+    Returns:
+        ``(tokens, logits)``: new token ids (stop token included, padding dropped) and the
+        raw next-token logits of each step ``[steps, vocab]`` (float32, on CPU).
+    """
+    import torch
+    from transformers import GenerationConfig as HFGenerationConfig
+
+    stop = sorted(backend.stop_ids)
+    pad = int(backend.tokenizer.pad_token_id)
+    gcfg = HFGenerationConfig(
+        do_sample=False, max_new_tokens=max_new_tokens, eos_token_id=stop, pad_token_id=pad,
+        repetition_penalty=1.0, output_logits=True, return_dict_in_generate=True,
+    )
+    ids = torch.tensor([prompt_ids], dtype=torch.long, device=backend.loaded.device)
+    with torch.inference_mode(), backend.adapter_context():
+        out = backend.model.generate(
+            input_ids=ids, attention_mask=torch.ones_like(ids), generation_config=gcfg
+        )
+    new = out.sequences[0, len(prompt_ids) :].tolist()
+    logits = torch.stack([s[0] for s in out.logits]).float().cpu()  # [steps, vocab]
+    tokens: list[int] = []
+    for t in new:
+        tokens.append(int(t))
+        if t in backend.stop_ids:
+            break
+    return tokens, logits[: len(tokens)]
+
+
+def _library_versions() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    parts = []
+    for pkg in ("transformers", "peft", "accelerate", "torch"):
+        try:
+            parts.append(f"{pkg} {version(pkg)}")
+        except PackageNotFoundError:
+            parts.append(f"{pkg} (absent)")
+    return ", ".join(parts)
+
+
+def verify_decoding(backend: HFBackend, max_new_tokens: int = CANARY_TOKENS) -> None:
+    """The start-up canary: the backend's own loop must agree with ``model.generate``.
+
+    Both canary prompts are decoded together through :meth:`HFBackend.decode_batch` (left
+    padding, cache compaction) and one at a time through ``model.generate``. In float32 the
+    greedy tokens must agree; in bf16/fp16 kernels differ with the batch shape. A divergence
+    is accepted only at a near-tie: ``model.generate``'s logit for its own token exceeds its
+    logit for ours by at most ``TIE_TOLERANCE`` (float32: rounding level; else 0.5).
+
+    Raises:
+        CrosslingError: the two disagree; the message names the library versions.
+    """
+    import torch
+
+    encoded = backend.encode(list(CANARY_PROMPTS))
+    cfg = GenerationConfig(max_new_tokens=max_new_tokens, batch_size=len(encoded))
+    with backend.adapter_context():
+        ours = backend.decode_batch(encoded, cfg, [0] * len(encoded))
+    fp32 = next(backend.model.parameters()).dtype == torch.float32
+    tol = TIE_TOLERANCE["float32" if fp32 else "low_precision"]
+    for k, (ids, (mine, _)) in enumerate(zip(encoded, ours, strict=True)):
+        ref, ref_logits = reference_greedy(backend, ids, max_new_tokens)
+        if mine == ref:
+            continue
+        d = next((i for i, (a, b) in enumerate(zip(mine, ref, strict=False)) if a != b),
+                 min(len(mine), len(ref)))
+        gap = float("inf")
+        if d < len(mine) and d < len(ref):
+            gap = float(ref_logits[d, ref[d]] - ref_logits[d, mine[d]])
+        if gap <= tol:
+            continue
+        tok = backend.tokenizer
+        raise CrosslingError(
+            f"generation self-check failed: crossling's decode loop and model.generate disagree "
+            f"on canary prompt {k + 1} from token {d} ({tok.decode(mine[:d + 4])!r} vs "
+            f"{tok.decode(ref[:d + 4])!r}) with {_library_versions()}; answers would be "
+            "wrong, so nothing was generated — install the versions pinned in pyproject.toml "
+            "(pip install -e .) or report this combination."
+        )
+
+
+def make_hf_backend(model_cfg: ModelConfig, adapters: dict[str, Path] | None = None) -> Backend:
+    """Load the model, attach the adapters and run the start-up canary."""
     from crossling.models.loading import load_model
 
-    return HFBackend(load_model(model_cfg), adapters)
-
-
-def get_backend(name: str) -> Callable[..., Backend]:
-    """The backend factory registered as ``name`` ("hf", "vllm").
-
-    A factory is called as ``factory(model_cfg, adapters)`` and loads the model itself
-    (vLLM never loads the HF model).
-    """
-    if name == "vllm":
-        import crossling.evaluate.vllm_backend  # noqa: F401  (registers itself)
-    return BACKENDS.get(name)
-
-
-def check_generation_inputs(prompts: list[str]) -> None:
-    """Reject empty prompts early with a fixable message."""
-    for i, p in enumerate(prompts):
-        if not isinstance(p, str) or not p.strip():
-            raise CrosslingError(f"prompt #{i} is empty; every eval row needs a non-empty prompt.")
+    backend = HFBackend(load_model(model_cfg), adapters)
+    verify_decoding(backend)
+    return backend

@@ -1,0 +1,134 @@
+"""The generation-backend interface and the types every backend shares.
+
+Why a backend interface: evaluation and steering only need "these prompts, this adapter,
+these decoding settings → responses"; HF on CPU/GPU and vLLM on GPUs both provide it. The
+concrete backends (``hf.py``, ``vllm.py``) import from this module only, never from each
+other, so an optional backend's dependencies are never needed by the rest.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from crossling.errors import CrosslingError
+from crossling.registry import Registry
+
+# Tokens that end an assistant turn in the chat formats crossling meets.
+END_OF_TURN_TOKENS = ("<|im_end|>", "<end_of_turn>", "<|eot_id|>", "<|end|>", "<|endoftext|>")
+
+
+class GenerationConfig(BaseModel):
+    """Decoding settings (the seed study sampled at T=0.7; crossling is greedy by default)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    max_new_tokens: int = Field(
+        default=100, ge=1, description="Tokens generated per answer at most."
+    )
+    do_sample: bool = Field(default=False, description="Sample instead of greedy decoding.")
+    temperature: float = Field(
+        default=0.7, gt=0, description="Sampling temperature (do_sample only)."
+    )
+    top_p: float = Field(
+        default=1.0, gt=0, le=1, description="Nucleus sampling mass (do_sample only)."
+    )
+    seed: int = Field(default=0, description="Seed of the per-prompt sampling generators.")
+    batch_size: int = Field(default=16, ge=1, description="Prompts decoded together.")
+
+
+@dataclass
+class Generation:
+    """One response.
+
+    Attributes:
+        response: decoded answer without special tokens or the end-of-turn token.
+        prompt_tokens: tokens of the chat-templated prompt.
+        new_tokens: generated tokens, the end-of-turn token included when one was produced.
+        stopped: True when the model ended its turn, False when ``max_new_tokens`` cut it.
+    """
+
+    response: str
+    prompt_tokens: int
+    new_tokens: int
+    stopped: bool = False
+
+
+class Backend(Protocol):
+    """What evaluation and steering need from a generation backend."""
+
+    def set_adapter(self, name: str | None) -> None: ...
+
+    def generate(
+        self,
+        prompts: list[str],
+        cfg: GenerationConfig,
+        on_result: Callable[[int, Generation], None] | None = None,
+    ) -> list[Generation]: ...
+
+
+BackendFactory = Callable[..., Backend]
+"""Called as ``factory(model_cfg, adapters)``; loads the model itself (vLLM never loads the
+HF model)."""
+
+BACKENDS: Registry[BackendFactory] = Registry("generation backend")
+BACKENDS.register_lazy("hf", "crossling.evaluate.backends.hf:make_hf_backend")
+BACKENDS.register_lazy("vllm", "crossling.evaluate.backends.vllm:make_vllm_backend")
+
+
+def get_backend(name: str) -> BackendFactory:
+    """The backend factory registered as ``name`` ("hf", "vllm"); unknown names get a
+    suggestion. Importing a backend's module happens here, on first use."""
+    return BACKENDS.get(name)
+
+
+def render_chat(tokenizer: Any, user_text: str, system_prompt: str | None) -> str:
+    """The chat-templated prompt text ending with the assistant header (the same rendering
+    training uses: ``crossling.models.chat.render_prompt``)."""
+    from crossling.models.chat import render_prompt
+
+    return render_prompt(tokenizer, user_text, system_prompt)
+
+
+def stop_token_ids(tokenizer: Any, model: Any = None) -> set[int]:
+    """Token ids that end a turn: eos of tokenizer and generation config, and the
+    end-of-turn specials of common chat formats that exist in this vocabulary."""
+    ids: set[int] = set()
+    if tokenizer.eos_token_id is not None:
+        ids.add(int(tokenizer.eos_token_id))
+    gen_cfg = getattr(model, "generation_config", None)
+    eos = getattr(gen_cfg, "eos_token_id", None)
+    if isinstance(eos, int):
+        ids.add(eos)
+    elif isinstance(eos, list | tuple):
+        ids.update(int(e) for e in eos)
+    vocab = tokenizer.get_vocab()
+    for tok in END_OF_TURN_TOKENS:
+        if tok in vocab:
+            ids.add(int(vocab[tok]))
+    try:
+        from crossling.models.chat import end_of_turn_id
+
+        ids.add(int(end_of_turn_id(tokenizer)))
+    except CrosslingError:
+        pass  # a template without an end-of-turn token: eos ids only
+    return ids
+
+
+def row_seed(seed: int, prompt: str) -> int:
+    """The sampling seed of one prompt: answers do not depend on batching or order."""
+    digest = hashlib.sha256(f"{seed}\x00{prompt}".encode()).digest()
+    return int.from_bytes(digest[:8], "little") & ((1 << 63) - 1)
+
+
+def check_generation_inputs(prompts: list[str]) -> None:
+    """Reject empty prompts early with a fixable message."""
+    for i, p in enumerate(prompts):
+        if not isinstance(p, str) or not p.strip():
+            raise CrosslingError(f"prompt #{i} is empty; every eval row needs a non-empty prompt.")
+
