@@ -105,7 +105,8 @@ def test_smollm2_as_a_local_judge_on_the_labelled_set(device: str, tmp_path: Pat
     assert spec is not None and spec.loader is not None
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
-    rows = [r for r in mod.load_labelled() if r["lang"] in ("en", "de")]
+    rows = mod.per_language_sample(
+        [r for r in mod.load_labelled() if r["lang"] in ("en", "de")], 8)
     cfg = JudgeConfig(backend="local", model="smollm2-135m", device=device, batch_size=8)
     judge = LLMJudge(ScorerContext(judge=cfg))
     values = judge.score_many(rows)
