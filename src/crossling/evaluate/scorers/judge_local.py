@@ -37,31 +37,46 @@ if TYPE_CHECKING:
 class LocalJudge:
     """Verdicts from a causal LM loaded in this process.
 
+    The model is loaded on the first verdict, not when the scorer is built, so an eval
+    never holds the generating model and the judge in memory at once.
+
     Args:
         cfg: judge settings; ``cfg.model`` is an alias, hub id or folder, ``cfg.device``
             and ``cfg.batch_size`` place and batch it.
-        loaded: an already-loaded model (tests); else ``cfg.model`` is loaded.
+        loaded: an already-loaded model (tests); else ``cfg.model`` is loaded when needed.
     """
 
     def __init__(self, cfg: JudgeConfig, loaded: LoadedModel | None = None) -> None:
-        from crossling.models.chat import end_of_turn_id
+        self.cfg = cfg
+        self._loaded = loaded
+        self._labels: list[list[int]] | None = None
+        self.usage = {"requests": 0, "prompt_tokens": 0, "completion_tokens": 0}
 
-        if loaded is None:
+    @property
+    def loaded(self) -> LoadedModel:
+        """The judge model (loaded on first use)."""
+        if self._loaded is None:
             from crossling.models import load_model
             from crossling.models.config import ModelConfig
 
-            loaded = load_model(ModelConfig(name=cfg.model, device=cfg.device,
-                                            system_prompt=None))
-        self.cfg = cfg
-        self.loaded = loaded
-        tok = loaded.tokenizer
-        try:
-            eot: list[int] = [int(end_of_turn_id(tok))]
-        except CrosslingError:
-            eot = []  # a template without an end-of-turn token: the bare word
-        self.labels = [list(tok(v, add_special_tokens=False)["input_ids"]) + eot
-                       for v in VERDICTS]
-        self.usage = {"requests": 0, "prompt_tokens": 0, "completion_tokens": 0}
+            self._loaded = load_model(ModelConfig(name=self.cfg.model, device=self.cfg.device,
+                                                  system_prompt=None))
+        return self._loaded
+
+    @property
+    def labels(self) -> list[list[int]]:
+        """Token ids of each verdict word, followed by the end-of-turn token."""
+        if self._labels is None:
+            from crossling.models.chat import end_of_turn_id
+
+            tok = self.loaded.tokenizer
+            try:
+                eot: list[int] = [int(end_of_turn_id(tok))]
+            except CrosslingError:
+                eot = []  # a template without an end-of-turn token: the bare word
+            self._labels = [list(tok(v, add_special_tokens=False)["input_ids"]) + eot
+                            for v in VERDICTS]
+        return self._labels
 
     def verdicts(
         self, prompts: list[str], on_result: Callable[[int, Any], None] | None = None
