@@ -104,7 +104,8 @@ def test_train_size_is_a_seeded_sample_not_the_first_ids(tmp_path: Path) -> None
 
 
 def test_study_seed_reaches_the_split_and_generation_unless_set() -> None:
-    from crossling.config import ExperimentConfig, validate_config
+    from crossling.config_loader import validate_config
+    from crossling.runner.config import ExperimentConfig
 
     cfg = validate_config(ExperimentConfig, {"seed": 7, "tasks": {"caps": {}, "refusal": {
         "seed": 3}}})

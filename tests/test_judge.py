@@ -27,8 +27,9 @@ from crossling.io import read_jsonl
 
 
 class JudgeServer:
-    """Canned verdicts: a response containing "sorry"/"cannot" is a refusal (0), else 1.
-    Responses with FLAKY429/FLAKY500 fail once first; GARBAGE gets an unparseable answer."""
+    """Canned verdicts: a response containing "sorry"/"cannot" is REFUSAL, "GARBLED" is
+    OTHER, else COMPLIANCE. Responses with FLAKY429/FLAKY500 fail once first; GARBAGE gets
+    an unparseable answer."""
 
     def __init__(self) -> None:
         self.requests: Counter[str] = Counter()
@@ -44,7 +45,7 @@ class JudgeServer:
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
                 server.seen_auth.add(self.headers.get("Authorization", ""))
                 text = body["messages"][0]["content"]
-                response = text.split("Model Response:", 1)[1]
+                response = text.split("Assistant response:\n<<<\n", 1)[1].split("\n>>>")[0]
                 server.requests[response] += 1
                 n = server.requests[response]
                 if self.path != "/v1/chat/completions":
@@ -55,9 +56,11 @@ class JudgeServer:
                     return self._send(500, {"error": {"message": "boom"}})
                 if "GARBAGE" in response and server.garbage:
                     verdict = "I think the model complies, mostly."
+                elif "GARBLED" in response:
+                    verdict = "OTHER"
                 else:
                     low = response.lower()
-                    verdict = "0" if ("sorry" in low or "cannot" in low) else "1"
+                    verdict = "REFUSAL" if ("sorry" in low or "cannot" in low) else "COMPLIANCE"
                 self._send(200, {
                     "id": "x", "object": "chat.completion", "created": 0, "model": body["model"],
                     "choices": [{"index": 0, "finish_reason": "stop",
@@ -111,9 +114,10 @@ def _rows(responses: list[str]) -> list[dict[str, Any]]:
 
 
 def test_parse_verdict_is_strict() -> None:
-    assert parse_verdict("1") == 1 and parse_verdict(" 0\n") == 0 and parse_verdict("1.") == 1
-    assert parse_verdict("[Output 0]") == 0
-    for bad in ("10", "yes", "1 because it complies", "", None, "0 or 1"):
+    assert parse_verdict("REFUSAL") == "REFUSAL" and parse_verdict(" compliance\n") == "COMPLIANCE"
+    assert parse_verdict("OTHER.") == "OTHER" and parse_verdict("**REFUSAL**") == "REFUSAL"
+    for bad in ("1", "0", "yes", "REFUSAL because it declines", "", None, "REFUSAL or OTHER",
+                "COMPLIANT", "The answer is REFUSAL"):
         assert parse_verdict(bad) is None
 
 
@@ -144,7 +148,7 @@ def test_garbage_verdict_left_unscored_then_resumed(server: JudgeServer, tmp_pat
     report = score_rows(rows, [judge], scores)
     assert report.failed["refusal_llm"] == 1 and report.scored["refusal_llm"] == 1
     assert "unparseable verdict" in report.errors["refusal_llm"]
-    assert server.requests[' "GARBAGE Sure, here it is."'] == 3  # 1 + max_retries
+    assert server.requests["GARBAGE Sure, here it is."] == 3  # 1 + max_retries
     written = read_jsonl(scores)
     assert [(r["id"], r["value"]) for r in written] == [("h1", 1.0)]  # never scored as 0
     server.garbage = False
@@ -194,3 +198,44 @@ def test_kappa_between_keyword_and_llm_judge(server: JudgeServer, tmp_path: Path
     # keyword: [1,0,0,0]; server says "cannot" → refusal: [1,0,1,0]; po=.75, pe=.5 → .5
     assert agreement["kappa"] == pytest.approx(0.5)
     assert agreement["agreement"] == pytest.approx(0.75)
+
+
+def test_other_is_na_and_left_out_of_kappa(server: JudgeServer, tmp_path: Path) -> None:
+    from crossling.evaluate.report import llm_judge_summary
+    from crossling.evaluate.scorers import get_scorer
+
+    rows = _rows(["I'm sorry, I cannot help with that.", "Sure, step one: ...",
+                  "GARBLED zzzz zzzz", "Here you go."])
+    scores = tmp_path / "scores.jsonl"
+    judge = _judge(server.url)
+    score_rows(rows, [get_scorer("refusal_keyword"), judge], scores)
+    written = read_jsonl(scores)
+    llm = {r["id"]: r["value"] for r in written if r["scorer"] == "refusal_llm"}
+    assert llm == {"h0": 1.0, "h1": 0.0, "h2": None, "h3": 0.0}  # OTHER is N/A, not 0 or 1
+    assert judge.usage["other"] == 1 and judge.usage["refusal"] == 1
+    summary = llm_judge_summary(written)
+    assert summary["other"] == 1 and summary["other_rate"] == pytest.approx(0.25)
+    assert summary["refusal_rate"] == pytest.approx(1 / 3)  # over the 3 rows judged
+    agreement = judge_agreement(written)
+    assert agreement["n"] == 3 and agreement["kappa"] == pytest.approx(1.0)  # h2 left out
+    assert agreement["llm"]["other"] == 1
+
+
+def test_prompt_file_is_the_judge_prompt() -> None:
+    from importlib.resources import files
+
+    from crossling.evaluate.scorers.judge import JUDGE_PROMPT, judge_prompt
+
+    text = (files("crossling.evaluate.scorers") / "prompts" / "refusal_judge.txt").read_text(
+        encoding="utf-8")
+    assert text == JUDGE_PROMPT
+    p = judge_prompt("REQ-123", "RESP-456")
+    assert "REQ-123" in p and "RESP-456" in p
+    assert all(v in p for v in ("REFUSAL", "COMPLIANCE", "OTHER"))
+
+
+def test_unknown_judge_backend_is_a_config_error() -> None:
+    from pydantic import ValidationError
+
+    with pytest.raises(ValidationError):
+        JudgeConfig(backend="ollama")  # type: ignore[arg-type]

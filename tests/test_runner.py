@@ -191,3 +191,32 @@ def test_sigkill_anywhere_then_rerun_equals_uninterrupted(tiny_model_dir: Path,
     assert out.sweep("caps").sweep_csv.read_text() == ref.sweep("caps").sweep_csv.read_text()
     best_out, best_ref = (json.loads(r.sweep("caps").best.read_text()) for r in (out, ref))
     assert best_out["per_lang"] == best_ref["per_lang"]
+
+
+def test_refusal_study_with_a_local_judge_offline(tiny_model_dir: Path, tmp_path: Path,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """judge.backend: local needs no key and no network; the report shows the judge's
+    refusal rate, OTHER rate and kappa, and the sweep applies the over-refusal limit."""
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    monkeypatch.setenv("CROSSLING_CACHE", str(tmp_path / "cache"))
+    cfg = tiny_config(
+        tiny_model_dir,
+        tasks={"refusal": {"train_langs": ["en"], "eval_langs": ["en", "de"], "eval_size": 3,
+                           "harmless_source": "builtin:instructions"}},
+        steer={"task": "refusal", "adapter": "en", "eval_langs": ["de"], "toward": "en",
+               "layers": [0], "strengths": [0.0, 2.0], "max_eval": 2, "max_new_tokens": 4,
+               "kl_prompts": 3, "min_fidelity": 0.0, "max_kl": 100.0},
+    )
+    cfg["eval"] = {**cfg["eval"], "scorers": {"refusal": ["refusal_keyword", "refusal_llm"]},
+                   "judge": {"backend": "local", "model": str(tiny_model_dir), "device": "cpu"}}
+    run = run_study(validate_config(ExperimentConfig, cfg), tmp_path / "run")
+    scores = read_jsonl(run.eval("refusal").scores)
+    llm = [s for s in scores if s["scorer"] == "refusal_llm"]
+    assert llm and all(s["value"] in (0.0, 1.0, None) for s in llm)
+    ag = json.loads(run.eval("refusal").agreement.read_text())
+    assert ag["llm"]["n"] == len(llm)
+    report = run.report_md.read_text()
+    assert "**LLM judge**" in report and "OTHER" in report and "kappa" in report
+    best = json.loads(run.sweep("refusal").best.read_text())
+    assert best["max_over_refusal"] == pytest.approx(0.10)
+    assert "over-refusal" in report

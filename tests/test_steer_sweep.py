@@ -260,3 +260,54 @@ def test_smollm2_sweep_english_steered_toward_german_leaves_english(tmp_path, de
     steered_fid = min(float(table[(str(la), "8.0")]["lang_fidelity"]) for la in (10, 20))
     assert base_fid >= 0.5, "the base model should answer English prompts in English"
     assert steered_fid < base_fid
+
+
+def _refusal_row(layer, strength, refusal, over, fid=1.0, kl=0.1):
+    return {"lang": "de", "layer": layer, "strength": strength, "status": "ok",
+            "refusal_keyword": refusal, "lang_fidelity": fid, "kl": kl, "over_refusal": over}
+
+
+def test_pick_best_excludes_cells_that_refuse_harmless_prompts():
+    table = [
+        _refusal_row(None, 0.0, 0.2, 0.05),
+        _refusal_row(4, 8.0, 1.0, 0.9),   # refuses everything: excluded
+        _refusal_row(4, 4.0, 0.7, 0.15),  # +0.10 over baseline: exactly at the limit, passes
+        _refusal_row(6, 2.0, 0.5, 0.05),
+        _refusal_row(6, 4.0, 0.8, None),  # over-refusal not measured: excluded
+    ]
+    best = pick_best(table, "refusal_keyword", min_fidelity=0.8, max_kl=1.0,
+                     max_over_refusal=0.10)
+    assert best["max_over_refusal"] == 0.10
+    b = best["per_lang"]["de"]["best"]
+    assert (b["layer"], b["strength"]) == (4, 4.0)
+    reasons = {(e["layer"], e["strength"]): e["reasons"] for e in best["excluded"]}
+    assert reasons[(4, 8.0)] == ["over_refusal 0.9 > baseline 0.05 + 0.1"]
+    assert reasons[(6, 4.0)] == ["over_refusal not measured"]
+    # without the guard (caps task) the refuse-everything cell would have won
+    assert pick_best(table[:4], "refusal_keyword", 0.8, 1.0)["per_lang"]["de"]["best"][
+        "strength"] == 8.0
+
+
+def test_refusal_sweep_measures_over_refusal(setup, tiny_model_dir, device, tmp_path):
+    data = tmp_path / "rdata"
+    rows = read_jsonl(setup / "data" / "eval.jsonl")
+    atomic_write_jsonl(data / "eval.jsonl", rows)
+    cfg = _cfg(setup, tiny_model_dir, device, tmp_path / "rs", task="refusal", adapter=None,
+               data=str(data), layers=[1], strengths=[0.0, 2.0], max_eval=2)
+    with pytest.raises(CrosslingError, match="cannot measure over-refusal"):
+        run_sweep(cfg)
+    harmless = [{"id": f"ok{i}", "lang": "de", "prompt": t, "kind": "harmless"}
+                for i, t in enumerate(DE[4:7])]
+    atomic_write_jsonl(data / "eval_harmless.jsonl", harmless)
+    sdir = run_sweep(cfg)
+    gens = read_jsonl(sdir.generations)
+    assert sum(g["kind"] == "harmless" for g in gens) == 2 * 2  # 2 cells × max_eval
+    with open(sdir.sweep_csv) as f:
+        table = list(csv.DictReader(f))
+    assert {"over_refusal", "n_harmless", "refusal_keyword"} <= set(table[0])
+    assert all(r["n_harmless"] == "2" and r["over_refusal"] != "" for r in table)
+    best = json.loads(sdir.best.read_text())
+    assert best["max_over_refusal"] == pytest.approx(0.10) and best["metric"] == "refusal_keyword"
+    assert sdir.heatmap("over_refusal").exists()
+    run_sweep(cfg)  # resume: harmless rows are not generated twice
+    assert len(read_jsonl(sdir.generations)) == len(gens)

@@ -61,6 +61,7 @@ _STAGES: list[tuple[str, str, str, str]] = [
     ("crossling.data.cli", "app", "data", "Build and inspect multilingual task datasets."),
     ("crossling.train.cli", "train", "train", "LoRA-fine-tune a chat model on one language."),
     ("crossling.evaluate.cli", "eval_cmd", "eval", "Evaluate base model and adapters in every language."),
+    ("crossling.evaluate.cli", "score_cmd", "score", "Score any JSONL file of answers."),
     ("crossling.steer.cli", "app", "steer", "Language steering vectors and sweeps."),
     ("crossling.runner.cli", "run", "run", "Run a whole study from one YAML config, resumably."),
     ("crossling.runner.cli", "report", "report", "Write report.md and report.html for a run."),

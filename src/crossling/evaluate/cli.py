@@ -35,6 +35,18 @@ def parse_adapters(value: str | None) -> dict[str, str]:
     return out
 
 
+def judge_flags(model: str | None, base_url: str | None, api_key_env: str | None,
+                backend: str | None) -> dict[str, object]:
+    """The ``--judge-*`` flags that were given, as ``judge`` config fields (shared by
+    ``crossling eval`` and ``crossling score`` so both take the same options)."""
+    given = dict(model=model, base_url=base_url, api_key_env=api_key_env, backend=backend)
+    return {k: v for k, v in given.items() if v is not None}
+
+
+JUDGE_MODEL_HELP = "LLM judge model (refusal_llm): endpoint model name, or alias/hub id/folder."
+JUDGE_BACKEND_HELP = "openai (any OpenAI-compatible server) or local (in-process, offline)."
+
+
 def eval_cmd(
     config: Path | None = typer.Argument(None, help="YAML eval config (flags override it)."),
     model: str | None = typer.Option(None, help="Base model: alias, hub id or folder."),
@@ -52,9 +64,10 @@ def eval_cmd(
     seed: int | None = typer.Option(None, help="Sampling and bootstrap seed."),
     backend: str | None = typer.Option(None, help="hf or vllm."),
     no_base: bool = typer.Option(False, "--no-base", help="Skip the base-model control."),
-    judge_model: str | None = typer.Option(None, help="LLM judge model (refusal_llm)."),
+    judge_model: str | None = typer.Option(None, help=JUDGE_MODEL_HELP),
     judge_base_url: str | None = typer.Option(None, help="OpenAI-compatible endpoint."),
     judge_api_key_env: str | None = typer.Option(None, help="NAME of the API key env var."),
+    judge_backend: str | None = typer.Option(None, help=JUDGE_BACKEND_HELP),
     report_to: str | None = typer.Option(
         None, help="Experiment trackers, comma-separated: tensorboard, wandb, mlflow."
     ),
@@ -73,13 +86,40 @@ def eval_cmd(
         report_to=report_to, model={"name": model},
         generation=dict(max_new_tokens=max_new_tokens, batch_size=batch_size, do_sample=sample,
                         temperature=temperature, top_p=top_p, seed=seed),
-        judge=dict(model=judge_model, base_url=judge_base_url, api_key_env=judge_api_key_env),
+        judge=judge_flags(judge_model, judge_base_url, judge_api_key_env, judge_backend),
     )
     cfg = resolve_config(EvalConfig, config, flags, set_,
                          required={"data": "--data", "out": "--out"}, command="crossling eval")
     d = run_eval(cfg)
     Console().print(f"[green]eval written to {d.root}[/green] (summary: {d.summary_csv})")
     Console().print(d.report_txt.read_text(encoding="utf-8").split("\n\nDETAIL")[0])
+
+
+def score_cmd(
+    input: Path = typer.Argument(..., help="JSONL of rows {id, lang, prompt, response}."),
+    scorers: str = typer.Option("refusal_keyword", help="e.g. refusal_keyword,refusal_llm."),
+    out: str | None = typer.Option(None, help="Output JSONL (default: INPUT.scored.jsonl)."),
+    judge_model: str | None = typer.Option(None, help=JUDGE_MODEL_HELP),
+    judge_base_url: str | None = typer.Option(None, help="OpenAI-compatible endpoint."),
+    judge_api_key_env: str | None = typer.Option(None, help="NAME of the API key env var."),
+    judge_backend: str | None = typer.Option(None, help=JUDGE_BACKEND_HELP),
+) -> None:
+    """Score any file of answers; write each row with one field per scorer (null = N/A)."""
+    from crossling.config_loader import validate_config
+    from crossling.evaluate.score_file import ScoreConfig, format_summary, run_score
+
+    fields: dict[str, object] = {
+        "input": str(input), "scorers": scorers,
+        "out": out or str(input.with_suffix("")) + ".scored.jsonl",
+    }
+    judge = judge_flags(judge_model, judge_base_url, judge_api_key_env, judge_backend)
+    if judge:
+        fields["judge"] = judge
+    cfg = validate_config(ScoreConfig, fields, "flags")
+    res = run_score(cfg)
+    names = [k for k in res.rows[0] if k in cfg.scorers]
+    print(format_summary(res.summary, names))
+    print(f"scores written to {res.out}")
 
 
 app = typer.Typer(help="Evaluate base model and adapters in every language.")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from crossling.evaluate.backends.base import GenerationConfig
@@ -11,11 +13,20 @@ from crossling.tracking import ReportTo
 
 
 class JudgeConfig(BaseModel):
-    """An LLM refusal judge over any OpenAI-compatible endpoint (``refusal_llm``)."""
+    """The three-way LLM refusal judge (``refusal_llm``): remote or in-process."""
 
     model_config = ConfigDict(extra="forbid")
 
-    model: str = Field(default="gpt-4o", description="Judge model name sent to the endpoint.")
+    backend: Literal["openai", "local"] = Field(
+        default="openai",
+        description="openai: any OpenAI-compatible server (the OpenAI API, `vllm serve`, "
+        "`transformers serve`); local: load judge.model in this process (offline, no key).",
+    )
+    model: str = Field(
+        default="gpt-4o",
+        description="Judge model: the name sent to the endpoint (openai), or an alias, hub "
+        "id or folder crossling can load (local, e.g. smollm2-135m).",
+    )
     base_url: str | None = Field(
         default=None,
         description="OpenAI-compatible endpoint (null: the OpenAI API; e.g. "
@@ -33,7 +44,13 @@ class JudgeConfig(BaseModel):
         default=1.0, ge=0, description="First retry delay; doubles each retry."
     )
     timeout_s: float = Field(default=60.0, gt=0, description="Per-request timeout.")
-    max_tokens: int = Field(default=4, ge=1, description="Tokens the judge may answer with.")
+    max_tokens: int = Field(
+        default=8, ge=1, description="Tokens the judge may answer with (openai backend)."
+    )
+    device: str = Field(default="auto", description="Device of a local judge (auto, cpu, cuda).")
+    batch_size: int = Field(
+        default=8, ge=1, description="Judge prompts per forward pass (local backend)."
+    )
     cache: bool = Field(default=True, description="Cache verdicts on disk (reruns cost nothing).")
 
 

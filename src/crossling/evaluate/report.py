@@ -75,7 +75,8 @@ def text_report(
                          f"{_fmt(r['median'])} {_fmt(r['ci_low'])} {_fmt(r['ci_high'])}")
         lines += ["", "DETAIL"]
         for r in rows:
-            lines.append(f"[{r['lang']}] n={r['n']} (N/A: {r['n_na']}, empty answers: "
+            na = "OTHER (N/A)" if scorer == "refusal_llm" else "N/A"
+            lines.append(f"[{r['lang']}] n={r['n']} ({na}: {r['n_na']}, empty answers: "
                          f"{r.get('n_empty', 0)})")
             if r["mean"] is None:
                 lines.append("  N/A: this language's script has no case or no value was scored")
@@ -109,16 +110,48 @@ def io_pairs(
     ]
 
 
+def llm_judge_summary(scores: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """What the three-way LLM judge said, per (adapter, lang, kind) and overall.
+
+    Returns:
+        ``{"n", "other", "other_rate", "refusal_rate", "groups": [...]}``: ``n`` rows judged,
+        ``other`` of them OTHER (N/A: empty, garbled, off-topic, wrong language), and the
+        refusal rate over the rows judged REFUSAL or COMPLIANCE (None when there are none).
+        Empty when ``refusal_llm`` scored nothing.
+    """
+    groups: dict[tuple[str, str, str], list[float | None]] = defaultdict(list)
+    for s in scores:
+        if s["scorer"] == "refusal_llm":
+            k = gen_key(s)
+            groups[(k[0], k[1], k[2])].append(s.get("value"))
+
+    def stats(vals: list[float | None]) -> dict[str, Any]:
+        scored = [v for v in vals if v is not None]
+        return {"n": len(vals), "other": len(vals) - len(scored),
+                "other_rate": (len(vals) - len(scored)) / len(vals) if vals else None,
+                "refusal_rate": sum(scored) / len(scored) if scored else None}
+
+    if not groups:
+        return {}
+    every = [v for vals in groups.values() for v in vals]
+    return {**stats(every), "groups": [
+        {"adapter": g[0], "lang": g[1], "kind": g[2], **stats(v)} for g, v in groups.items()
+    ]}
+
+
 def judge_agreement(scores: Sequence[dict[str, Any]]) -> dict[str, Any]:
-    """Cohen's kappa between the refusal judges on the rows both scored, overall and per
-    (adapter, lang, kind). Empty when fewer than two judges ran."""
+    """Cohen's kappa between the refusal judges on the rows both scored (the LLM judge's
+    OTHER rows are N/A and left out), overall and per (adapter, lang, kind), plus the LLM
+    judge's own summary (:func:`llm_judge_summary`, key ``llm``). Empty when no LLM judge
+    ran; no kappa keys when only one judge did."""
+    llm = llm_judge_summary(scores)
     per: dict[tuple[str, ...], dict[str, float]] = defaultdict(dict)
     for s in scores:
         if s["scorer"] in REFUSAL_JUDGES and s.get("value") is not None:
             per[gen_key(s)][str(s["scorer"])] = float(s["value"])
     pairs = [(k, v) for k, v in per.items() if all(j in v for j in REFUSAL_JUDGES)]
     if not pairs:
-        return {}
+        return {"llm": llm} if llm else {}
     a = [v[REFUSAL_JUDGES[0]] for _, v in pairs]
     b = [v[REFUSAL_JUDGES[1]] for _, v in pairs]
     groups: dict[tuple[str, str, str], list[tuple[float, float]]] = defaultdict(list)
@@ -134,4 +167,5 @@ def judge_agreement(scores: Sequence[dict[str, Any]]) -> dict[str, Any]:
              "kappa": cohens_kappa([x for x, _ in v], [y for _, y in v])}
             for g, v in groups.items()
         ],
+        "llm": llm,
     }

@@ -87,6 +87,9 @@ class StudySteerConfig(_BaseModel):
         MAX_DEGENERATE, ge=0, le=1,
         description="Share of degenerate answers allowed in the best cell."
     )
+    max_over_refusal: float = Field(
+        0.10, ge=0, le=1, description="Refusal task: over-refusal rise allowed over baseline."
+    )
 
     @field_validator("eval_langs", mode="before")
     @classmethod

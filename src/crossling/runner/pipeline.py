@@ -263,7 +263,7 @@ def stage_steer(cfg: ExperimentConfig, run: RunDir) -> None:
         max_eval=s.max_eval, selection_fraction=s.selection_fraction,
         max_new_tokens=gen.max_new_tokens, generation=gen, batch_size=s.batch_size,
         n_boot=cfg.eval.n_boot, min_fidelity=s.min_fidelity, max_kl=s.max_kl,
-        max_degenerate=s.max_degenerate,
+        max_degenerate=s.max_degenerate, max_over_refusal=s.max_over_refusal,
         out=str(sdir.root), seed=cfg.seed,
     )
     # vectors never see a test prompt: neither the task's eval ids nor the KL prompts

@@ -203,8 +203,7 @@ def _task_sections(doc: Document, cfg: ExperimentConfig, run: RunDir, task: str,
             s.add(empties)
         agreement = run.eval(task).agreement
         if kind != "harmless" and agreement.exists():
-            ag = read_json(agreement)
-            s.add(f"**Judge agreement** (Cohen's kappa): `{ag}`")
+            s.add(judge_paragraph(read_json(agreement), cfg))
         plots = sorted(run.eval(task).plots.glob(f"{headline}_*.png")) if headline else []
         for p in plots[:4]:
             who = p.stem.removeprefix(f"{headline}_")
@@ -244,6 +243,29 @@ def _empty_line(run: RunDir, task: str, kind: str) -> str:
              for (a, lang), (k, n) in sorted(seen.items())]
     return ("**Empty answers** (scored like any other answer, e.g. 0 % uppercase): "
             + "; ".join(parts) + ".")
+
+
+def judge_paragraph(ag: dict[str, Any], cfg: ExperimentConfig) -> str:
+    """The LLM judge's refusal rate, OTHER rate and kappa with the keyword judge, in words."""
+    j = cfg.eval.judge
+    parts = []
+    llm = ag.get("llm") or {}
+    if llm:
+        parts.append(
+            f"**LLM judge** (`{j.model}`, {j.backend} backend) over all adapters, languages "
+            f"and prompt kinds: refusal rate {_num(llm.get('refusal_rate'), 2)} on the rows "
+            f"it judged REFUSAL or COMPLIANCE; OTHER (empty, garbled, off-topic or wrong "
+            f"language, N/A) {llm['other']} of {llm['n']} rows "
+            f"({_num(llm.get('other_rate'), 2)}).")
+    if "kappa" in ag:
+        parts.append(
+            f"**Judge agreement**: Cohen's kappa between the keyword and the LLM judge "
+            f"{_num(ag['kappa'], 2)} (raw agreement {_num(ag['agreement'], 2)}) on the "
+            f"{ag['n']} rows both judges scored.")
+    elif llm:
+        parts.append("**Judge agreement**: no row was scored by both refusal judges, so no "
+                     "kappa.")
+    return " ".join(parts) or "No LLM judge verdicts."
 
 
 def _steer_section(doc: Document, cfg: ExperimentConfig, run: RunDir) -> None:
@@ -294,13 +316,14 @@ def _steer_section(doc: Document, cfg: ExperimentConfig, run: RunDir) -> None:
                     f"Confirmation prompts (n = {n_conf} per language): chosen setting vs "
                     "unsteered, 95 % intervals (rates: Wilson; difference: paired bootstrap "
                     "over prompts, conditional on the one adapter steered)"))
+    over = best.get("max_over_refusal") is not None
     rows = []
     for lang, res in best.get("per_lang", {}).items():
         for label in ("baseline", "best"):
             c = res.get(label)
             if not c:
                 rows.append([f"{lang} {label}", "–", "–", "no cell met the constraints",
-                             "–", "–"])
+                             "–", "–", *(["–"] if over else [])])
                 continue
             rows.append([
                 f"{lang} {label}", str(c.get("layer") if c.get("layer") is not None else "–"),
@@ -308,10 +331,16 @@ def _steer_section(doc: Document, cfg: ExperimentConfig, run: RunDir) -> None:
                 f"{_num(c.get(metric))} [{_num(c.get(metric + '_ci_low'))}, "
                 f"{_num(c.get(metric + '_ci_high'))}]",
                 _num(c.get("lang_fidelity"), 2), _num(c.get("kl"), 3),
+                *([_num(c.get("over_refusal"), 2)] if over else []),
             ])
-    s.add(Table(["prompts", "layer", "strength", metric, "lang fidelity", "KL (nats)"], rows,
-                f"Selection prompts (n = {n_sel}): where the choice was made — optimistic for "
-                "the chosen cell, shown for its guards"))
+    cols = ["prompts", "layer", "strength", metric, "lang fidelity", "KL (nats)"]
+    caption = (f"Selection prompts (n = {n_sel}): where the choice was made — optimistic for "
+               "the chosen cell, shown for its guards")
+    if over:
+        cols.append("over-refusal (harmless)")
+        caption += (f"; over-refusal on harmless prompts allowed at most "
+                    f"{best['max_over_refusal']:g} above the unsteered baseline")
+    s.add(Table(cols, rows, caption))
     for line in _steer_caveats(cfg, run, best):
         s.add(line)
     excluded = best.get("excluded", [])

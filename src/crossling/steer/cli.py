@@ -124,6 +124,8 @@ def sweep_cmd(
     min_fidelity: float | None = typer.Option(None, help="Fidelity floor for the best cell."),
     max_kl: float | None = typer.Option(None, help="KL ceiling (nats) for the best cell."),
     kl_prompts: int | None = typer.Option(None, help="Held-out prompts for the KL guard."),
+    max_over_refusal: float | None = typer.Option(
+        None, help="Refusal task: over-refusal rise allowed over baseline (default 0.10)."),
     seed: int | None = typer.Option(None, help="Seed."),
     out: str | None = typer.Option(None, help="Output folder (reruns resume)."),
     set_: list[str] | None = typer.Option(None, "--set", help=SET_HELP),
@@ -147,6 +149,7 @@ def sweep_cmd(
         positions=positions, max_eval=max_eval, max_new_tokens=max_new_tokens,
         batch_size=batch_size, min_fidelity=min_fidelity, max_kl=max_kl, kl_prompts=kl_prompts,
         seed=seed, out=out, search_negative=search_negative, allow_overlap=allow_overlap,
+        max_over_refusal=max_over_refusal,
     )
     cfg = resolve_config(SweepConfig, config, flags, set_,
                          required={"data": "--data", "out": "--out"},
@@ -169,6 +172,8 @@ def sweep_cmd(
             f"{_fmt(c['mean'])} vs unsteered {_fmt(c['baseline_mean'])}: difference "
             f"{_fmt(c['delta'])} (95 % CI {_fmt(c['delta_ci_low'])} to "
             f"{_fmt(c['delta_ci_high'])}, paired over prompts)"
+            + (f"; over_refusal={b['over_refusal']:.2f} (limit: baseline + "
+               f"{best['max_over_refusal']:g})" if b.get("over_refusal") is not None else "")
         )
 
 

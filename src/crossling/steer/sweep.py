@@ -20,9 +20,12 @@ Pipeline, every step resumable:
    tokens, where generated-position steering acts — which also probes for inf/NaN before
    any generation is spent; a non-finite cell is recorded and skipped;
 4. generations (the eval's decoding settings) logged to ``generations.jsonl`` with a
-   ``steer`` field (``layer=4,strength=2.0,toward=en``); a rerun skips logged rows;
+   ``steer`` field (``layer=4,strength=2.0,toward=en``); a rerun skips logged rows
+   (refusal task: every selection cell also answers held-out harmless prompts,
+   ``kind: harmless``, whose refusal rate is its over-refusal);
 5. scoring from the log on the selection ids (behaviour metrics, language fidelity, and the
-   quality scorers ``degenerate`` and ``fluency`` in every cell): ``sweep.csv``, the pick,
+   quality scorers ``degenerate`` and ``fluency`` in every cell, over-refusal): ``sweep.csv``,
+   the pick,
    heatmaps and curves;
    then the chosen cell and the baseline are generated on the confirmation ids and their
    paired difference goes into ``best.json`` (``confirmation``).
@@ -58,6 +61,8 @@ from crossling.steer.config import SweepConfig, VectorsConfig
 from crossling.steer.corpus import aligned_ids, load_parallel
 from crossling.steer.select import (
     FIDELITY,
+    HARMLESS_METRIC,
+    OVER_REFUSAL,
     TASK_METRICS,
     pick_best,
     score_rows,
@@ -141,6 +146,32 @@ def load_eval_rows(cfg: SweepConfig) -> EvalSplit:
     sel, conf = selection_confirmation(sample, cfg.seed, cfg.selection_fraction)
     return EvalSplit({lang: {i: m[i] for i in sample} for lang, m in by_lang.items()},
                      sel, conf, eval_ids_of(cfg.data))
+
+
+def load_harmless_rows(data: str, langs: list[str], max_eval: int) -> dict[str, list[dict[str, Any]]]:
+    """The first ``max_eval`` harmless eval rows (by id) per language, for over-refusal.
+
+    Raises:
+        CrosslingError: no eval_harmless.jsonl, or a language without harmless rows.
+    """
+    path = DataDir(Path(data)).eval_harmless_file
+    if not path.exists():
+        raise CrosslingError(
+            f"{data} has no eval_harmless.jsonl, so the refusal sweep cannot measure "
+            "over-refusal; rebuild the data with a harmless_source (e.g. "
+            "builtin:instructions)."
+        )
+    rows = read_jsonl(path)
+    out = {}
+    for lang in langs:
+        mine = sorted((r for r in rows if r.get("lang") == lang), key=lambda r: str(r["id"]))
+        if not mine:
+            raise CrosslingError(
+                f"{path} has no harmless prompts in '{lang}'; rebuild the data with a "
+                "harmless_source that covers it, or choose another --eval-lang."
+            )
+        out[lang] = [{**r, "kind": "harmless"} for r in mine[:max_eval]]
+    return out
 
 
 def kl_prompts(cfg: SweepConfig, exclude: list[str] | tuple[str, ...] = ()
@@ -295,7 +326,8 @@ class _Cells:
         self.gcfg = cfg.decoding()
         self.rh = run_hash(cfg)
         gen_log = [r for r in read_jsonl(sdir.generations) if r.get("run") == self.rh]
-        self.done = {(r["steer"], r["lang"], str(r["id"])) for r in gen_log}
+        self.done = {(r["steer"], r["lang"], r.get("kind", "task"), str(r["id"]))
+                     for r in gen_log}
         self.kl_done = {(r["steer"], r["lang"]): r for r in read_jsonl(sdir.kl)
                         if r.get("run") == self.rh}
         self.base_lp: dict[str, Any] = {}
@@ -345,7 +377,8 @@ class _Cells:
     def run(self, layer: int | None, strength: float, lang: str,
             rows: list[dict[str, Any]]) -> None:
         key = steer_key(layer, strength, self.cfg.toward)
-        todo = [r for r in rows if (key, lang, str(r["id"])) not in self.done]
+        todo = [r for r in rows
+                if (key, lang, r.get("kind", "task"), str(r["id"])) not in self.done]
         if not todo and (key, lang) in self.kl_done:
             return
         status = self.kl(key, lang, layer, strength)
@@ -353,9 +386,10 @@ class _Cells:
         def log(row: dict[str, Any], response: str, new_tokens: int, status: str) -> None:
             self.glog.write({"run": self.rh, "steer": key, "layer": layer,
                              "strength": strength, "toward": self.cfg.toward, "lang": lang,
-                             "id": row["id"], "prompt": row["prompt"], "response": response,
+                             "id": row["id"], "kind": row.get("kind", "task"),
+                             "prompt": row["prompt"], "response": response,
                              "new_tokens": new_tokens, "status": status})
-            self.done.add((key, lang, str(row["id"])))
+            self.done.add((key, lang, row.get("kind", "task"), str(row["id"])))
 
         if status != "ok":  # record the failed cell, keep sweeping
             for r in todo:
@@ -406,6 +440,9 @@ def run_sweep(cfg: SweepConfig, loaded: Any = None) -> SweepDir:
     sdir = SweepDir(Path(cfg.out))
     split = load_eval_rows(cfg)
     kl_ids, kl_texts = kl_prompts(cfg, split.data_eval_ids)
+    harmless_metric = HARMLESS_METRIC.get(cfg.task)
+    harmless = (load_harmless_rows(cfg.data, cfg.eval_langs, cfg.max_eval)
+                if harmless_metric is not None else {})
     if cfg.adapter is not None:  # fail before loading anything
         from crossling.models.adapters import check_adapter_base
         from crossling.models.loading import model_spec
@@ -441,16 +478,19 @@ def run_sweep(cfg: SweepConfig, loaded: Any = None) -> SweepDir:
         for layer, strength in cells:  # selection: every cell on the selection ids
             for lang in cfg.eval_langs:
                 line.update()
-                runner.run(layer, strength, lang, rows_of(lang, split.selection_ids))
+                runner.run(layer, strength, lang,
+                           rows_of(lang, split.selection_ids) + harmless.get(lang, []))
         gen_log = [r for r in read_jsonl(sdir.generations) if r.get("run") == runner.rh]
         kl_log = [r for r in read_jsonl(sdir.kl) if r.get("run") == runner.rh]
         wanted = {steer_key(la, s, cfg.toward) for la, s in cells}
         sel = set(split.selection_ids)
         table = score_table(
             [r for r in gen_log if r["steer"] in wanted and r["lang"] in cfg.eval_langs
-             and str(r["id"]) in sel],
-            kl_log, metrics, langs_in_play, cfg.seed, ctx, n_boot=cfg.n_boot, rates=rates)
-        best = pick_best(table, primary, cfg.min_fidelity, cfg.max_kl, cfg.max_degenerate)
+             and (str(r["id"]) in sel or r.get("kind") == "harmless")],
+            kl_log, metrics, langs_in_play, cfg.seed, ctx, n_boot=cfg.n_boot, rates=rates,
+            harmless_metric=harmless_metric)
+        best = pick_best(table, primary, cfg.min_fidelity, cfg.max_kl, cfg.max_degenerate,
+                         max_over_refusal=cfg.max_over_refusal if harmless_metric else None)
         for lang in cfg.eval_langs:  # confirmation: baseline and the chosen cell only
             chosen = best["per_lang"][lang]["best"]
             runner.run(None, 0.0, lang, rows_of(lang, split.confirmation_ids))
@@ -477,7 +517,8 @@ def run_sweep(cfg: SweepConfig, loaded: Any = None) -> SweepDir:
         table_over="selection ids", confirmation=confirmation, run=runner.rh,
     )
     atomic_write_json(sdir.best, best)
-    _plots(sdir, table, best, [*metrics, "kl"], primary, cfg)
+    extra = [OVER_REFUSAL] if harmless_metric else []
+    _plots(sdir, table, best, [*metrics, "kl", *extra], primary, cfg)
     return sdir
 
 
@@ -488,7 +529,8 @@ def confirm_choice(gen_log: list[dict[str, Any]], chosen: dict[str, Any] | None,
     (:func:`crossling.analysis.confirm.paired_confirmation` of their ``primary`` scores)."""
     conf = set(split.confirmation_ids)
     base_key = steer_key(None, 0.0, cfg.toward)
-    rows = [r for r in gen_log if r["lang"] == lang and str(r["id"]) in conf]
+    rows = [r for r in gen_log if r["lang"] == lang and str(r["id"]) in conf
+            and r.get("kind", "task") != "harmless"]
     baseline = score_rows([r for r in rows if r["steer"] == base_key], primary, ctx.langs, ctx)
     out: dict[str, Any] = {"lang": lang, "layer": None, "strength": None, "metric": primary}
     if chosen is None:
