@@ -80,7 +80,10 @@ def test_prompt_and_generated_positions_with_kv_cache(tiny):
     """Prefill positions are 'prompt'; each cached decode step (1 token) is 'generated'."""
     from transformers import DynamicCache
 
+    from crossling.evaluate.backends.hf import cache_argument
+
     model, enc = tiny.model, _batch(tiny)
+    kw = cache_argument(model)  # past_key_values up to transformers 5.23, cache from 5.24
     vecs = _vectors(tiny)
     layer = 1
     nxt = torch.tensor([[5], [6], [7]])
@@ -94,10 +97,10 @@ def test_prompt_and_generated_positions_with_kv_cache(tiny):
                 stack.enter_context(steer(model, vecs, layer, 2.0, positions=positions))
             store = stack.enter_context(capture_layers(model))
             stack.enter_context(torch.no_grad())
-            model(**enc, cache=cache, use_cache=True)
+            model(**enc, **{kw: cache}, use_cache=True)
             outs.append(store[layer].clone())
             store.clear()
-            model(input_ids=nxt, attention_mask=mask2, cache=cache, use_cache=True)
+            model(input_ids=nxt, attention_mask=mask2, **{kw: cache}, use_cache=True)
             outs += [store[layer].clone(), store[layer + 1].clone()]
         return outs
 

@@ -351,9 +351,13 @@ def test_self_responses_are_generated_cached_and_uppercased(
     with pytest.raises(CrosslingError, match="all 6 base-model answers are degenerate"):
         run_train(job(data, tiny_model_dir, tmp_path / "fail", max_steps=1,
                       self_response_max_new_tokens=6))
-    # (the default tiny model repeats one token: every self-answer is a word run)
+    # (the default tiny model repeats one token: every self-answer is a word run). Random
+    # answers of the lively model may or may not look degenerate (it differs by stack), so
+    # the rest of this test keeps them all; dropping is checked on fixed answers below.
+    monkeypatch.setattr("crossling.analysis.quality.degenerate_reason", lambda *a: None)
     adapter = run_train(job(data, lively_model_dir, out, max_steps=1,
                             self_response_max_new_tokens=6))
+    monkeypatch.undo()
     assert adapter.exists()
     cache = read_jsonl(TrainDir(out).self_responses)
     assert len(cache) == 6 and {c["id"] for c in cache} == {f"item-{i:03d}" for i in range(6)}
