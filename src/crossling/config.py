@@ -94,6 +94,7 @@ def dump_config(cfg: BaseModel) -> str:
 from pydantic import BaseModel as _BaseModel  # noqa: E402
 from pydantic import ConfigDict, Field, field_validator, model_validator  # noqa: E402
 
+from crossling.behaviour.config import StudyBehaviourConfig  # noqa: E402
 from crossling.data.config import DataConfig  # noqa: E402
 from crossling.evaluate.config import JudgeConfig  # noqa: E402
 from crossling.evaluate.generation import GenerationConfig  # noqa: E402
@@ -187,6 +188,11 @@ class ExperimentConfig(_BaseModel):
     train: TrainConfig = Field(default_factory=TrainConfig, description="LoRA hyperparameters.")
     eval: StudyEvalConfig = Field(default_factory=StudyEvalConfig, description="Evaluation.")
     steer: StudySteerConfig | None = Field(None, description="Steering sweep (null: none).")
+    behaviour: StudyBehaviourConfig = Field(
+        default_factory=StudyBehaviourConfig,
+        description="Where the behaviour lives: behaviour vectors, their transfer, ablation "
+        "and geometry (off unless enabled).",
+    )
     report: ReportConfig = Field(default_factory=ReportConfig, description="Report options.")
 
     @model_validator(mode="before")
@@ -230,6 +236,15 @@ class ExperimentConfig(_BaseModel):
                 raise ValueError(f"steer.eval_langs {missing} have no eval data in task "
                                  f"'{self.steer.task}' (eval_langs: {', '.join(t.eval_langs)})")
             parse_langs([self.steer.toward])
+        b = self.behaviour
+        if b.enabled:
+            if b.task not in self.tasks:
+                raise ValueError(f"behaviour.task '{b.task}' is not in tasks")
+            missing = [lang for lang in b.langs or [] if lang not in self.tasks[b.task].eval_langs]
+            if missing:
+                raise ValueError(f"behaviour.langs {missing} have no eval data in task "
+                                 f"'{b.task}' (eval_langs: "
+                                 f"{', '.join(self.tasks[b.task].eval_langs)})")
         return self
 
     def scorers_for(self, task: str) -> list[str]:
