@@ -89,7 +89,6 @@ def _cfg(setup: Path, model_dir: Path, out: Path, device: str, **kw) -> Behaviou
 
 def _peft(model_dir: Path, setup: Path, device: str):
     from crossling.evaluate.generation import HFBackend
-
     from crossling.models.config import ModelConfig
 
     loaded = load_model(ModelConfig(name=str(model_dir), device=device))
@@ -161,9 +160,8 @@ def test_project_out_removes_the_direction_and_nothing_after_exit(setup, tiny_mo
         torch.testing.assert_close(a, b, atol=0, rtol=0)
     with pytest.raises(CrosslingError, match="zero"):
         unit_directions(torch.zeros(3, d), [1])
-    with pytest.raises(CrosslingError, match="out of range"):
-        with project_out(model, {7: u}):
-            pass
+    with pytest.raises(CrosslingError, match="out of range"), project_out(model, {7: u}):
+        pass
 
 
 def test_delta_w_cosine_matches_explicit_products(setup):
@@ -252,7 +250,7 @@ def test_paired_delta_and_summary():
 def test_bad_inputs_are_one_line_errors(setup, tiny_model_dir, tmp_path, device):
     with pytest.raises(CrosslingError, match="no eval prompts in ru"):
         open_stage(_cfg(setup, tiny_model_dir, tmp_path / "x", device, langs=["en", "ru"]))
-    with pytest.raises(CrosslingError, match="only .* parallel prompts"):
+    with pytest.raises(CrosslingError, match=r"only .* parallel prompts"):
         open_stage(_cfg(setup, tiny_model_dir, tmp_path / "x", device, min_prompts=50))
     with pytest.raises(CrosslingError, match="does not exist"):
         open_stage(_cfg(setup, tiny_model_dir, tmp_path / "x", device,
@@ -269,7 +267,7 @@ def test_cli_and_config_errors(tmp_path, capsys):
     assert "NAME=DIR" in capsys.readouterr().err
     cfg = validate_config(ExperimentConfig, {"tasks": {"caps": {}}})
     assert cfg.behaviour.enabled is False
-    with pytest.raises(CrosslingError, match="behaviour.langs"):
+    with pytest.raises(CrosslingError, match=r"behaviour\.langs"):
         validate_config(ExperimentConfig, {"tasks": {"caps": {"eval_langs": ["en", "de"]}},
                                            "behaviour": {"enabled": True, "langs": ["en", "ru"]}})
     with pytest.raises(CrosslingError, match="strengths"):

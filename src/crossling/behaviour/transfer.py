@@ -150,7 +150,6 @@ def run_transfer(stage: Stage, vectors: dict[tuple[str, str], BehaviourVectors])
         The content of ``transfer.json``: ``{"metric", "interval", "entries": [...],
         "skipped": [...]}``; one entry per adapter × from-language × to-language.
     """
-    cfg = stage.cfg
     chosen = run_selection(stage, vectors)
     generate_base_and_lora(stage)
     conf = [(lang, i) for lang in stage.langs for i in stage.confirmation]
