@@ -82,7 +82,9 @@ def delta_w_cosines(a_dir: Path, b_dir: Path) -> dict[str, Any]:
     na: list[list[float | None]] = []
     nb: list[list[float | None]] = []
     for m in modules:
-        row, ra, rb = [], [], []
+        row: list[float | None] = []
+        ra: list[float | None] = []
+        rb: list[float | None] = []
         for la in layers:
             x, y = fa.get((la, m)), fb.get((la, m))
             if x is None or y is None:

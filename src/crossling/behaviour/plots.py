@@ -89,7 +89,9 @@ def plot_ablation(entries: list[dict[str, Any]], out: Path) -> Path:
             ("ablated", "ablated_mean", "ablated_ci_low", "ablated_ci_high"),
             ("base", "baseline_mean", None, None),
         ]):
-            xs, ys, errs = [], [], [[], []]
+            xs: list[float] = []
+            ys: list[float] = []
+            errs: list[list[float]] = [[], []]
             for j, lang in enumerate(langs):
                 e = mine.get(lang)
                 if e is None or e.get(m_key) is None:

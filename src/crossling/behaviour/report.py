@@ -35,6 +35,28 @@ def _excludes_zero(lo: Any, hi: Any) -> int:
     return 1 if lo > 0 else -1 if hi < 0 else 0
 
 
+def selection_table(s: Section, sel: dict[str, Any]) -> None:
+    """The chosen (layer, strength) per adapter, with what it scored on the selection ids."""
+    m = sel["metric"]
+    rows = []
+    for a, info in sel["adapters"].items():
+        best = info["pick"]["per_lang"].get(info["lang"], {})
+        b, base = best.get("best"), best.get("baseline")
+        rows.append([a, info["lang"], str(b["layer"]) if b else "none passed",
+                     f"{b['strength']:g}" if b else "–",
+                     _ci(base.get(m), base.get(f"{m}_ci_low"), base.get(f"{m}_ci_high"))
+                     if base else "–",
+                     _ci(b.get(m), b.get(f"{m}_ci_low"), b.get(f"{m}_ci_high")) if b else "–",
+                     _n(b.get("lang_fidelity"), 2) if b else "–",
+                     _n(b.get("kl"), 3) if b else "–", _n(info.get("adapter_kl"), 3)])
+    s.add(Table(["adapter", "chosen on", "layer", "strength", f"base {m}", f"steered {m}",
+                 "lang fidelity", "KL (nats)", "adapter's own KL"], rows,
+                f"Choice on the {len(sel['selection_ids'])} selection prompts: highest {m} with "
+                f"language fidelity ≥ {sel['min_fidelity']} and KL ≤ {sel['max_kl']} (KL of the "
+                "steered base model vs the base model on held-out prompts; the adapter's own KL "
+                "is the scale of a full behaviour change); 95 % CI over selection prompts"))
+
+
 def transfer_tables(s: Section, tr: dict[str, Any], langs: list[str], bdir: BehaviourDir) -> None:
     entries = tr["entries"]
     metric = tr["metric"]
@@ -180,6 +202,8 @@ def behaviour_section(doc: Document, bdir: BehaviourDir, langs: list[str]) -> No
           "selection prompts (its own vector on its own language, under fidelity and KL "
           "guards) and every cell is reported on the disjoint confirmation prompts.")
     s.add(summary_paragraph(tr, ab, geo))
+    if bdir.selection.exists():
+        selection_table(s, read_json(bdir.selection))
     if tr:
         transfer_tables(s, tr, langs, bdir)
     if ab:

@@ -64,6 +64,20 @@ def _kl_cells(stage: Stage, vectors: dict[tuple[str, str], BehaviourVectors]) ->
     with JsonlAppender(stage.bdir.kl) as log:
         for a in stage.adapters:
             lang = selection_lang(stage, a)
+            ref = lora_setting(a)  # the adapter's own KL: the scale a behaviour change has
+            if ref not in logged:
+                stage.ensure_model()
+                texts = [stage.parallel[lang][i] for i in stage.kl]
+                tok, system = stage.loaded.tokenizer, stage.loaded.config.system_prompt
+                with adapter_active(stage.model, None):
+                    base_lp[lang] = next_token_logprobs(stage.model, tok, texts, system,
+                                                        cfg.batch_size)
+                with adapter_active(stage.model, a):
+                    lp = next_token_logprobs(stage.model, tok, texts, system, cfg.batch_size)
+                row = {"run": stage.run, "setting": ref, "lang": lang,
+                       "kl": mean_kl(base_lp[lang], lp), "status": "ok"}
+                log.write(row)
+                logged[ref] = row
             for layer in cfg.layers:
                 for s in cfg.strengths:
                     key = setting_key("select", a, lang, layer, s)
@@ -134,6 +148,7 @@ def run_selection(stage: Stage, vectors: dict[tuple[str, str], BehaviourVectors]
         pick = pick_best(table, primary, cfg.min_fidelity, cfg.max_kl)
         best = pick["per_lang"].get(lang, {}).get("best")
         out[a] = {"adapter": a, "adapter_lang": stage.adapters[a], "lang": lang,
+                  "adapter_kl": kl_rows.get(lora_setting(a), {}).get("kl"),
                   "chosen": ({"layer": best["layer"], "strength": best["strength"]}
                              if best else None),
                   "table": table, "pick": pick}
