@@ -273,3 +273,29 @@ def test_cli_and_config_errors(tmp_path, capsys):
     with pytest.raises(CrosslingError, match="strengths"):
         validate_config(ExperimentConfig, {"tasks": {"caps": {}},
                                            "behaviour": {"strengths": [0.0]}})
+
+
+def test_answer_pooling_matches_per_prompt_hidden_states(setup, tiny_model_dir, device):
+    """Oracle for position 'answer': each prompt alone, the answer's tokens only."""
+    from crossling.behaviour.vectors import record_answers
+
+    loaded, model = _peft(tiny_model_dir, setup, device)
+    tok, system = loaded.tokenizer, loaded.config.system_prompt
+    prompts, answers = EN[:3], ["The sky is blue.", "Apple", "Why did the cat sit? To rest."]
+    with torch.no_grad(), model.disable_adapter():
+        rec = record_answers(model, tok, prompts, answers, system_prompt=system, batch_size=2)
+        n_layers = len(get_decoder_layers(model))
+        for k, (p, a) in enumerate(zip(prompts, answers, strict=True)):
+            ptoks = tok(render_prompts(tok, [p], system)[0], add_special_tokens=False)["input_ids"]
+            atoks = tok(a, add_special_tokens=False)["input_ids"]
+            x = torch.tensor([list(ptoks) + list(atoks)], device=device)
+            hs = model(input_ids=x, output_hidden_states=True).hidden_states
+            oracle = torch.stack([hs[la + 1][0, len(ptoks):].float().mean(0)
+                                  for la in range(n_layers - 1)])
+            torch.testing.assert_close(rec.pooled[k, : n_layers - 1], oracle.cpu(), atol=2e-5,
+                                       rtol=1e-4)
+
+
+def test_answer_position_needs_the_builtin_corpus(setup, tiny_model_dir, tmp_path, device):
+    with pytest.raises(CrosslingError, match="reference answers"):
+        open_stage(_cfg(setup, tiny_model_dir, tmp_path / "x", device, position="answer"))

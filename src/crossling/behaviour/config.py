@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from crossling.languages import parse_langs
 from crossling.models.config import ModelConfig
 
-Position = Literal["mean", "last"]
+Position = Literal["mean", "last", "answer"]
 AblationDirection = Literal["train", "lang"]
 
 
@@ -55,7 +55,8 @@ class BehaviourSettings(BaseModel):
     position: Position = Field(
         "mean",
         description="Pooling of the residual difference: mean over prompt tokens after the "
-        "shared chat-template prefix, or the last prompt token.",
+        "shared chat-template prefix, the last prompt token, or 'answer': mean over the "
+        "tokens of the corpus's reference answer fed to both models (built-in corpus only).",
     )
     selection_fraction: float = Field(
         0.5, gt=0, lt=1,

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import random
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -97,6 +97,7 @@ class Stage:
         parallel: the vector prompts ``{lang: {id: text}}``.
         kl: ids of the held-out KL prompts.
         vec_ids: ids the vectors are recorded on.
+        answers: reference answers ``{lang: {id: text}}`` (position 'answer' only).
         run: hash of what changes a generation's text.
     """
 
@@ -111,6 +112,7 @@ class Stage:
     kl: list[str]
     vec_ids: list[str]
     run: str
+    answers: Parallel | None = None
     loaded: Any = None
     backend: Any = None
     _done: set[tuple[str, str, str]] | None = field(default=None, repr=False)
@@ -225,12 +227,19 @@ def open_stage(cfg: BehaviourConfig, loaded: Any = None) -> Stage:
     ids = sorted(next(iter(rows.values())))
     selection, confirmation = selection_confirmation(ids, cfg.seed, cfg.selection_fraction)
     parallel = load_parallel(cfg.vector_data)
+    answers = None
+    if cfg.position == "answer":  # vectors only from ids with an answer in every language
+        from crossling.behaviour.vectors import load_answers
+
+        answers = load_answers(cfg.vector_data)
+        parallel = {lang: {i: t for i, t in texts.items() if i in answers.get(lang, {})}
+                    for lang, texts in parallel.items()}
     held = all_eval_ids(cfg.data)
     kl = kl_ids(parallel, langs, held, cfg.kl_prompts, cfg.seed)
     vec_ids = vector_ids(cfg, parallel, langs, held | set(kl))
     return Stage(cfg=cfg, bdir=BehaviourDir(Path(cfg.out)), langs=langs, adapters=adapters,
                  rows=rows, selection=selection, confirmation=confirmation, parallel=parallel,
-                 kl=kl, vec_ids=vec_ids, run=run_hash(cfg), loaded=loaded)
+                 kl=kl, vec_ids=vec_ids, run=run_hash(cfg), answers=answers, loaded=loaded)
 
 
 def _data_langs(data: str) -> list[str]:
@@ -241,7 +250,3 @@ def _data_langs(data: str) -> list[str]:
     return list(dict.fromkeys(str(r["lang"]) for r in read_jsonl(path)
                               if r.get("kind") != "harmless"))
 
-
-@contextlib.contextmanager
-def no_hook() -> Iterator[None]:
-    yield

@@ -131,6 +131,90 @@ def adapter_active(model: Any, adapter: str | None) -> Iterator[Any]:
         yield model
 
 
+def load_answers(source: str) -> dict[str, dict[str, str]]:
+    """Reference answers ``{lang: {id: text}}`` of a built-in corpus (for ``position:
+    answer``).
+
+    Raises:
+        CrosslingError: a source that is not a built-in corpus with answers.
+    """
+    if not (source == "builtin" or source.startswith("builtin:")):
+        raise CrosslingError(
+            f"position 'answer' needs reference answers, which only the built-in corpus has; "
+            f"set vector_data: builtin (got '{source}') or use position mean/last.")
+    from crossling.data import load_builtin
+
+    name = source.split(":", 1)[1] if ":" in source else "instructions"
+    out: dict[str, dict[str, str]] = {}
+    for r in load_builtin(name):
+        if r.output:
+            out.setdefault(r.lang, {})[str(r.id)] = r.output
+    if not out:
+        raise CrosslingError(f"builtin:{name} has no reference answers; use builtin:instructions "
+                             "or position mean/last.")
+    return out
+
+
+def record_answers(model: Any, tokenizer: Any, prompts: list[str], answers: list[str], *,
+                   system_prompt: str | None, batch_size: int = 16, max_answer_tokens: int = 48,
+                   layers_path: str | None = None) -> Any:
+    """Like ``record_activations`` but pooled over the tokens of a teacher-forced answer.
+
+    Why: a behaviour such as ALL CAPS is expressed while answering; the residual difference
+    at answer positions (the same fixed answer fed to both models) is where the adapter
+    writes it. Each text is the chat-rendered prompt followed by the first
+    ``max_answer_tokens`` tokens of its answer; only the answer tokens are averaged.
+
+    Returns:
+        A ``Recording`` with ``pooled`` ``[n, n_layers, d_model]``.
+    """
+    import torch
+
+    from crossling.models.layers import get_decoder_layers
+    from crossling.steer.record import Recording, capture_layers, layer_owner, render_prompts
+
+    rendered = render_prompts(tokenizer, prompts, system_prompt)
+    ids, starts = [], []
+    for text, answer in zip(rendered, answers, strict=True):
+        p = tokenizer(text, add_special_tokens=False)["input_ids"]
+        a = tokenizer(answer, add_special_tokens=False)["input_ids"][:max_answer_tokens]
+        ids.append(list(p) + list(a))
+        starts.append(len(p))
+    device = next(model.parameters()).device
+    stack = layer_owner(model, get_decoder_layers(model, layers_path))
+    pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
+    pooled: list[Any] = [None] * len(ids)
+    norm_sum: Any = None
+    n_tokens = 0
+    order = sorted(range(len(ids)), key=lambda i: (len(ids[i]), i))
+    with torch.no_grad(), capture_layers(model, layers_path) as store:
+        for b0 in range(0, len(order), batch_size):
+            idx = order[b0:b0 + batch_size]
+            width = max(len(ids[i]) for i in idx)
+            x = torch.full((len(idx), width), pad, dtype=torch.long)
+            mask = torch.zeros((len(idx), width), dtype=torch.long)
+            keep = torch.zeros((len(idx), width), dtype=torch.bool)
+            for r, i in enumerate(idx):  # left padding, as in generation
+                off = width - len(ids[i])
+                x[r, off:] = torch.tensor(ids[i])
+                mask[r, off:] = 1
+                keep[r, off + starts[i]:] = True
+                if not keep[r].any():  # empty answer: fall back to the whole text
+                    keep[r, off:] = True
+            store.clear()
+            stack(input_ids=x.to(device), attention_mask=mask.to(device), use_cache=False)
+            acts = torch.stack([h.float() for h in store], dim=1)  # [b, L, seq, d]
+            w = keep.to(device).to(acts.dtype)[:, None, :, None]  # [b, 1, seq, 1]
+            means = (acts * w).sum(dim=2) / w.sum(dim=2)  # [b, L, d]
+            norms = (acts.norm(dim=-1) * w[..., 0]).sum(dim=(0, 2))  # [L]
+            norm_sum = norms if norm_sum is None else norm_sum + norms
+            n_tokens += int(keep.sum())
+            for j, i in enumerate(idx):
+                pooled[i] = means[j].cpu()
+    return Recording(pooled=torch.stack(pooled), token_norm=(norm_sum / n_tokens).cpu(),
+                     n_tokens=n_tokens)
+
+
 @dataclass
 class Recorded:
     """Pooled base-model activations per language and every adapter's vectors."""
@@ -148,6 +232,7 @@ def compute_behaviour_vectors(
     ids: list[str],
     *,
     position: str = "mean",
+    answers: dict[str, dict[str, str]] | None = None,
     batch_size: int = 16,
     layers_path: str | None = None,
     extra: dict[str, Any] | None = None,
@@ -161,7 +246,8 @@ def compute_behaviour_vectors(
         parallel: prompts ``{lang: {id: text}}``.
         langs: languages to measure in.
         ids: parallel ids to use (present in every language; eval/KL ids already removed).
-        position: pooling, 'mean' or 'last'.
+        position: pooling, 'mean', 'last' or 'answer' (over a teacher-forced answer).
+        answers: ``{lang: {id: answer}}``, needed for 'answer'.
         batch_size: prompts per forward pass.
         layers_path: decoder-layer path override.
         extra: recorded in every vector's metadata.
@@ -177,6 +263,13 @@ def compute_behaviour_vectors(
 
     def record(adapter: str | None, lang: str) -> Any:
         with adapter_active(model, adapter):
+            if position == "answer":
+                if answers is None:
+                    raise CrosslingError("position 'answer' needs reference answers.")
+                return record_answers(
+                    model, loaded.tokenizer, [parallel[lang][i] for i in ids],
+                    [answers[lang][i] for i in ids], system_prompt=system,
+                    batch_size=batch_size, layers_path=layers_path)
             return record_activations(
                 model, loaded.tokenizer, [parallel[lang][i] for i in ids], position=position,
                 system_prompt=system, batch_size=batch_size, layers_path=layers_path)
@@ -236,7 +329,8 @@ def run_vectors(stage: Any) -> dict[tuple[str, str], BehaviourVectors]:
         stage.ensure_model()
         rec = compute_behaviour_vectors(
             stage.loaded, stage.model, stage.adapters, stage.parallel, stage.langs,
-            stage.vec_ids, position=stage.cfg.position, batch_size=stage.cfg.batch_size,
+            stage.vec_ids, position=stage.cfg.position, answers=stage.answers,
+            batch_size=stage.cfg.batch_size,
             layers_path=stage.cfg.model.layers_path,
             extra={"config_hash": h, "data": stage.cfg.vector_data,
                    "excluded": "eval ids of the task and the KL prompts"})
