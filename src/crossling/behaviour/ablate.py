@@ -15,9 +15,19 @@ import contextlib
 from collections.abc import Iterator, Mapping
 from typing import Any
 
+from crossling.behaviour.scoring import cell_values, paired_delta, score_log, summary
+from crossling.behaviour.stage import Stage, setting_key
+from crossling.behaviour.transfer import (
+    BASE_SETTING,
+    generate_base_and_lora,
+    lora_setting,
+    selection_lang,
+)
 from crossling.errors import CrosslingError
+from crossling.io import atomic_write_json
 from crossling.models.layers import get_decoder_layers
 from crossling.steer.apply import check_layers
+from crossling.steer.select import FIDELITY, TASK_METRICS
 
 
 def unit_directions(vectors: Any, layers: list[int], what: str = "behaviour vector") -> dict[int, Any]:
@@ -96,12 +106,12 @@ def project_out(
             h.remove()
 
 
-def ablation_layers(stage: Any, n_layers: int) -> list[int]:
+def ablation_layers(stage: Stage, n_layers: int) -> list[int]:
     layers = stage.cfg.ablation_layers
     return list(range(n_layers)) if layers is None else check_layers(list(layers), n_layers)
 
 
-def run_ablation(stage: Any, vectors: dict[tuple[str, str], Any]) -> dict[str, Any]:
+def run_ablation(stage: Stage, vectors: dict[tuple[str, str], Any]) -> dict[str, Any]:
     """``crossling behaviour ablate``: each adapter with its behaviour direction projected out,
     on every eval prompt of every language; writes ``ablation.json``.
 
@@ -113,16 +123,6 @@ def run_ablation(stage: Any, vectors: dict[tuple[str, str], Any]) -> dict[str, A
         adapter × language with the adapter's mean, the ablated mean, their paired difference
         (ablated − adapter) and the base model's mean on the same prompts.
     """
-    from crossling.behaviour.scoring import cell_values, paired_delta, score_log, summary
-    from crossling.behaviour.stage import setting_key
-    from crossling.behaviour.transfer import (
-        BASE_SETTING,
-        generate_base_and_lora,
-        lora_setting,
-        selection_lang,
-    )
-    from crossling.steer.select import FIDELITY, TASK_METRICS
-
     cfg = stage.cfg
     n_layers = next(iter(vectors.values())).n_layers
     layers = ablation_layers(stage, n_layers)
@@ -177,7 +177,5 @@ def run_ablation(stage: Any, vectors: dict[tuple[str, str], Any]) -> dict[str, A
                     "adapter, paired over prompts; removed_fraction = −delta / (adapter − base)",
         "entries": entries,
     }
-    from crossling.io import atomic_write_json
-
     atomic_write_json(stage.bdir.ablation, result)
     return result

@@ -18,9 +18,12 @@ import itertools
 import json
 import re
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from crossling.errors import CrosslingError
+
+if TYPE_CHECKING:
+    from crossling.behaviour.stage import Stage
 
 _LORA_KEY = re.compile(r"layers\.(\d+)\.(.+)\.lora_([AB])(?:\.[^.]+)?\.weight$")
 
@@ -148,7 +151,7 @@ def mean_finite(values: list[float | None]) -> float | None:
     return sum(kept) / len(kept) if kept else None
 
 
-def run_geometry(stage: Any, vectors: dict[tuple[str, str], Any]) -> dict[str, Any]:
+def run_geometry(stage: Stage, vectors: dict[tuple[str, str], Any]) -> dict[str, Any]:
     """Cosines of behaviour vectors, language vectors and LoRA updates, with heatmaps and a
     compact table; writes ``geometry.json`` (no model is loaded).
 

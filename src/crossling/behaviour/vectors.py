@@ -16,7 +16,7 @@ import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from crossling.errors import CrosslingError
 from crossling.io import atomic_path, atomic_write_json, read_json, sha256_json
@@ -24,6 +24,9 @@ from crossling.paths import BehaviourDir
 from crossling.steer.builders import get_builder
 from crossling.steer.record import record_activations
 from crossling.steer.vector import SteeringVectors
+
+if TYPE_CHECKING:
+    from crossling.behaviour.stage import Stage
 
 FORMAT = "crossling-behaviour-vectors/1"
 
@@ -301,12 +304,12 @@ def compute_behaviour_vectors(
     return Recorded(out, lang_vecs)
 
 
-def vectors_hash(stage: Any) -> str:
+def vectors_hash(stage: Stage) -> str:
     """What the vectors depend on: the run hash (model, adapters, data) and the ids used."""
     return sha256_json([stage.run, stage.vec_ids, stage.cfg.position])[:16]
 
 
-def run_vectors(stage: Any) -> dict[tuple[str, str], BehaviourVectors]:
+def run_vectors(stage: Stage) -> dict[tuple[str, str], BehaviourVectors]:
     """``crossling behaviour vectors``: compute (or load) every adapter × language vector.
 
     Resumes: when every file exists with the same hash, no model is loaded.
