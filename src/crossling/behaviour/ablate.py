@@ -12,6 +12,7 @@ downstream of the layer sees a component along ``u``. Exiting the context remove
 from __future__ import annotations
 
 import contextlib
+import functools
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -144,8 +145,8 @@ def run_ablation(stage: Stage, vectors: dict[tuple[str, str], Any]) -> dict[str,
             units = unit_directions(vectors[(a, dl)].vectors, layers,
                                     f"behaviour vector of '{a}' in '{dl}'")
             stage.generate(a, setting_key("ablate", a, dl, None, None), todo,
-                           hook=lambda u=units: project_out(stage.model, u,
-                                                            cfg.model.layers_path),
+                           hook=functools.partial(project_out, stage.model, units,
+                                                  cfg.model.layers_path),
                            phase="ablate", vector_adapter=a, from_lang=dl)
     primary, _ = TASK_METRICS[cfg.task]
     scores = score_log(stage.logged(), [primary, FIDELITY], stage.langs)[primary]
