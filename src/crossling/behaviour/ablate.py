@@ -12,8 +12,7 @@ downstream of the layer sees a component along ``u``. Exiting the context remove
 from __future__ import annotations
 
 import contextlib
-import functools
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from crossling.behaviour.scoring import cell_values, paired_delta, score_log, summary
@@ -107,6 +106,11 @@ def project_out(
             h.remove()
 
 
+def ablation_hook(stage: Stage, units: dict[int, Any]) -> Callable[[], Any]:
+    """A factory of the projection context (the model is looked up when it is entered)."""
+    return lambda: project_out(stage.model, units, stage.cfg.model.layers_path)
+
+
 def ablation_layers(stage: Stage, n_layers: int) -> list[int]:
     layers = stage.cfg.ablation_layers
     return list(range(n_layers)) if layers is None else check_layers(list(layers), n_layers)
@@ -145,8 +149,7 @@ def run_ablation(stage: Stage, vectors: dict[tuple[str, str], Any]) -> dict[str,
             units = unit_directions(vectors[(a, dl)].vectors, layers,
                                     f"behaviour vector of '{a}' in '{dl}'")
             stage.generate(a, setting_key("ablate", a, dl, None, None), todo,
-                           hook=functools.partial(project_out, stage.model, units,
-                                                  cfg.model.layers_path),
+                           hook=ablation_hook(stage, units),
                            phase="ablate", vector_adapter=a, from_lang=dl)
     primary, _ = TASK_METRICS[cfg.task]
     scores = score_log(stage.logged(), [primary, FIDELITY], stage.langs)[primary]
