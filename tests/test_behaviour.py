@@ -81,6 +81,7 @@ def _cfg(setup: Path, model_dir: Path, out: Path, device: str, **kw) -> Behaviou
         data=str(setup / "data"), langs=["en", "de"], vector_data=str(setup / "parallel.jsonl"),
         max_prompts=6, min_prompts=3, kl_prompts=3, layers=[0, 2], strengths=[1.0, 4.0],
         max_eval=6, max_new_tokens=4, batch_size=4, min_fidelity=0.0, max_kl=1e6,
+        min_coherence=0.0,
         out=str(out), n_boot=200,
     )
     base.update(kw)
@@ -299,3 +300,14 @@ def test_answer_pooling_matches_per_prompt_hidden_states(setup, tiny_model_dir, 
 def test_answer_position_needs_the_builtin_corpus(setup, tiny_model_dir, tmp_path, device):
     with pytest.raises(CrosslingError, match="reference answers"):
         open_stage(_cfg(setup, tiny_model_dir, tmp_path / "x", device, position="answer"))
+
+
+def test_repetition_flags_loops_not_text():
+    from crossling.behaviour.scoring import coherent, repetition
+
+    assert repetition("The sky looks blue because air scatters short wavelengths.") < 0.1
+    assert repetition("TOGETHER, THEY ARE THEY ARE THEY ARE THEY ARE THEY ARE THEY ARE") > 0.5
+    assert repetition("ПОРОРОРОРОРОРОРО") > 0.5
+    assert coherent("HONEY, SALAD, AND OIL ARE NOT THE SAME.") == 1.0
+    assert coherent("DUR, DUR, DUR, DUR, DUR, DUR, DUR") == 0.0
+    assert repetition("") == 0.0

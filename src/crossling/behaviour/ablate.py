@@ -15,7 +15,14 @@ import contextlib
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
-from crossling.behaviour.scoring import cell_values, paired_delta, score_log, summary
+from crossling.behaviour.scoring import (
+    cell_values,
+    coherence_log,
+    mean_of,
+    paired_delta,
+    score_log,
+    summary,
+)
 from crossling.behaviour.stage import Stage, setting_key
 from crossling.behaviour.transfer import (
     BASE_SETTING,
@@ -152,7 +159,9 @@ def run_ablation(stage: Stage, vectors: dict[tuple[str, str], Any]) -> dict[str,
                            hook=ablation_hook(stage, units),
                            phase="ablate", vector_adapter=a, from_lang=dl)
     primary, _ = TASK_METRICS[cfg.task]
-    scores = score_log(stage.logged(), [primary, FIDELITY], stage.langs)[primary]
+    logged = stage.logged()
+    scores = score_log(logged, [primary, FIDELITY], stage.langs)[primary]
+    coh = coherence_log(logged)
     entries = []
     for a in stage.adapters:
         for lang in stage.langs:
@@ -173,6 +182,8 @@ def run_ablation(stage: Stage, vectors: dict[tuple[str, str], Any]) -> dict[str,
                 "ablated_ci_high": ab["ci_high"], "delta": d["mean"],
                 "delta_ci_low": d["ci_low"], "delta_ci_high": d["ci_high"],
                 "baseline_mean": bs["mean"], "removed_fraction": removed, "n": d["n"],
+                "coherence": mean_of(cell_values(coh, lora_setting(a), lang, every_id)),
+                "ablated_coherence": mean_of(cell_values(coh, key(a, lang), lang, every_id)),
             })
     result = {
         "metric": primary, "layers": layers, "direction": cfg.ablation_direction,

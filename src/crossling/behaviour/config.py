@@ -79,6 +79,12 @@ class BehaviourSettings(BaseModel):
         description="The chosen cell must keep next-token KL (nats, base ‖ steered base, on "
         "the KL prompts) at most this.",
     )
+    min_coherence: float = Field(
+        0.8, ge=0, le=1,
+        description="The chosen cell must keep at least this share of answers that are not "
+        "degenerate loops (≤ 50 % repeated character 5-grams); strong steering makes small "
+        "models repeat themselves in caps.",
+    )
     ablation_layers: list[int] | None = Field(
         None,
         description="Layers the behaviour direction is projected out of (null: every layer, "

@@ -48,11 +48,13 @@ def selection_table(s: Section, sel: dict[str, Any]) -> None:
                      if base else "–",
                      _ci(b.get(m), b.get(f"{m}_ci_low"), b.get(f"{m}_ci_high")) if b else "–",
                      _n(b.get("lang_fidelity"), 2) if b else "–",
+                     _n(b.get("coherence"), 2) if b else "–",
                      _n(b.get("kl"), 3) if b else "–", _n(info.get("adapter_kl"), 3)])
     s.add(Table(["adapter", "chosen on", "layer", "strength", f"base {m}", f"steered {m}",
-                 "lang fidelity", "KL (nats)", "adapter's own KL"], rows,
+                 "lang fidelity", "coherent", "KL (nats)", "adapter's own KL"], rows,
                 f"Choice on the {len(sel['selection_ids'])} selection prompts: highest {m} with "
-                f"language fidelity ≥ {sel['min_fidelity']} and KL ≤ {sel['max_kl']} (KL of the "
+                f"language fidelity ≥ {sel['min_fidelity']}, coherent share ≥ "
+                f"{sel.get('min_coherence', 0)} (answers that are not repetition loops) and KL ≤ {sel['max_kl']} (KL of the "
                 "steered base model vs the base model on held-out prompts; the adapter's own KL "
                 "is the scale of a full behaviour change); 95 % CI over selection prompts"))
 
@@ -81,6 +83,14 @@ def transfer_tables(s: Section, tr: dict[str, Any], langs: list[str], bdir: Beha
         deltas = [[f"from {x}", *[_ci(mine[(x, y)]["delta"], mine[(x, y)]["delta_ci_low"],
                                       mine[(x, y)]["delta_ci_high"], sign=True)
                                   if (x, y) in mine else "–" for y in langs]] for x in langs]
+        coh = [[f"from {x}", *[_n(mine[(x, y)].get("coherence"), 2) if (x, y) in mine else "–"
+                               for y in langs]] for x in langs]
+        coh.append([f"LoRA {a}", *[_n(r.get("lora_coherence"), 2) if r else "–"
+                                   for r in ref.values()]])
+        s.add(Table(["coherent share", *langs], coh,
+                    f"Adapter {a}: share of answers that are not repetition loops (a cell that "
+                    "is high in the matrix above but low here is degenerate text, not the "
+                    "behaviour)"))
         s.add(Table(["Δ vs base", *langs], deltas,
                     f"Adapter {a}: steered − unsteered base, paired over the same confirmation "
                     "prompts (95 % CI)"))
@@ -97,13 +107,15 @@ def ablation_table(s: Section, ab: dict[str, Any], bdir: BehaviourDir) -> None:
              _ci(e["mean"], e["ci_low"], e["ci_high"]),
              _ci(e["ablated_mean"], e["ablated_ci_low"], e["ablated_ci_high"]),
              _ci(e["delta"], e["delta_ci_low"], e["delta_ci_high"], sign=True),
-             _n(e["baseline_mean"]), _n(e["removed_fraction"], 2)] for e in ab["entries"]]
+             _n(e["baseline_mean"]), _n(e["removed_fraction"], 2),
+             f"{_n(e.get('coherence'), 2)} → {_n(e.get('ablated_coherence'), 2)}"]
+            for e in ab["entries"]]
     layers = ab["layers"]
     where = (f"layers {layers[0]}–{layers[-1]}" if layers == list(range(layers[0],
                                                                           layers[-1] + 1))
              else f"layers {layers}")
     s.add(Table(["adapter", "prompts", "direction from", f"adapter {ab['metric']}", "ablated",
-                 "Δ (ablated − adapter)", "base", "share removed"], rows,
+                 "Δ (ablated − adapter)", "base", "share removed", "coherent share"], rows,
                 f"Directional ablation at {where}: the behaviour direction is projected out of "
                 f"every position; {ab['interval']}"))
     fig = bdir.figure("ablation")
@@ -185,8 +197,9 @@ def summary_paragraph(tr: dict[str, Any] | None, ab: dict[str, Any] | None,
               + " of one training seed and one chosen (layer, strength), so small shifts are "
               "within noise; a mean-difference direction that reproduces or removes the "
               "behaviour is evidence that the adapter writes along it, not that it is the only "
-              "mechanism; and steering with the vector can also change the answer's language "
-              "(see lang_fidelity in transfer.json).")
+              "mechanism; steering can also change the answer's language (lang_fidelity in "
+              "transfer.json); and an ablated model whose coherent share drops has been "
+              "damaged, so its lower score is not only the behaviour going away.")
     return " ".join(said) + caveat
 
 

@@ -18,6 +18,29 @@ from crossling.analysis.stats import bootstrap_ci
 Values = Mapping[str, float | None]  # prompt id -> score (None = N/A)
 
 
+def repetition(text: str, n: int = 5) -> float:
+    """Share of repeated character ``n``-grams (casefolded, whitespace collapsed): 0 for
+    text that never repeats itself, near 1 for a loop such as "THEY ARE THEY ARE ...".
+
+    Why: steering too hard makes a small model loop; such answers can be all caps and in the
+    right language, so neither the behaviour metric nor language fidelity flags them.
+    """
+    t = " ".join(text.casefold().split())
+    grams = [t[i:i + n] for i in range(len(t) - n + 1)]
+    return 1.0 - len(set(grams)) / len(grams) if grams else 0.0
+
+
+def coherent(text: str, max_repetition: float = 0.5) -> float:
+    """1.0 when the answer is not a degenerate loop (``repetition`` ≤ ``max_repetition``)."""
+    return 1.0 if repetition(text) <= max_repetition else 0.0
+
+
+def coherence_log(rows: list[dict[str, Any]]) -> dict[tuple[str, str, str], float | None]:
+    """``(setting, lang, id) → coherent(response)`` of every logged row."""
+    return {(r["setting"], r["lang"], r["id"]): (
+        coherent(r["response"]) if r.get("status", "ok") == "ok" else None) for r in rows}
+
+
 def score_log(rows: list[dict[str, Any]], metrics: list[str],
               langs: list[str]) -> dict[str, dict[tuple[str, str, str], float | None]]:
     """Per metric: ``(setting, lang, id) → score`` of every logged row.

@@ -18,7 +18,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from crossling.behaviour.scoring import cell_values, mean_of, paired_delta, score_log, summary
+from crossling.behaviour.scoring import (
+    cell_values,
+    coherence_log,
+    mean_of,
+    paired_delta,
+    score_log,
+    summary,
+)
 from crossling.behaviour.stage import BASE, Stage, setting_key
 from crossling.behaviour.vectors import BehaviourVectors, adapter_active
 from crossling.io import JsonlAppender, atomic_write_json, read_jsonl
@@ -145,6 +152,13 @@ def run_selection(stage: Stage, vectors: dict[tuple[str, str], BehaviourVectors]
                 kls.append({"lang": lang, "steer": steer_key(layer, s, a), "kl": k["kl"],
                             "status": k["status"]})
         table = score_table(gens, kls, [*behaviour, FIDELITY], stage.langs, cfg.seed)
+        coh = coherence_log([{**g, "setting": g["steer"]} for g in gens])
+        for row in table:  # a cell of degenerate loops is excluded like a broken one
+            key = steer_key(row["layer"], row["strength"], a)
+            row["coherence"] = mean_of({i: v for (k, _, i), v in coh.items() if k == key})
+            if (row["layer"] is not None and row["status"] == "ok"
+                    and (row["coherence"] or 0.0) < cfg.min_coherence):
+                row["status"] = "degenerate"
         pick = pick_best(table, primary, cfg.min_fidelity, cfg.max_kl)
         best = pick["per_lang"].get(lang, {}).get("best")
         out[a] = {"adapter": a, "adapter_lang": stage.adapters[a], "lang": lang,
@@ -154,6 +168,7 @@ def run_selection(stage: Stage, vectors: dict[tuple[str, str], BehaviourVectors]
                   "table": table, "pick": pick}
     atomic_write_json(stage.bdir.selection, {
         "metric": primary, "selection_ids": stage.selection, "min_fidelity": cfg.min_fidelity,
+        "min_coherence": cfg.min_coherence,
         "max_kl": cfg.max_kl, "kl_prompts": len(stage.kl), "adapters": out})
     return out
 
@@ -185,7 +200,9 @@ def transfer_results(stage: Stage, chosen: dict[str, Any]) -> dict[str, Any]:
     """Score the logged transfer cells (confirmation ids only) against base and adapter."""
     cfg = stage.cfg
     primary, _ = TASK_METRICS[cfg.task]
-    scores = score_log(stage.logged(), [primary, FIDELITY], stage.langs)
+    logged = stage.logged()
+    scores = score_log(logged, [primary, FIDELITY], stage.langs)
+    coh = coherence_log(logged)
     ids = stage.confirmation
     entries, skipped = [], []
     for a, info in chosen.items():
@@ -214,6 +231,8 @@ def transfer_results(stage: Stage, chosen: dict[str, Any]) -> dict[str, Any]:
                     "lora_mean": lo["mean"], "lora_ci_low": lo["ci_low"],
                     "lora_ci_high": lo["ci_high"],
                     "lang_fidelity": mean_of(cell_values(scores[FIDELITY], key, y, ids)),
+                    "coherence": mean_of(cell_values(coh, key, y, ids)),
+                    "lora_coherence": mean_of(cell_values(coh, lora_setting(a), y, ids)),
                 })
     return {
         "metric": primary, "confirmation_ids": ids, "selection_ids": stage.selection,
