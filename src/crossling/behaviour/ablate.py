@@ -171,9 +171,11 @@ def run_ablation(stage: Stage, vectors: dict[tuple[str, str], Any]) -> dict[str,
             lo, ab = summary(lora, cfg.seed, cfg.n_boot), summary(abl, cfg.seed, cfg.n_boot)
             bs = summary(base, cfg.seed, cfg.n_boot)
             d = paired_delta(abl, lora, cfg.seed, cfg.n_boot)
-            effect = None if lo["mean"] is None or bs["mean"] is None else lo["mean"] - bs["mean"]
-            removed = (-d["mean"] / effect if d["mean"] is not None and effect
-                       and abs(effect) > 1e-9 else None)
+            # a share of the behaviour removed only where the adapter shows the behaviour
+            # (its paired difference from base lies above 0); elsewhere it is meaningless
+            effect = paired_delta(lora, base, cfg.seed, cfg.n_boot)
+            removed = (-d["mean"] / effect["mean"] if d["mean"] is not None
+                       and effect["ci_low"] is not None and effect["ci_low"] > 0 else None)
             entries.append({
                 "adapter": a, "adapter_lang": stage.adapters[a], "lang": lang,
                 "direction_lang": direction_lang(a, lang), "metric": primary,
@@ -189,7 +191,8 @@ def run_ablation(stage: Stage, vectors: dict[tuple[str, str], Any]) -> dict[str,
         "metric": primary, "layers": layers, "direction": cfg.ablation_direction,
         "interval": f"95 % percentile bootstrap over the {len(every_id)} eval prompts per "
                     f"language ({cfg.n_boot} resamples, seed {cfg.seed}); delta = ablated − "
-                    "adapter, paired over prompts; removed_fraction = −delta / (adapter − base)",
+                    "adapter, paired over prompts; removed_fraction = −delta / (adapter − base), "
+                    "only where adapter − base has an interval above 0",
         "entries": entries,
     }
     atomic_write_json(stage.bdir.ablation, result)
