@@ -146,7 +146,7 @@ _FIG_TITLES = [
 
 
 def summary_paragraph(tr: dict[str, Any] | None, ab: dict[str, Any] | None,
-                      geo: dict[str, Any] | None) -> str:
+                      geo: dict[str, Any] | None, min_coherence: float = 0.8) -> str:
     """One paragraph: what the intervals support, and what they do not."""
     said: list[str] = []
     if tr and tr["entries"]:
@@ -168,12 +168,17 @@ def summary_paragraph(tr: dict[str, Any] | None, ab: dict[str, Any] | None,
                       and e["delta"] is not None]
             off = [e for e in mine if e["from_lang"] != e["to_lang"] and e["delta"] is not None]
             if diag_d and off:
-                up = sum(_excludes_zero(e["delta_ci_low"], e["delta_ci_high"]) == 1 for e in off)
+                up = [e for e in off if _excludes_zero(e["delta_ci_low"], e["delta_ci_high"]) == 1]
+                loops = [e for e in up if (e.get("coherence") or 0.0) < min_coherence]
                 said.append(
                     f"Across languages, vectors applied to prompts of another language shift "
                     f"{tr['metric']} by {_n(sum(e['delta'] for e in off) / len(off), sign=True)}"
                     f" on average against {_n(sum(diag_d) / len(diag_d), sign=True)} on the "
-                    f"diagonal; {up} of {len(off)} off-diagonal cells have an interval above 0.")
+                    f"diagonal; {len(up)} of {len(off)} off-diagonal cells have an interval "
+                    f"above 0" + (f", {len(loops)} of them with fewer than {min_coherence:.0%} "
+                                  "coherent answers (repetition loops, not the behaviour: "
+                                  + ", ".join(f"{e['from_lang']}→{e['to_lang']}" for e in loops)
+                                  + ")" if loops else "") + ".")
     if ab and ab["entries"]:
         down = [e for e in ab["entries"]
                 if _excludes_zero(e["delta_ci_low"], e["delta_ci_high"]) == -1]
@@ -214,9 +219,10 @@ def behaviour_section(doc: Document, bdir: BehaviourDir, langs: list[str]) -> No
           "adapter, language and layer. The layer and strength are chosen per adapter on "
           "selection prompts (its own vector on its own language, under fidelity and KL "
           "guards) and every cell is reported on the disjoint confirmation prompts.")
-    s.add(summary_paragraph(tr, ab, geo))
-    if bdir.selection.exists():
-        selection_table(s, read_json(bdir.selection))
+    sel = read_json(bdir.selection) if bdir.selection.exists() else None
+    s.add(summary_paragraph(tr, ab, geo, sel.get("min_coherence", 0.8) if sel else 0.8))
+    if sel:
+        selection_table(s, sel)
     if tr:
         transfer_tables(s, tr, langs, bdir)
     if ab:
