@@ -217,8 +217,8 @@ def behaviour_section(doc: Document, bdir: BehaviourDir, langs: list[str]) -> No
     s.add("Behaviour vectors are the mean residual difference (adapter − base model) of each "
           "decoder layer over parallel prompts that are neither eval nor KL prompts, one per "
           "adapter, language and layer. The layer and strength are chosen per adapter on "
-          "selection prompts (its own vector on its own language, under fidelity and KL "
-          "guards) and every cell is reported on the disjoint confirmation prompts.")
+          "selection prompts (its own vector on its own language, under language-fidelity, "
+          "coherence and KL guards) and every cell is reported on the disjoint confirmation prompts.")
     sel = read_json(bdir.selection) if bdir.selection.exists() else None
     s.add(summary_paragraph(tr, ab, geo, sel.get("min_coherence", 0.8) if sel else 0.8))
     if sel:
