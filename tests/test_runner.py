@@ -220,3 +220,25 @@ def test_refusal_study_with_a_local_judge_offline(tiny_model_dir: Path, tmp_path
     best = json.loads(run.sweep("refusal").best.read_text())
     assert best["max_over_refusal"] == pytest.approx(0.10)
     assert "over-refusal" in report
+
+
+def test_study_with_behaviour_stage_fills_analysis_and_report(tiny_model_dir: Path,
+                                                              tmp_path: Path) -> None:
+    """The behaviour block runs after steer; analysis.json and the report carry its results,
+    and a rerun skips it."""
+    cfg = validate_config(ExperimentConfig, tiny_config(
+        tiny_model_dir, steer=None,
+        behaviour={"enabled": True, "langs": ["en", "de"], "layers": [1], "strengths": [2.0],
+                   "max_eval": 4, "max_new_tokens": 4, "max_prompts": 8, "kl_prompts": 3,
+                   "min_fidelity": 0.0, "min_coherence": 0.0, "max_kl": 1e6,
+                   "ablation_layers": [1], "n_boot": 200}))
+    run = run_study(cfg, tmp_path / "run")
+    analysis = json.loads(run.analysis.read_text())
+    assert len(analysis["behaviour_transfer"]) == 2 * 2 * 2  # adapters × from × to
+    assert {(e["adapter"], e["lang"]) for e in analysis["behaviour_ablation"]} == {
+        (a, la) for a in ("en", "de") for la in ("en", "de")}
+    assert "Where the behaviour lives" in run.report_md.read_text()
+    assert json.loads(run.stage_stamp("behaviour-caps").read_text())["outputs"]["wall_s"] >= 0
+    n = len(read_jsonl(run.behaviour("caps").generations))
+    run_study(cfg, tmp_path / "run")
+    assert len(read_jsonl(run.behaviour("caps").generations)) == n

@@ -63,6 +63,8 @@ _STAGES: list[tuple[str, str, str, str]] = [
     ("crossling.evaluate.cli", "eval_cmd", "eval", "Evaluate base model and adapters in every language."),
     ("crossling.evaluate.cli", "score_cmd", "score", "Score any JSONL file of answers."),
     ("crossling.steer.cli", "app", "steer", "Language steering vectors and sweeps."),
+    ("crossling.behaviour.cli", "app", "behaviour",
+     "Where a behaviour lives: behaviour vectors, transfer, ablation, geometry."),
     ("crossling.runner.cli", "run", "run", "Run a whole study from one YAML config, resumably."),
     ("crossling.runner.cli", "report", "report", "Write report.md and report.html for a run."),
     ("crossling.runner.cli", "demo", "demo", "Run configs/demo.yaml on the packaged SmolLM2."),

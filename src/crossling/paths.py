@@ -13,6 +13,7 @@ Layout of a study (``crossling run``)::
     RUN/eval/<task>/                       EvalDir
     RUN/steer/<task>/vectors/              VectorDir
     RUN/steer/<task>/sweep/                SweepDir
+    RUN/behaviour/<task>/                  BehaviourDir
     RUN/report/                            report.md, report.html, figures
     RUN/tracking/                          tensorboard/, wandb/, mlruns/ (report_to)
 """
@@ -210,6 +211,58 @@ class SweepDir:
 
 
 @dataclass(frozen=True)
+class BehaviourDir:
+    """Behaviour vectors (adapter − base residual), their transfer, ablation and geometry."""
+
+    root: Path
+
+    @property
+    def vectors_dir(self) -> Path:
+        return self.root / "vectors"
+
+    def vectors(self, adapter: str, lang: str) -> Path:
+        """Behaviour vectors of ``adapter`` measured on prompts in ``lang`` (all layers)."""
+        return self.vectors_dir / f"{adapter}__{lang}.safetensors"
+
+    def metadata(self, adapter: str, lang: str) -> Path:
+        return self.vectors_dir / f"{adapter}__{lang}.json"
+
+    @property
+    def lang_vectors(self) -> VectorDir:
+        """Language vectors recorded on the same prompts (for the geometry)."""
+        return VectorDir(self.root / "lang_vectors")
+
+    @property
+    def generations(self) -> Path:
+        """Every generation of the stage (append-only log, resumable)."""
+        return self.root / "generations.jsonl"
+
+    @property
+    def kl(self) -> Path:
+        """Next-token KL of each selection cell on held-out prompts (append-only log)."""
+        return self.root / "kl.jsonl"
+
+    @property
+    def selection(self) -> Path:
+        return self.root / "selection.json"
+
+    @property
+    def transfer(self) -> Path:
+        return self.root / "transfer.json"
+
+    @property
+    def ablation(self) -> Path:
+        return self.root / "ablation.json"
+
+    @property
+    def geometry(self) -> Path:
+        return self.root / "geometry.json"
+
+    def figure(self, name: str) -> Path:
+        return self.root / "figures" / f"{name}.png"
+
+
+@dataclass(frozen=True)
 class RunDir:
     """A whole study run by ``crossling run``."""
 
@@ -246,6 +299,9 @@ class RunDir:
 
     def sweep(self, task: str) -> SweepDir:
         return SweepDir(self.root / "steer" / task / "sweep")
+
+    def behaviour(self, task: str) -> BehaviourDir:
+        return BehaviourDir(self.root / "behaviour" / task)
 
     @property
     def analysis(self) -> Path:

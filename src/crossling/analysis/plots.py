@@ -28,7 +28,7 @@ def language_colours(langs: Sequence[str]) -> dict[str, str]:
     return {lang: _TAB10[i % len(_TAB10)] for i, lang in enumerate(langs)}
 
 
-def _pyplot() -> Any:
+def pyplot() -> Any:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -38,11 +38,11 @@ def _pyplot() -> Any:
     return plt
 
 
-def _save(fig: Any, out: Path) -> Path:
+def save_figure(fig: Any, out: Path) -> Path:
     out = Path(out)
     with atomic_path(out) as tmp:
         fig.savefig(tmp, dpi=DPI, bbox_inches="tight", format="png")
-    _pyplot().close(fig)
+    pyplot().close(fig)
     return out
 
 
@@ -77,7 +77,7 @@ def plot_adapter(
     Returns:
         ``out``.
     """
-    plt = _pyplot()
+    plt = pyplot()
     rows = [
         r for r in summary
         if r["adapter"] == adapter and r["scorer"] == scorer
@@ -130,7 +130,7 @@ def plot_adapter(
     suffix += f" steer={steer}" if steer != "none" else ""
     fig.suptitle(f"{scorer} by language, adapter '{adapter}'{suffix}")
     fig.tight_layout()
-    return _save(fig, out)
+    return save_figure(fig, out)
 
 
 def plot_transfer_heatmap(
@@ -159,7 +159,7 @@ def plot_transfer_heatmap(
     """
     import numpy as np
 
-    plt = _pyplot()
+    plt = pyplot()
     rows = [
         r for r in summary
         if r["scorer"] == scorer and r.get("kind", "task") == kind
@@ -208,4 +208,4 @@ def plot_transfer_heatmap(
     ax.set_title(title)
     fig.colorbar(im, ax=ax, label=scorer)
     fig.tight_layout()
-    return _save(fig, out)
+    return save_figure(fig, out)

@@ -110,7 +110,11 @@ def quality_matrices(
 
 def run_analyze(cfg: ExperimentConfig, run: RunDir) -> dict[str, Any]:
     """Analyze every task; cheap, so it always reruns (no stamp)."""
+    from crossling.behaviour.run import analysis_entries
+
     result = {"tasks": {task: analyze_task(cfg, run, task) for task in cfg.tasks
                         if run.eval(task).scores.exists()}}
+    if cfg.behaviour.enabled:
+        result.update(analysis_entries(run.behaviour(cfg.behaviour.task)))
     atomic_write_json(run.analysis, result)
     return result

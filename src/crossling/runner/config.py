@@ -10,6 +10,7 @@ from pydantic import BaseModel as _BaseModel
 from pydantic import ConfigDict, Field, field_validator, model_validator
 
 from crossling.analysis.quality import MAX_DEGENERATE
+from crossling.behaviour.config import StudyBehaviourConfig
 from crossling.data.config import DataConfig
 from crossling.evaluate.backends.base import GenerationConfig
 from crossling.evaluate.config import JudgeConfig
@@ -127,6 +128,11 @@ class ExperimentConfig(_BaseModel):
     train: TrainConfig = Field(default_factory=TrainConfig, description="LoRA hyperparameters.")
     eval: StudyEvalConfig = Field(default_factory=StudyEvalConfig, description="Evaluation.")
     steer: StudySteerConfig | None = Field(None, description="Steering sweep (null: none).")
+    behaviour: StudyBehaviourConfig = Field(
+        default_factory=StudyBehaviourConfig,
+        description="Where the behaviour lives: behaviour vectors, their transfer, ablation "
+        "and geometry (off unless enabled).",
+    )
     report: ReportConfig = Field(default_factory=ReportConfig, description="Report options.")
     report_to: ReportTo = Field(
         default_factory=list,
@@ -186,6 +192,15 @@ class ExperimentConfig(_BaseModel):
                 raise ValueError(f"steer.eval_langs {missing} have no eval data in task "
                                  f"'{self.steer.task}' (eval_langs: {', '.join(t.eval_langs)})")
             parse_langs([self.steer.toward])
+        b = self.behaviour
+        if b.enabled:
+            if b.task not in self.tasks:
+                raise ValueError(f"behaviour.task '{b.task}' is not in tasks")
+            missing = [lang for lang in b.langs or [] if lang not in self.tasks[b.task].eval_langs]
+            if missing:
+                raise ValueError(f"behaviour.langs {missing} have no eval data in task "
+                                 f"'{b.task}' (eval_langs: "
+                                 f"{', '.join(self.tasks[b.task].eval_langs)})")
         return self
 
     def scorers_for(self, task: str) -> list[str]:

@@ -1,7 +1,7 @@
 """``crossling run``: one config runs the whole study, resumably.
 
 Stages, in order: data → train → eval (generate, then score from the saved file) → steer →
-analyze → report. Each stage is skipped when its stamp says its inputs are unchanged; a
+behaviour → analyze → report. Each stage is skipped when its stamp says its inputs are unchanged; a
 killed run (SIGKILL included) is finished by running the same command again, because every
 stage either writes atomically or resumes from what it left (training checkpoints,
 append-only generation and score logs).
@@ -39,7 +39,7 @@ from crossling.runner.stamps import (
 console = Console(stderr=True)
 log = logging.getLogger(__name__)
 
-STAGES = ("data", "train", "eval", "steer", "analyze", "report")
+STAGES = ("data", "train", "eval", "steer", "behaviour", "analyze", "report")
 
 
 @dataclass(frozen=True)
@@ -300,6 +300,39 @@ def track_study(cfg: ExperimentConfig, run: RunDir, analysis: dict[str, Any]) ->
                         for a, cols in r["matrix"].items() for lang, cell in cols.items()])
 
 
+def stage_behaviour(cfg: ExperimentConfig, run: RunDir) -> None:
+    """Behaviour vectors of every adapter of ``behaviour.task``, their transfer, ablation and
+    geometry (``crossling.behaviour``); its wall time is stored in the stamp."""
+    from crossling.behaviour import BehaviourConfig, run_behaviour
+
+    b = cfg.behaviour
+    if not b.enabled:
+        console.print("    behaviour: disabled in config")
+        return
+    adapters = adapters_of(cfg, run, b.task)
+    bdir = run.behaviour(b.task)
+    bcfg = BehaviourConfig(
+        **b.model_dump(exclude={"enabled"}), model=cfg.model,
+        adapters={k: str(v.adapter) for k, v in adapters.items()},
+        data=str(run.data(b.task).root), out=str(bdir.root), seed=cfg.seed,
+    )
+    key = f"behaviour-{b.task}"
+    inputs = hash_inputs(
+        bcfg.model_dump(mode="json", exclude={"out", "data", "adapters", "batch_size"}),
+        {k: hash_folder(v.adapter) for k, v in adapters.items()},
+        sha256_file(run.data(b.task).manifest))
+    if stamp_matches(run, key, inputs) and bdir.transfer.exists() and bdir.ablation.exists():
+        console.print("    behaviour: up to date")
+        return
+    if stamp_exists(run, key):
+        invalidate(run, key, bdir.root)
+    started = time.monotonic()
+    run_behaviour(bcfg)
+    wall = time.monotonic() - started
+    console.print(f"    behaviour: {len(adapters)} adapter(s) in {wall:.0f}s")
+    mark_done(run, key, inputs, {"wall_s": round(wall, 1)})
+
+
 def run_study(cfg: ExperimentConfig, out: str | Path, force: bool = False,
               shard: str | None = None) -> RunDir:
     """Run (or resume) the whole study in ``out``.
@@ -342,11 +375,13 @@ def run_study(cfg: ExperimentConfig, out: str | Path, force: bool = False,
     stage_eval(cfg, run)
     progress.stage(4, "steer")
     stage_steer(cfg, run)
-    progress.stage(5, "analyze")
+    progress.stage(5, "behaviour")
+    stage_behaviour(cfg, run)
+    progress.stage(6, "analyze")
     analysis = run_analyze(cfg, run)
     if cfg.report_to:
         track_study(cfg, run, analysis)
-    progress.stage(6, "report")
+    progress.stage(7, "report")
     write_report(run)
     progress.finish()
     return run

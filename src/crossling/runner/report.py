@@ -437,6 +437,11 @@ def build_document(run: RunDir) -> Document:
         if task in analysis["tasks"]:
             _task_sections(doc, cfg, run, task, analysis["tasks"][task])
     _steer_section(doc, cfg, run)
+    if cfg.behaviour.enabled:
+        from crossling.behaviour.report import behaviour_section
+
+        b = cfg.behaviour
+        behaviour_section(doc, run.behaviour(b.task), b.langs or cfg.tasks[b.task].eval_langs)
     _examples(doc, cfg, run)
     for line in headline_lines(cfg, analysis):
         summary.add(line)

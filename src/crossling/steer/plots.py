@@ -14,7 +14,7 @@ from typing import Any
 from crossling.io import atomic_path
 
 
-def _save(fig: Any, path: Path) -> None:
+def save_figure(fig: Any, path: Path) -> None:
     import matplotlib.pyplot as plt
 
     with atomic_path(path) as tmp:
@@ -66,7 +66,7 @@ def plot_heatmap(table: list[dict[str, Any]], metric: str, path: Path) -> None:
                         fontsize=7, color="white")
         fig.colorbar(im, ax=ax)
     fig.tight_layout()
-    _save(fig, path)
+    save_figure(fig, path)
 
 
 def plot_curves(
@@ -97,4 +97,4 @@ def plot_curves(
     ax.axvline(0, color="grey", lw=0.5)
     ax.legend(fontsize=8)
     fig.tight_layout()
-    _save(fig, path)
+    save_figure(fig, path)

@@ -1,0 +1,231 @@
+"""The report section "Where the behaviour lives", built from the stage's result files only.
+
+Why a paragraph generated from the numbers: a reader should not have to decode two matrices
+to learn whether the direction transfers; the paragraph states what the intervals support,
+and, as plainly, what they do not (few prompts, one setting, a mean-difference direction).
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+from crossling.analysis.document import Document, Figure, Section, Table
+from crossling.io import read_json
+from crossling.paths import BehaviourDir
+
+
+def _n(v: Any, d: int = 1, sign: bool = False) -> str:
+    if v is None or (isinstance(v, float) and not math.isfinite(v)):
+        return "N/A"
+    return f"{v:+.{d}f}" if sign else f"{v:.{d}f}"
+
+
+def _ci(m: Any, lo: Any, hi: Any, d: int = 1, sign: bool = False) -> str:
+    if m is None:
+        return "N/A"
+    return f"{_n(m, d, sign)} [{_n(lo, d, sign)}, {_n(hi, d, sign)}]"
+
+
+def _excludes_zero(lo: Any, hi: Any) -> int:
+    """+1 / −1 when the interval lies above / below 0, else 0."""
+    if lo is None or hi is None:
+        return 0
+    return 1 if lo > 0 else -1 if hi < 0 else 0
+
+
+def selection_table(s: Section, sel: dict[str, Any]) -> None:
+    """The chosen (layer, strength) per adapter, with what it scored on the selection ids."""
+    m = sel["metric"]
+    rows = []
+    for a, info in sel["adapters"].items():
+        best = info["pick"]["per_lang"].get(info["lang"], {})
+        b, base = best.get("best"), best.get("baseline")
+        rows.append([a, info["lang"], str(b["layer"]) if b else "none passed",
+                     f"{b['strength']:g}" if b else "–",
+                     _ci(base.get(m), base.get(f"{m}_ci_low"), base.get(f"{m}_ci_high"))
+                     if base else "–",
+                     _ci(b.get(m), b.get(f"{m}_ci_low"), b.get(f"{m}_ci_high")) if b else "–",
+                     _n(b.get("lang_fidelity"), 2) if b else "–",
+                     _n(b.get("coherence"), 2) if b else "–",
+                     _n(b.get("kl"), 3) if b else "–", _n(info.get("adapter_kl"), 3)])
+    s.add(Table(["adapter", "chosen on", "layer", "strength", f"base {m}", f"steered {m}",
+                 "lang fidelity", "coherent", "KL (nats)", "adapter's own KL"], rows,
+                f"Choice on the {len(sel['selection_ids'])} selection prompts: highest {m} with "
+                f"language fidelity ≥ {sel['min_fidelity']}, coherent share ≥ "
+                f"{sel.get('min_coherence', 0)} (answers that are not repetition loops) and KL ≤ {sel['max_kl']} (KL of the "
+                "steered base model vs the base model on held-out prompts; the adapter's own KL "
+                "is the scale of a full behaviour change); 95 % CI over selection prompts"))
+
+
+def transfer_tables(s: Section, tr: dict[str, Any], langs: list[str], bdir: BehaviourDir) -> None:
+    entries = tr["entries"]
+    metric = tr["metric"]
+    for a in dict.fromkeys(e["adapter"] for e in entries):
+        mine = {(e["from_lang"], e["to_lang"]): e for e in entries if e["adapter"] == a}
+        e0 = next(iter(mine.values()))
+        rows = [[f"vector from {x}", *[_ci(mine[(x, y)]["mean"], mine[(x, y)]["ci_low"],
+                                           mine[(x, y)]["ci_high"]) if (x, y) in mine else "–"
+                                       for y in langs]] for x in langs]
+        ref = {y: next((e for (_, yy), e in mine.items() if yy == y), None) for y in langs}
+        rows.append(["base (unsteered)", *[_ci(r["baseline_mean"], r["baseline_ci_low"],
+                                               r["baseline_ci_high"]) if r else "–"
+                                           for r in ref.values()]])
+        rows.append([f"LoRA {a} (adapter)", *[_ci(r["lora_mean"], r["lora_ci_low"],
+                                                  r["lora_ci_high"]) if r else "–"
+                                              for r in ref.values()]])
+        s.add(Table(["", *langs], rows,
+                    f"Adapter {a} (trained in {e0['adapter_lang']}): {metric} of the base model "
+                    f"with the behaviour vector from the row's language added at layer "
+                    f"{e0['layer']}, strength {e0['strength']:g}; columns = prompt language; "
+                    "mean [95 % CI over confirmation prompts]"))
+        deltas = [[f"from {x}", *[_ci(mine[(x, y)]["delta"], mine[(x, y)]["delta_ci_low"],
+                                      mine[(x, y)]["delta_ci_high"], sign=True)
+                                  if (x, y) in mine else "–" for y in langs]] for x in langs]
+        coh = [[f"from {x}", *[_n(mine[(x, y)].get("coherence"), 2) if (x, y) in mine else "–"
+                               for y in langs]] for x in langs]
+        coh.append([f"LoRA {a}", *[_n(r.get("lora_coherence"), 2) if r else "–"
+                                   for r in ref.values()]])
+        s.add(Table(["coherent share", *langs], coh,
+                    f"Adapter {a}: share of answers that are not repetition loops (a cell that "
+                    "is high in the matrix above but low here is degenerate text, not the "
+                    "behaviour)"))
+        s.add(Table(["Δ vs base", *langs], deltas,
+                    f"Adapter {a}: steered − unsteered base, paired over the same confirmation "
+                    "prompts (95 % CI)"))
+        fig = bdir.figure(f"transfer_{a}")
+        if fig.exists():
+            s.add(Figure(fig, f"Behaviour-transfer matrix of adapter {a} (rows: vector "
+                              "language; base and LoRA rows for reference)"))
+    for sk in tr.get("skipped", []):
+        s.add(f"Adapter {sk['adapter']}: no transfer matrix — {sk['reason']}.")
+
+
+def ablation_table(s: Section, ab: dict[str, Any], bdir: BehaviourDir) -> None:
+    rows = [[e["adapter"], e["lang"], e["direction_lang"],
+             _ci(e["mean"], e["ci_low"], e["ci_high"]),
+             _ci(e["ablated_mean"], e["ablated_ci_low"], e["ablated_ci_high"]),
+             _ci(e["delta"], e["delta_ci_low"], e["delta_ci_high"], sign=True),
+             _n(e["baseline_mean"]), _n(e["removed_fraction"], 2),
+             f"{_n(e.get('coherence'), 2)} → {_n(e.get('ablated_coherence'), 2)}"]
+            for e in ab["entries"]]
+    layers = ab["layers"]
+    where = (f"layers {layers[0]}–{layers[-1]}" if layers == list(range(layers[0],
+                                                                          layers[-1] + 1))
+             else f"layers {layers}")
+    s.add(Table(["adapter", "prompts", "direction from", f"adapter {ab['metric']}", "ablated",
+                 "Δ (ablated − adapter)", "base", "share removed", "coherent share"], rows,
+                f"Directional ablation at {where}: the behaviour direction is projected out of "
+                f"every position; {ab['interval']}"))
+    fig = bdir.figure("ablation")
+    if fig.exists():
+        s.add(Figure(fig, "Adapter, ablated adapter and base model per prompt language "
+                          "(bars: mean, whiskers: 95 % CI over prompts)"))
+
+
+def geometry_blocks(s: Section, geo: dict[str, Any]) -> None:
+    rows = [[r["kind"], r["what"], _n(r["mean_cos"], 2), str(r["peak_layer"]),
+             _n(r["peak_cos"], 2)] for r in geo["table"]]
+    s.add(Table(["comparison", "what", "mean cosine", "peak layer", "cosine at peak"], rows,
+                "Geometry: cosines averaged over layers (behaviour vectors) or over modules × "
+                "layers (LoRA ΔW); no intervals — one estimate per vector pair"))
+    for name, path in geo.get("figures", {}).items():
+        title = next((t for prefix, t in _FIG_TITLES if name.startswith(prefix)), name)
+        s.add(Figure(Path(path), f"{title} ({name})"))
+
+
+_FIG_TITLES = [
+    ("cos_langs", "Cosine between behaviour vectors of one adapter measured in two languages"),
+    ("cos_adapters", "Cosine between behaviour vectors of two adapters in the same language"),
+    ("cos_lang_vectors", "Cosine between behaviour vectors and language vectors "
+                         "(train ← prompt language)"),
+    ("delta_w", "Cosine between LoRA weight updates of two adapters, per module and layer"),
+    ("relative_norm", "Behaviour-vector norm relative to the residual norm, per layer"),
+]
+
+
+def summary_paragraph(tr: dict[str, Any] | None, ab: dict[str, Any] | None,
+                      geo: dict[str, Any] | None, min_coherence: float = 0.8) -> str:
+    """One paragraph: what the intervals support, and what they do not."""
+    said: list[str] = []
+    if tr and tr["entries"]:
+        for a in dict.fromkeys(e["adapter"] for e in tr["entries"]):
+            mine = [e for e in tr["entries"] if e["adapter"] == a]
+            own = mine[0]["adapter_lang"]
+            diag = next((e for e in mine if e["from_lang"] == own == e["to_lang"]), None)
+            if diag is not None:
+                sig = _excludes_zero(diag["delta_ci_low"], diag["delta_ci_high"])
+                verdict = {1: "raises", -1: "lowers", 0: "does not measurably change"}[sig]
+                said.append(
+                    f"Adapter {a}'s behaviour vector from {own}, added to the base model at "
+                    f"layer {diag['layer']} (strength {diag['strength']:g}), {verdict} "
+                    f"{tr['metric']} on {own} prompts: {_n(diag['mean'])} vs "
+                    f"{_n(diag['baseline_mean'])} unsteered (Δ "
+                    f"{_ci(diag['delta'], diag['delta_ci_low'], diag['delta_ci_high'], sign=True)}"
+                    f"; the adapter itself reaches {_n(diag['lora_mean'])}).")
+            diag_d = [e["delta"] for e in mine if e["from_lang"] == e["to_lang"]
+                      and e["delta"] is not None]
+            off = [e for e in mine if e["from_lang"] != e["to_lang"] and e["delta"] is not None]
+            if diag_d and off:
+                up = [e for e in off if _excludes_zero(e["delta_ci_low"], e["delta_ci_high"]) == 1]
+                loops = [e for e in up if (e.get("coherence") or 0.0) < min_coherence]
+                said.append(
+                    f"Across languages, vectors applied to prompts of another language shift "
+                    f"{tr['metric']} by {_n(sum(e['delta'] for e in off) / len(off), sign=True)}"
+                    f" on average against {_n(sum(diag_d) / len(diag_d), sign=True)} on the "
+                    f"diagonal; {len(up)} of {len(off)} off-diagonal cells have an interval "
+                    f"above 0" + (f", {len(loops)} of them with fewer than {min_coherence:.0%} "
+                                  "coherent answers (repetition loops, not the behaviour: "
+                                  + ", ".join(f"{e['from_lang']}→{e['to_lang']}" for e in loops)
+                                  + ")" if loops else "") + ".")
+    if ab and ab["entries"]:
+        down = [e for e in ab["entries"]
+                if _excludes_zero(e["delta_ci_low"], e["delta_ci_high"]) == -1]
+        said.append(
+            f"Projecting the direction out of the adapter lowers the behaviour with an interval "
+            f"below 0 in {len(down)} of {len(ab['entries'])} adapter × language cells"
+            + (" (" + ", ".join(f"{e['adapter']} on {e['lang']} "
+                                f"{_n(e['delta'], sign=True)}" for e in down[:6]) + ")"
+               if down else "") + ".")
+    if geo:
+        for r in geo["table"]:
+            if r["kind"].startswith("behaviour · behaviour (languages)"):
+                said.append(f"{r['what'].capitalize()}'s vectors in different languages have "
+                            f"mean cosine {_n(r['mean_cos'], 2)} (peak {_n(r['peak_cos'], 2)} "
+                            f"at layer {r['peak_layer']}).")
+    if not said:
+        return "The behaviour stage has no results yet."
+    n = len(tr["confirmation_ids"]) if tr else None
+    caveat = (" What this does not show: the intervals are over "
+              + (f"{n} confirmation prompts per language" if n else "prompts")
+              + " of one training seed and one chosen (layer, strength), so small shifts are "
+              "within noise; a mean-difference direction that reproduces or removes the "
+              "behaviour is evidence that the adapter writes along it, not that it is the only "
+              "mechanism; steering can also change the answer's language (lang_fidelity in "
+              "transfer.json); and an ablated model whose coherent share drops has been "
+              "damaged, so its lower score is not only the behaviour going away.")
+    return " ".join(said) + caveat
+
+
+def behaviour_section(doc: Document, bdir: BehaviourDir, langs: list[str]) -> None:
+    """Append "Where the behaviour lives" to ``doc`` from the files in ``bdir``."""
+    s = doc.section("Where the behaviour lives")
+    tr = read_json(bdir.transfer) if bdir.transfer.exists() else None
+    ab = read_json(bdir.ablation) if bdir.ablation.exists() else None
+    geo = read_json(bdir.geometry) if bdir.geometry.exists() else None
+    s.add("Behaviour vectors are the mean residual difference (adapter − base model) of each "
+          "decoder layer over parallel prompts that are neither eval nor KL prompts, one per "
+          "adapter, language and layer. The layer and strength are chosen per adapter on "
+          "selection prompts (its own vector on its own language, under language-fidelity, "
+          "coherence and KL guards) and every cell is reported on the disjoint confirmation prompts.")
+    sel = read_json(bdir.selection) if bdir.selection.exists() else None
+    s.add(summary_paragraph(tr, ab, geo, sel.get("min_coherence", 0.8) if sel else 0.8))
+    if sel:
+        selection_table(s, sel)
+    if tr:
+        transfer_tables(s, tr, langs, bdir)
+    if ab:
+        ablation_table(s, ab, bdir)
+    if geo:
+        geometry_blocks(s, geo)

@@ -1,0 +1,99 @@
+"""Run the behaviour steps: vectors → transfer → ablation → geometry, resumably.
+
+Why one entry point with a step list: ``crossling run`` does every step, the CLI one at a
+time; each step resumes from the generation log and the saved vectors, so running
+``transfer`` then ``ablate`` costs the same as running both together.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from crossling.behaviour.ablate import run_ablation
+from crossling.behaviour.config import BehaviourConfig
+from crossling.behaviour.geometry import run_geometry
+from crossling.behaviour.stage import Stage, open_stage
+from crossling.behaviour.transfer import run_transfer
+from crossling.behaviour.vectors import run_vectors
+from crossling.errors import CrosslingError
+from crossling.paths import BehaviourDir
+
+STEPS = ("vectors", "transfer", "ablate", "geometry")
+
+
+def run_behaviour(cfg: BehaviourConfig, steps: Sequence[str] = STEPS,
+                  loaded: Any = None) -> BehaviourDir:
+    """Run ``steps`` of the behaviour stage (vectors are always made or loaded first).
+
+    Args:
+        cfg: the stage config.
+        steps: any of 'vectors', 'transfer', 'ablate', 'geometry'.
+        loaded: an already-loaded base model (tests); else loaded when first needed.
+
+    Returns:
+        The BehaviourDir with vectors, transfer.json, ablation.json, geometry.json, figures.
+
+    Raises:
+        CrosslingError: an unknown step, or bad inputs (see ``open_stage``).
+    """
+    bad = [s for s in steps if s not in STEPS]
+    if bad:
+        raise CrosslingError(f"unknown behaviour step(s) {bad}; use {', '.join(STEPS)}.")
+    stage: Stage = open_stage(cfg, loaded)
+    vectors = run_vectors(stage)
+    if "transfer" in steps:
+        run_transfer(stage, vectors)
+    if "ablate" in steps:
+        run_ablation(stage, vectors)
+    if "geometry" in steps or "vectors" in steps:
+        run_geometry(stage, vectors)
+    write_figures(stage)
+    return stage.bdir
+
+
+def write_figures(stage: Stage) -> None:
+    """Transfer matrices and ablation bars from whatever results exist."""
+    from crossling.behaviour.plots import plot_ablation, plot_behaviour_transfer
+    from crossling.io import read_json
+
+    bdir = stage.bdir
+    if bdir.transfer.exists():
+        entries = read_json(bdir.transfer)["entries"]
+        for a in dict.fromkeys(e["adapter"] for e in entries):
+            plot_behaviour_transfer(entries, a, stage.langs, bdir.figure(f"transfer_{a}"))
+    if bdir.ablation.exists():
+        entries = read_json(bdir.ablation)["entries"]
+        if entries:
+            plot_ablation(entries, bdir.figure("ablation"))
+
+
+def analysis_entries(bdir: BehaviourDir) -> dict[str, Any]:
+    """The behaviour results as ``analysis.json`` keys (absent when not computed):
+    ``behaviour_transfer`` (adapter × from × to), ``behaviour_ablation`` (adapter ×
+    language), ``behaviour_geometry`` (the compact table) and ``behaviour_protocol`` (chosen
+    settings, ids and what the intervals are over)."""
+    from crossling.io import read_json
+
+    out: dict[str, Any] = {}
+    protocol: dict[str, Any] = {}
+    if bdir.transfer.exists():
+        t = read_json(bdir.transfer)
+        out["behaviour_transfer"] = t["entries"]
+        protocol.update(transfer_interval=t["interval"], skipped=t["skipped"],
+                        selection_ids=t["selection_ids"], confirmation_ids=t["confirmation_ids"])
+    if bdir.selection.exists():
+        sel = read_json(bdir.selection)
+        protocol["chosen"] = {a: {"lang": v["lang"], **(v["chosen"] or {})}
+                              for a, v in sel["adapters"].items()}
+        protocol.update(min_fidelity=sel["min_fidelity"], max_kl=sel["max_kl"])
+    if bdir.ablation.exists():
+        ab = read_json(bdir.ablation)
+        out["behaviour_ablation"] = ab["entries"]
+        protocol.update(ablation_interval=ab["interval"], ablation_layers=ab["layers"],
+                        ablation_direction=ab["direction"])
+    if bdir.geometry.exists():
+        out["behaviour_geometry"] = read_json(bdir.geometry)["table"]
+    if protocol:
+        out["behaviour_protocol"] = protocol
+    return out

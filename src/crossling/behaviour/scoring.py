@@ -1,0 +1,95 @@
+"""Score the behaviour stage's generation log and summarise cells with intervals.
+
+Why paired intervals: every cell of the stage answers the same prompt ids (a steered base
+model, the plain base model, the adapter, the ablated adapter), so a difference between two
+cells is taken per prompt and bootstrapped over prompts; the prompt-difficulty variance an
+unpaired comparison would carry cancels. Every interval here is a 95 % percentile bootstrap
+over prompts (``analysis.stats.bootstrap_ci``), seeded.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import Any
+
+from crossling.analysis.stats import bootstrap_ci
+
+Values = Mapping[str, float | None]  # prompt id -> score (None = N/A)
+
+
+def repetition(text: str, n: int = 5) -> float:
+    """Share of repeated character ``n``-grams (casefolded, whitespace collapsed): 0 for
+    text that never repeats itself, near 1 for a loop such as "THEY ARE THEY ARE ...".
+
+    Why: steering too hard makes a small model loop; such answers can be all caps and in the
+    right language, so neither the behaviour metric nor language fidelity flags them.
+    """
+    t = " ".join(text.casefold().split())
+    grams = [t[i:i + n] for i in range(len(t) - n + 1)]
+    return 1.0 - len(set(grams)) / len(grams) if grams else 0.0
+
+
+def coherent(text: str, max_repetition: float = 0.5) -> float:
+    """1.0 when the answer is neither degenerate by the shared rule
+    (:func:`crossling.analysis.quality.degenerate_reason`: empty, runs, stutters, loops) nor
+    repeats more than ``max_repetition`` of its character 5-grams, else 0.0."""
+    from crossling.analysis.quality import degenerate_reason
+
+    if degenerate_reason(text) is not None:
+        return 0.0
+    return 1.0 if repetition(text) <= max_repetition else 0.0
+
+
+def coherence_log(rows: list[dict[str, Any]]) -> dict[tuple[str, str, str], float | None]:
+    """``(setting, lang, id) → coherent(response)`` of every logged row."""
+    return {(r["setting"], r["lang"], r["id"]): (
+        coherent(r["response"]) if r.get("status", "ok") == "ok" else None) for r in rows}
+
+
+def score_log(rows: list[dict[str, Any]], metrics: list[str],
+              langs: list[str]) -> dict[str, dict[tuple[str, str, str], float | None]]:
+    """Per metric: ``(setting, lang, id) → score`` of every logged row.
+
+    Rows whose status is not 'ok' score None (N/A), never 0.
+    """
+    from crossling.evaluate.scorers import ScorerContext, get_scorer
+
+    out: dict[str, dict[tuple[str, str, str], float | None]] = {}
+    for m in metrics:
+        scorer = get_scorer(m, ScorerContext(langs=langs))
+        out[m] = {(r["setting"], r["lang"], r["id"]): (
+            scorer.score(r["response"], r["lang"], r) if r.get("status", "ok") == "ok" else None)
+            for r in rows}
+    return out
+
+
+def cell_values(scores: dict[tuple[str, str, str], float | None], setting: str, lang: str,
+                ids: list[str]) -> dict[str, float | None]:
+    """``id → score`` of one cell, restricted to ``ids`` that were logged."""
+    return {i: scores[(setting, lang, i)] for i in ids if (setting, lang, i) in scores}
+
+
+def _kept(v: Values) -> dict[str, float]:
+    return {i: float(x) for i, x in v.items() if x is not None and math.isfinite(float(x))}
+
+
+def summary(values: Values, seed: int, n_boot: int) -> dict[str, Any]:
+    """``mean, ci_low, ci_high, n`` over prompts (None when no prompt has a value)."""
+    kept = list(_kept(values).values())
+    if not kept:
+        return {"mean": None, "ci_low": None, "ci_high": None, "n": 0}
+    lo, hi = bootstrap_ci(kept, seed, n_boot)
+    return {"mean": sum(kept) / len(kept), "ci_low": lo, "ci_high": hi, "n": len(kept)}
+
+
+def paired_delta(a: Values, b: Values, seed: int, n_boot: int) -> dict[str, Any]:
+    """Mean of ``a[id] − b[id]`` over ids scored in both, with its bootstrap interval."""
+    ka, kb = _kept(a), _kept(b)
+    shared = sorted(set(ka) & set(kb))
+    return summary({i: ka[i] - kb[i] for i in shared}, seed, n_boot)
+
+
+def mean_of(values: Values) -> float | None:
+    kept = list(_kept(values).values())
+    return sum(kept) / len(kept) if kept else None
