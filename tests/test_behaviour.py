@@ -89,7 +89,7 @@ def _cfg(setup: Path, model_dir: Path, out: Path, device: str, **kw) -> Behaviou
 
 
 def _peft(model_dir: Path, setup: Path, device: str):
-    from crossling.evaluate.generation import HFBackend
+    from crossling.evaluate.backends.hf import HFBackend
 
     from crossling.models.config import ModelConfig
 

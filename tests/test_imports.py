@@ -12,7 +12,7 @@ import ast
 from pathlib import Path
 
 PKG = Path(__file__).resolve().parents[1] / "src" / "crossling"
-STAGES = ("data", "models", "train", "evaluate", "steer", "analysis")
+STAGES = ("data", "models", "train", "evaluate", "steer", "behaviour", "analysis")
 TOP = ("runner", "cli")
 
 

@@ -157,7 +157,7 @@ class Stage:
         todo = [(lang, i) for lang, i in todo if (setting, lang, i) not in self._done]
         if not todo:
             return
-        from crossling.evaluate.generation import GenerationConfig
+        from crossling.evaluate.backends.base import GenerationConfig
 
         self.ensure_model()
         gcfg = GenerationConfig(max_new_tokens=self.cfg.max_new_tokens,
