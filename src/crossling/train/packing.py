@@ -63,8 +63,8 @@ def pack(examples: Sequence[dict[str, list[int]]]) -> dict[str, Any]:
     Returns:
         ``input_ids`` [1, T], ``labels`` [1, T] (the first token of every row set to -100,
         so no position predicts across a row boundary), ``position_ids`` [1, T] (0 at every
-        row start), ``seq_ids`` [1, T] (row index of each token) and ``cu_seq_lens`` [rows + 1]
-        (int32 row offsets), T = total tokens of the rows.
+        row start), ``seq_ids`` [1, T] (row index of each token), ``cu_seq_lens`` [rows + 1]
+        (int32 row offsets) and ``max_length`` (int, the longest row), T = total tokens.
     """
     import torch
 
@@ -87,6 +87,7 @@ def pack(examples: Sequence[dict[str, list[int]]]) -> dict[str, Any]:
         "position_ids": torch.tensor([pos], dtype=torch.long),
         "seq_ids": torch.tensor([seq], dtype=torch.long),
         "cu_seq_lens": torch.tensor(cu, dtype=torch.int32),
+        "max_length": max(b - a for a, b in zip(cu, cu[1:], strict=False)),
     }
 
 
@@ -125,7 +126,7 @@ def attention_inputs(model: Any, packed: dict[str, Any], dtype: Any) -> dict[str
 
     Args:
         model: the (peft) causal LM, to read its attention implementation and layer types.
-        packed: output of ``pack`` already on the model's device.
+        packed: output of ``pack``, its tensors on the model's device.
         dtype: the model's compute dtype.
 
     Returns:
@@ -138,8 +139,7 @@ def attention_inputs(model: Any, packed: dict[str, Any], dtype: Any) -> dict[str
     impl = attn_implementation(model)
     out: dict[str, Any] = {"position_ids": packed["position_ids"]}
     if uses_varlen(impl):
-        cu = packed["cu_seq_lens"]
-        longest = int((cu[1:] - cu[:-1]).max())
+        cu, longest = packed["cu_seq_lens"], packed["max_length"]
         out.update(cu_seq_lens_q=cu, cu_seq_lens_k=cu, max_length_q=longest, max_length_k=longest)
         return out
     cfg = unwrap(model).config

@@ -312,13 +312,12 @@ class _Feeder:
     def inputs(self, rows: list[int]) -> tuple[dict[str, Any], int]:
         """(SFTLoss keyword arguments on the device, real tokens in them)."""
         exs = [self.examples[i] for i in rows]
+        real = sum(self.lengths[i] for i in rows)  # counted on the host: no device sync
         if not self.cfg.packing:
-            batch = {k: v.to(self.device) for k, v in collate(exs, self.pad_id).items()}
-            return batch, int(batch["attention_mask"].sum())
-        packed = {k: v.to(self.device) for k, v in pack(exs).items()}
+            return {k: v.to(self.device) for k, v in collate(exs, self.pad_id).items()}, real
+        packed = {k: v.to(self.device) if hasattr(v, "to") else v for k, v in pack(exs).items()}
         attn = attention_inputs(self.model, packed, self.dtype)
-        n = int(packed["input_ids"].shape[1])
-        return {"input_ids": packed["input_ids"], "labels": packed["labels"], **attn}, n
+        return {"input_ids": packed["input_ids"], "labels": packed["labels"], **attn}, real
 
 
 def _nonfinite(td: TrainDir, state: TrainState, step: int, loss: float, norm: float,
