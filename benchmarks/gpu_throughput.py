@@ -38,7 +38,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from train_throughput import corpus_rows  # noqa: E402  (benchmarks are scripts, not a package)
+from train_throughput import corpus_rows
 
 # Architecture shapes (vocabulary: the packaged tokenizer's). Numbers from the public configs.
 SHAPES: dict[str, dict[str, Any]] = {

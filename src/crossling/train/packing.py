@@ -30,6 +30,7 @@ tokens, normalised by the step's token count.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 from typing import Any
 
@@ -87,7 +88,7 @@ def pack(examples: Sequence[dict[str, list[int]]]) -> dict[str, Any]:
         "position_ids": torch.tensor([pos], dtype=torch.long),
         "seq_ids": torch.tensor([seq], dtype=torch.long),
         "cu_seq_lens": torch.tensor(cu, dtype=torch.int32),
-        "max_length": max(b - a for a, b in zip(cu, cu[1:], strict=False)),
+        "max_length": max(b - a for a, b in itertools.pairwise(cu)),
     }
 
 

@@ -35,12 +35,6 @@ from crossling.train.checkpoint import (
     save_checkpoint,
 )
 from crossling.train.config import TrainConfig, TrainJobConfig
-from crossling.train.packing import (
-    attention_inputs,
-    auto_micro_tokens,
-    pack,
-    plan_micro_batches,
-)
 from crossling.train.data import (
     data_hash,
     fill_self_targets,
@@ -48,6 +42,12 @@ from crossling.train.data import (
     load_train_rows,
     responses_mode,
     tokenize_rows,
+)
+from crossling.train.packing import (
+    attention_inputs,
+    auto_micro_tokens,
+    pack,
+    plan_micro_batches,
 )
 from crossling.train.report import plot_loss, versions, write_train_log
 
