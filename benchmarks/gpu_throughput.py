@@ -56,7 +56,7 @@ SHAPES: dict[str, dict[str, Any]] = {
 }
 
 # Per device kind: (train steps, batch, grad accum, prompts, generation batch, new tokens).
-DEFAULTS = {"cuda": (40, 16, 1, 256, 64, 64), "cpu": (6, 4, 2, 16, 8, 16)}
+DEFAULTS = {"cuda": (40, 16, 1, 256, 64, 64), "cpu": (4, 4, 1, 8, 8, 8)}
 
 
 def matmul_peak(device: str, dtype: Any, seconds: float = 2.0) -> float:
