@@ -254,7 +254,7 @@ def _null() -> Any:
 
 
 def crossling_generate(backend: Any, prompts: list[str], batch: int, new: int) -> tuple[float, list[str]]:
-    from crossling.evaluate import GenerationConfig
+    from crossling.evaluate.backends.base import GenerationConfig
 
     cfg = GenerationConfig(max_new_tokens=new, batch_size=batch)
     t0 = time.perf_counter()
@@ -279,7 +279,9 @@ def main() -> None:
     ap.add_argument("--prompts", type=int, default=None)
     ap.add_argument("--gen-batch", type=int, default=None)
     ap.add_argument("--max-new-tokens", type=int, default=None)
-    ap.add_argument("--compile", action="store_true", help="train with train.compile")
+    ap.add_argument("--compile", action="store_true",
+                    help="train with train.compile and decode with a compiled step "
+                    "(CUDA graphs on a GPU)")
     ap.add_argument("--skip-baselines", action="store_true", help="crossling numbers only")
     args = ap.parse_args()
 
@@ -327,11 +329,12 @@ def main() -> None:
             torch.cuda.empty_cache()
 
         # ---- generation
-        from crossling.evaluate import HFBackend
+        from crossling.evaluate.backends.hf import HFBackend
 
         adapter = save_adapter(model_dir, work / "adapter", args.device, args.dtype)
         gen_cfg = ModelConfig(name=str(model_dir), device=args.device, dtype=args.dtype)
-        backend = HFBackend(load_model(gen_cfg), {"lora": adapter})
+        backend = HFBackend(load_model(gen_cfg), {"lora": adapter}, kv_cache="static",
+                            compile_decode=args.compile)
         prompts = prompts_for(args.prompts)
         ratios: dict[str, float] = {}
         for name in (None, "lora"):
