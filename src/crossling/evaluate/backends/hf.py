@@ -8,9 +8,15 @@ per-step overhead and padding, not FLOPs:
 * prompts are sorted by token length (longest first) so a batch carries little padding;
 * rows that hit end-of-turn leave the batch at once (``Cache.batch_select_indices``), so the
   last long answer does not drag finished rows through every remaining step;
+* the KV cache is transformers' ``StaticCache`` by default: preallocated for prompt +
+  ``max_new_tokens`` and written in place, so a step does not re-concatenate the whole
+  cache; shapes are fixed, so the decode step can be compiled (``compile_decode``: CUDA
+  graphs on a GPU). ``kv_cache="dynamic"`` keeps the growing ``DynamicCache``; greedy
+  answers are the same (tested);
 * everything runs under ``torch.inference_mode``.
 
-Only public transformers APIs are used: ``DynamicCache(config=...)``, the model's forward
+Only public transformers APIs are used: ``StaticCache``/``DynamicCache(config=...)``,
+``Cache.reorder_cache``/``batch_select_indices`` to drop finished rows, the model's forward
 with a 2-D attention mask, explicit ``position_ids`` and the cache argument (named
 ``past_key_values`` up to transformers 5.23 and ``cache`` from 5.24: the name is read from
 the forward's signature). Because a silent change in a library can still turn answers into
