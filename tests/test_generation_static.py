@@ -118,3 +118,13 @@ def test_unknown_kv_cache_is_one_line(lively_model_dir: Path) -> None:
 
     with pytest.raises(CrosslingError, match="kv_cache must be one of static, dynamic"):
         HFBackend(_load(lively_model_dir, "cpu"), kv_cache="paged")
+
+
+@pytest.mark.slow
+def test_compiled_decode_equals_dynamic(lively_model_dir: Path, device: str) -> None:
+    """torch.compile of the decode step (CUDA graphs on a GPU; inductor on CPU, minutes)."""
+    loaded = _load(lively_model_dir, device)
+    cfg = GenerationConfig(max_new_tokens=8, batch_size=4)
+    compiled = HFBackend(loaded, compile_decode=True).generate(PROMPTS[:4], cfg)
+    dynamic = HFBackend(loaded, kv_cache="dynamic").generate(PROMPTS[:4], cfg)
+    assert [g.response for g in compiled] == [g.response for g in dynamic]
