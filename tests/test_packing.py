@@ -13,9 +13,11 @@ from tests.test_train import adapter_tensors, job, write_data
 from crossling.train import SFTLoss, collate
 from crossling.train.packing import (
     attention_inputs,
+    attn_implementation,
     block_causal_mask,
     pack,
     plan_micro_batches,
+    row_attention,
     uses_varlen,
 )
 
@@ -129,24 +131,30 @@ def _loss_and_grads(model: Any, inputs: dict[str, Any]) -> tuple[float, int, dic
 
 
 @pytest.mark.parametrize("family", ["llama", "qwen2", "gemma3"])
-@pytest.mark.parametrize("impl", ["sdpa", "eager"])
+@pytest.mark.parametrize("impl", ["sdpa", "eager", "rows"])
 def test_packed_loss_and_gradients_equal_padded(
     family: str, impl: str, device: str, one_torch_thread: None
 ) -> None:
+    """``rows``: attention per row (``row_attention``); sdpa/eager: the block-diagonal mask."""
     import torch
 
-    model = _lora(_tiny(family, impl)).to(device)
+    model = _lora(_tiny(family, "sdpa" if impl == "rows" else impl)).to(device)
     model.train()
     exs = rows([9, 23, 4, 16, 11])
     padded = {k: v.to(device) for k, v in collate(exs, pad_id=0).items()}
     ref_loss, ref_n, ref_grads = _loss_and_grads(model, padded)
 
     packed = {k: v.to(device) if hasattr(v, "to") else v for k, v in pack(exs).items()}
-    inputs = {"input_ids": packed["input_ids"], "labels": packed["labels"],
-              **attention_inputs(model, packed, torch.float32)}
-    if family == "gemma3":
-        assert set(inputs["attention_mask"]) == {"full_attention", "sliding_attention"}
-    loss, n, grads = _loss_and_grads(model, inputs)
+    with row_attention(model, enabled=impl == "rows") as switched:
+        assert switched == (impl == "rows")
+        inputs = {"input_ids": packed["input_ids"], "labels": packed["labels"],
+                  **attention_inputs(model, packed, torch.float32)}
+        if impl == "rows":
+            assert "attention_mask" not in inputs and inputs["packed_rows"] == (0, 9, 32, 36, 52, 63)
+        elif family == "gemma3":
+            assert set(inputs["attention_mask"]) == {"full_attention", "sliding_attention"}
+        loss, n, grads = _loss_and_grads(model, inputs)
+    assert attn_implementation(model) == ("sdpa" if impl == "rows" else impl)  # restored
 
     assert n == ref_n == sum(sum(1 for x in e["labels"][1:] if x != -100) for e in exs)
     assert loss == pytest.approx(ref_loss, rel=1e-5, abs=1e-5)
@@ -157,7 +165,7 @@ def test_packed_loss_and_gradients_equal_padded(
 
     # the oracle can fail: without the block mask, rows attend across boundaries
     leaky = {"input_ids": packed["input_ids"], "labels": packed["labels"]}
-    assert float(SFTLoss(model)(**leaky)[0]) != pytest.approx(ref_loss, rel=1e-4)
+    assert float(SFTLoss(model)(**leaky)[0].detach()) != pytest.approx(ref_loss, rel=1e-4)
 
 
 @pytest.fixture(scope="module")

@@ -48,6 +48,7 @@ from crossling.train.packing import (
     auto_micro_tokens,
     pack,
     plan_micro_batches,
+    row_attention,
 )
 from crossling.train.report import plot_loss, versions, write_train_log
 
@@ -200,6 +201,8 @@ def run_train(cfg: TrainJobConfig, on_step: StepCallback | None = None) -> Path:
 
     from crossling.train.loss import SFTLoss
 
+    attention = contextlib.ExitStack()  # packed rows: attention per row while training
+    attention.enter_context(row_attention(model, tcfg.packing))
     if tcfg.compile:
         unwrap(model).get_decoder().compile(dynamic=True)  # in place: parameter names kept
     wrapped = accelerator.prepare(SFTLoss(model))
@@ -257,6 +260,7 @@ def run_train(cfg: TrainJobConfig, on_step: StepCallback | None = None) -> Path:
             if on_step is not None:
                 on_step(state.step, model)
     finally:
+        attention.close()
         if bar is not None:
             bar[0].stop()
 
