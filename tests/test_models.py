@@ -104,3 +104,26 @@ def test_load_adapter_checks_base_before_reading_weights(
     write_adapter_meta(bad, _meta("some/other-model"))
     with pytest.raises(CrosslingError, match="some/other-model"):
         load_adapter(load_model(str(tiny_model_dir)), bad)
+
+
+def test_packaged_aliases_know_hub_id_and_instruct(tmp_path: Path) -> None:
+    from crossling.models.loading import base_hub_id
+    from crossling.models.packaged import PACKAGED
+
+    assert base_hub_id("smollm2-135m") == "HuggingFaceTB/SmolLM2-135M-Instruct"
+    assert base_hub_id("gemma3-270m") == "google/gemma-3-270m"
+    assert base_hub_id("Qwen/Qwen2.5-0.5B-Instruct") == "Qwen/Qwen2.5-0.5B-Instruct"
+    assert base_hub_id(str(tmp_path)) is None  # a local folder has no hub id
+    assert PACKAGED.get("smollm2-135m").instruct and not PACKAGED.get("gemma3-270m").instruct
+
+
+def test_base_model_refused_unless_allowed() -> None:
+    from crossling.config_loader import validate_config
+    from crossling.models import ModelConfig
+
+    with pytest.raises(CrosslingError) as e:
+        validate_config(ModelConfig, {"name": "gemma3-270m"}, "study.yaml")
+    msg = str(e.value)
+    assert "'gemma3-270m' is a base model" in msg and "model.allow_base: true" in msg
+    assert "\n" not in msg
+    assert validate_config(ModelConfig, {"name": "gemma3-270m", "allow_base": True}).allow_base

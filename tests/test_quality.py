@@ -85,3 +85,41 @@ def test_flags_follow_the_documented_thresholds() -> None:
     )
     assert flags["base"]["ru"] == []
     assert len(flags["ru"]["ru"]) == 2 and flags["ru"]["bg"] == []
+
+
+@pytest.mark.slow
+def test_smollm2_fluency_puts_gibberish_far_below_its_own_russian_answers() -> None:
+    """The fluency scorer on the packaged model: the Cyrillic gibberish an RU caps adapter
+    once produced scores more than FLUENCY_DROP below the base model's own Russian answers,
+    and an uppercased answer scores like its lowercase self (ALL CAPS is not measured)."""
+    import torch
+
+    from crossling.analysis.quality import FLUENCY_DROP
+    from crossling.evaluate.backends.hf import GenerationConfig, HFBackend
+    from crossling.evaluate.scorers import ScorerContext, get_scorer
+    from crossling.models import load_model
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        root = files("crossling") / "data" / "builtin"
+        items = [json.loads(x) for x in
+                 (root / "instructions_a.jsonl").read_text(encoding="utf-8").splitlines()[:4]]
+        prompts = [it["instruction"]["ru"] for it in items]
+        loaded = load_model("smollm2-135m")
+        answers = [g.response for g in HFBackend(loaded).generate(
+            prompts, GenerationConfig(max_new_tokens=32, batch_size=4))]
+        fluency = get_scorer("fluency", ScorerContext(base_model=lambda: loaded))
+        own = fluency.score_many([{"prompt": p, "response": a, "lang": "ru"}
+                                  for p, a in zip(prompts, answers, strict=True)])
+        caps = fluency.score_many([{"prompt": p, "response": a.upper(), "lang": "ru"}
+                                   for p, a in zip(prompts, answers, strict=True)])
+        garbage = fluency.score_many([
+            {"prompt": prompts[i], "response": text, "lang": "ru"}
+            for i, text in enumerate(["СКОКЕНЕКОНЕНЕНЕНЕНЕНЕН", "ТАЧЕТЕНЕНИЕ ИДЕНЕНИЕ ИДЕНЕ",
+                                      "НАРОСКАЗРАСКАЗРАСКАЗРАСК"])])
+    finally:
+        torch.set_num_threads(threads)
+    base_mean = sum(own) / len(own)  # type: ignore[arg-type]
+    assert max(garbage) < base_mean - FLUENCY_DROP  # type: ignore[type-var]
+    assert caps == pytest.approx(own, abs=1e-4)

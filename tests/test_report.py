@@ -9,10 +9,11 @@ from pathlib import Path
 import pytest
 
 from crossling.cli import main
-from crossling.config import ExperimentConfig, dump_config, validate_config
+from crossling.config_loader import dump_config, validate_config
 from crossling.io import atomic_write_json, atomic_write_jsonl, atomic_write_text
 from crossling.paths import RunDir
 from crossling.runner.analyze import run_analyze
+from crossling.runner.config import ExperimentConfig
 from crossling.runner.push import push
 from crossling.runner.report import write_report
 
@@ -58,14 +59,21 @@ def test_analysis_has_matrix_and_asymmetry(canned_run: RunDir) -> None:
     assert res["control_subtracted"]["en"]["de"]["mean"] == pytest.approx(52.0)
     (asym,) = res["asymmetry"]
     assert asym["a"] == "en" and asym["b"] == "ru"
-    assert asym["diff_mean"] == pytest.approx(20.0)  # (40+i) - (20+i)
+    # control-subtracted: ((40+i) - (2+i)) - ((20+i) - (3+i)) = 38 - 17; raw would be 20
+    assert asym["diff_mean"] == pytest.approx(21.0)
+    assert asym["p_holm"] is not None and asym["p_holm"] >= asym["p"]
+    assert "Holm-adjusted p" in asym["sentence"]
+    assert res["per_seed"] and {r["seed"] for r in res["per_seed"] if r["adapter"] != "base"} == {0}
+    assert res["matrix"]["en"]["en"]["approximate"] is True  # 5 prompts
     assert (canned_run.root / res["figure"]).exists()
 
 
 def test_report_md_and_self_contained_html(canned_run: RunDir) -> None:
     html = write_report(canned_run).read_text()
     md = canned_run.report_md.read_text()
-    assert "EN-trained on RU minus RU-trained on EN" in md
+    assert "Training effect of EN-trained on RU minus that of RU-trained on EN" in md
+    assert "conditional on one training run" in md  # one seed: the report says so
+    assert "≈[" in md  # 5 prompts: intervals marked approximate
     assert "| control (base) |" in md and "LoRA EN" in md
     assert "data:image/png;base64," in html
     assert not re.search(r"<img[^>]+src='(?!data:)", html), "every figure is embedded"
@@ -94,6 +102,8 @@ def test_push_stages_adapters_card_and_data_without_network(
     assert "report/report.html" in files
     card = (staging / "README.md").read_text()
     assert card.startswith("---\nlibrary_name: peft")
+    # the default model is the packaged SmolLM2: the card names its hub id, not the alias
+    assert "\nbase_model: HuggingFaceTB/SmolLM2-135M-Instruct\n" in card.split("\n---\n")[0] + "\n"
     assert "| control (base) |" in card and "LoRA RU" in card
     for f in staging.rglob("*"):
         if f.is_file():

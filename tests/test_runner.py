@@ -15,19 +15,20 @@ import pytest
 import yaml
 
 from crossling.cli import main
-from crossling.config import ExperimentConfig, validate_config
+from crossling.config_loader import validate_config
 from crossling.errors import CrosslingError
 from crossling.io import read_jsonl
 from crossling.paths import RunDir
+from crossling.runner.config import ExperimentConfig
 from crossling.runner.pipeline import parse_shard, run_study, train_jobs
 
 
-def tiny_config(model_dir: Path, **over: Any) -> dict[str, Any]:
+def tiny_config(model_dir: Path, device: str = "auto", **over: Any) -> dict[str, Any]:
     cfg: dict[str, Any] = {
         "name": "tiny",
         "seed": 0,
         "seeds": [0],
-        "model": {"name": str(model_dir), "threads": 1},
+        "model": {"name": str(model_dir), "threads": 1, "device": device},
         "tasks": {"caps": {"train_langs": ["en", "de"], "eval_langs": ["en", "de", "ru"],
                            "eval_size": 4, "train_size": 12}},
         "train": {"max_steps": 6, "warmup_steps": 1, "batch_size": 2, "grad_accum": 1,
@@ -68,6 +69,9 @@ def test_study_end_to_end_then_rerun_skips(tiny_model_dir: Path, tmp_path: Path,
         assert path.exists(), path
     info = json.loads(run.run_info.read_text())
     assert info["seed"] == 0 and "torch" in info["versions"]
+    md = run.report_md.read_text()
+    assert "max_new_tokens 5 (eval: 6)" in md  # the sweep's own setting is stated
+    assert "conditional on one training run" in md
     scores = _scores(run)
     adapters = {s[0] for s in scores}
     assert adapters == {"base", "en", "de"}
@@ -78,6 +82,51 @@ def test_study_end_to_end_then_rerun_skips(tiny_model_dir: Path, tmp_path: Path,
     assert "train caps/en seed 0: up to date" in err and "eval caps: up to date" in err
     assert run.stage_stamp("train-caps-en-s0").read_text() == stamp
     assert _scores(run) == scores
+
+
+def test_two_seed_study_holds_tests_out_and_confirms_on_other_prompts(
+        tiny_model_dir: Path, tmp_path: Path, device: str) -> None:
+    """The issue's 'done when': seeds [0, 1] and a steering sweep. Vectors never contain an
+    eval or KL id, the sweep chooses and confirms on disjoint ids, the analysis has every
+    seed and Holm-adjusted asymmetry tests, and the report says what intervals are over."""
+    over = tiny_config(tiny_model_dir, device, seeds=[0, 1])
+    over["steer"].update(max_eval=4, strengths=[0.0, 1.0, 2.0], max_degenerate=1.0)
+    del over["steer"]["max_new_tokens"]  # null: the sweep decodes like the eval
+    cfg = validate_config(ExperimentConfig, over)
+    assert cfg.tasks["caps"].seed == 0 and cfg.eval.generation.seed == 0  # from `seed`
+    run = run_study(cfg, tmp_path / "run")
+
+    eval_ids = set(json.loads(run.data("caps").manifest.read_text())["eval_ids"])
+    best = json.loads(run.sweep("caps").best.read_text())
+    kl_ids = set(best["kl_ids"])
+    assert kl_ids and not kl_ids & eval_ids
+    for pair in (("en", "de"), ("de", "en")):
+        meta = json.loads(run.vectors("caps").metadata(*pair).read_text())
+        items = set(meta["item_ids"])
+        assert len(items) == meta["n_prompts"] > 0
+        assert not items & eval_ids and not items & kl_ids
+
+    sel, conf = set(best["selection_ids"]), set(best["confirmation_ids"])
+    assert sel and conf and not sel & conf and sel | conf <= eval_ids
+    c = best["confirmation"]["de"]
+    for key in ("n", "mean", "ci_low", "ci_high", "baseline_mean", "delta", "delta_ci_low",
+                "delta_ci_high"):
+        assert key in c, key
+    assert c["layer"] is not None and c["n"] == len(conf)
+    assert best["generation"]["max_new_tokens"] == 6  # the eval's decoding settings
+
+    res = json.loads(run.analysis.read_text())["tasks"]["caps"]["kinds"]["task"]
+    for scorer, r in res.items():
+        seeds = {(p["train_lang"], p["seed"]) for p in r["per_seed"] if p["adapter"] != "base"}
+        assert seeds == {(lang, s) for lang in ("en", "de") for s in (0, 1)}, scorer
+        assert r["asymmetry"], scorer  # en and de are each evaluated in the other's language
+        for a in r["asymmetry"]:
+            assert a["p_holm"] is not None and a["p_holm"] >= a["p"]
+        assert r["matrix"]["en"]["de"]["n_seeds"] == 2
+        assert r["matrix"]["en"]["de"]["method"].startswith(("two-level", "Wilson"))
+    md = run.report_md.read_text()
+    assert "two-level bootstrap" in md and "seed 1" in md
+    assert "confirmation prompts" in md and "decoded differently" not in md
 
 
 def test_changed_config_is_refused_unless_forced(tiny_model_dir: Path, tmp_path: Path,

@@ -23,7 +23,8 @@ DE = ["Erkläre den Himmel", "Nenne eine Frucht", "Erzähle einen Witz über Kat
 
 @pytest.fixture(scope="module")
 def setup(tmp_path_factory: pytest.TempPathFactory, tiny_model_dir: Path):
-    """A data dir (eval.jsonl in en, de), a wide parallel file and an 'en' LoRA adapter."""
+    """A data dir (eval.jsonl: 6 ids in en, de), a wide parallel file and an 'en' LoRA
+    adapter (random, non-zero B: it changes the model)."""
     import torch
     from peft import LoraConfig, get_peft_model
 
@@ -33,11 +34,14 @@ def setup(tmp_path_factory: pytest.TempPathFactory, tiny_model_dir: Path):
     rows = []
     for lang, texts in (("en", EN), ("de", DE)):
         rows += [{"id": f"e{i}", "lang": lang, "prompt": t, "reference": None, "kind": "task"}
-                 for i, t in enumerate(texts[:3])]
+                 for i, t in enumerate(texts[:6])]
     atomic_write_jsonl(root / "data" / "eval.jsonl", rows)
     wide = [{"id": f"h{i}", "en": e, "de": d} for i, (e, d) in enumerate(zip(EN, DE, strict=True))]
     atomic_write_jsonl(root / "harmless.jsonl", wide)
-    loaded = load_model(str(tiny_model_dir))
+    # the eval prompts again under their eval ids: a vector source that contains the test
+    atomic_write_jsonl(root / "leaky.jsonl", wide + [
+        {"id": f"e{i}", "en": e, "de": d} for i, (e, d) in enumerate(zip(EN, DE, strict=True))])
+    loaded = load_model(str(tiny_model_dir))  # only used to save an adapter
     torch.manual_seed(0)
     peft = get_peft_model(loaded.model, LoraConfig(r=2, target_modules=["q_proj", "v_proj"],
                                                    init_lora_weights=False))
@@ -47,52 +51,115 @@ def setup(tmp_path_factory: pytest.TempPathFactory, tiny_model_dir: Path):
     return root
 
 
-def _cfg(setup: Path, tiny_model_dir: Path, out: Path, **kw) -> SweepConfig:
+def _cfg(setup: Path, tiny_model_dir: Path, device: str, out: Path, **kw) -> SweepConfig:
     base = dict(
-        model={"name": str(tiny_model_dir)}, adapter=str(setup / "adapter"), task="caps",
+        model={"name": str(tiny_model_dir), "device": device, "threads": 1},
+        adapter=str(setup / "adapter"),
+        task="caps",
         data=str(setup / "data"), eval_langs="de", toward="en",
         vector_data=str(setup / "harmless.jsonl"), kl_prompts=3, min_prompts=3,
-        layers=[0, 2], strengths=[-2.0, 0.0, 2.0], max_eval=3, max_new_tokens=4,
-        batch_size=2, min_fidelity=0.0, max_kl=50.0, out=str(out),
+        layers=[0, 2], strengths=[-2.0, 0.0, 2.0], max_eval=6, max_new_tokens=4,
+        batch_size=2, min_fidelity=0.0, max_kl=50.0, max_degenerate=1.0, out=str(out),
+        n_boot=200,
     )
     base.update(kw)
     return SweepConfig(**base)
 
 
-def test_sweep_writes_every_file_and_resumes(setup, tiny_model_dir, tmp_path):
-    cfg = _cfg(setup, tiny_model_dir, tmp_path / "sw")
+EVAL_IDS = {f"e{i}" for i in range(6)}
+CONFIRMATION_KEYS = {"n", "mean", "ci_low", "ci_high", "baseline_mean", "delta",
+                     "delta_ci_low", "delta_ci_high"}
+
+
+def test_sweep_chooses_on_selection_and_confirms_on_the_rest(setup, tiny_model_dir, device, tmp_path):
+    cfg = _cfg(setup, tiny_model_dir, device, tmp_path / "sw")
     sdir = run_sweep(cfg)
     for path in [sdir.sweep_csv, sdir.generations, sdir.kl, sdir.best, sdir.curves,
                  sdir.heatmap("caps_pct"), sdir.heatmap("lang_fidelity"), sdir.heatmap("kl"),
                  sdir.vectors.vectors("en", "de"), sdir.vectors.diagnostics_plot]:
         assert path.exists() and path.stat().st_size > 0, path
+    best = json.loads(sdir.best.read_text())
+    sel, conf = set(best["selection_ids"]), set(best["confirmation_ids"])
+    assert sel and conf and not sel & conf and sel | conf == EVAL_IDS
+    assert best["strengths_searched"] == [2.0]  # the negative strength is not searched
     gens = read_jsonl(sdir.generations)
-    # baseline + 2 layers × 2 non-zero strengths, 3 prompts each
-    assert len(gens) == 5 * 3
-    assert {g["steer"] for g in gens} == {
-        steer_key(None, 0, "en"), *(steer_key(la, s, "en") for la in (0, 2) for s in (-2, 2))}
-    assert "layer=2,strength=2.0,toward=en" in {g["steer"] for g in gens}
+    chosen = best["per_lang"]["de"]["best"]
+    chosen_key = steer_key(chosen["layer"], chosen["strength"], "en")
+    base_key = steer_key(None, 0, "en")
+    by_key: dict[str, set[str]] = {}
+    for g in gens:
+        by_key.setdefault(g["steer"], set()).add(g["id"])
+    # every searched cell on the selection ids; only baseline and the choice on the others
+    assert set(by_key) == {base_key, *(steer_key(la, 2.0, "en") for la in (0, 2))}
+    assert by_key[base_key] == by_key[chosen_key] == EVAL_IDS
+    assert all(ids == sel for k, ids in by_key.items() if k not in (base_key, chosen_key))
+    assert len(gens) == 3 * len(sel) + 2 * len(conf)
     with open(sdir.sweep_csv) as f:
         table = list(csv.DictReader(f))
-    assert len(table) == 5 and {"caps_pct", "all_caps", "lang_fidelity", "kl"} <= set(table[0])
-    kl = {r["steer"]: r["kl"] for r in read_jsonl(sdir.kl)}
-    assert kl[steer_key(None, 0, "en")] == 0.0
-    assert kl[steer_key(2, 2.0, "en")] > 0.0
-    best = json.loads(sdir.best.read_text())
-    assert best["metric"] == "caps_pct" and best["kl_held_out_of_vectors"] is True
-    assert best["per_lang"]["de"]["best"] is not None
-    # the KL prompts were excluded from the vectors
+    assert len(table) == 3 and {"caps_pct", "all_caps", "lang_fidelity", "kl",
+                                "n_empty"} <= set(table[0])
+    assert {int(r["n"]) for r in table} == {len(sel)}  # the table is over selection ids only
+    c = best["confirmation"]["de"]
+    assert set(c) >= CONFIRMATION_KEYS and c["n"] == len(conf)
+    assert (c["layer"], c["strength"]) == (chosen["layer"], chosen["strength"])
+    assert c["delta"] == pytest.approx(c["mean"] - c["baseline_mean"])
+    assert c["delta_ci_low"] <= c["delta"] <= c["delta_ci_high"]
+    kl = {r["steer"]: r for r in read_jsonl(sdir.kl)}
+    assert kl[base_key]["kl"] == 0.0
+    assert kl[steer_key(2, 2.0, "en")]["kl"] > 0.0
+    # vectors never saw an eval prompt or a KL prompt, and say which items they used
     meta = json.loads(sdir.vectors.metadata("en", "de").read_text())
-    assert meta["n_prompts"] == len(EN) - 3
+    assert len(meta["item_ids"]) == meta["n_prompts"] == len(EN) - 3
+    assert not set(meta["item_ids"]) & (EVAL_IDS | set(best["kl_ids"]))
+    assert best["kl_held_out_of_vectors"] is True and best["vectors"]["overlap_eval_ids"] == []
     # resume: nothing is regenerated; a widened grid only adds the new cells
     run_sweep(cfg)
-    assert len(read_jsonl(sdir.generations)) == 15
+    assert len(read_jsonl(sdir.generations)) == len(gens)
     run_sweep(cfg.model_copy(update={"strengths": [-2.0, 0.0, 2.0, 4.0]}))
-    assert len(read_jsonl(sdir.generations)) == 15 + 2 * 3
+    more = read_jsonl(sdir.generations)
+    assert len({(g["steer"], g["id"]) for g in more}) == len(more)  # no row logged twice
+    assert {steer_key(la, 4.0, "en") for la in (0, 2)} <= {g["steer"] for g in more}
 
 
-def test_nonfinite_strength_is_recorded_and_the_sweep_goes_on(setup, tiny_model_dir, tmp_path):
-    cfg = _cfg(setup, tiny_model_dir, tmp_path / "nan", strengths=[1e39, 1.0], layers=[1])
+def test_search_negative_opts_in_and_all_negative_is_refused(setup, tiny_model_dir, device, tmp_path):
+    sdir = run_sweep(_cfg(setup, tiny_model_dir, device, tmp_path / "neg", layers=[1],
+                          search_negative=True))
+    assert json.loads(sdir.best.read_text())["strengths_searched"] == [-2.0, 2.0]
+    with pytest.raises(CrosslingError, match="no positive value to search"):
+        run_sweep(_cfg(setup, tiny_model_dir, device, tmp_path / "neg2", strengths=[-1.0, 0.0]))
+
+
+def test_vectors_built_from_eval_ids_are_refused_unless_allowed(setup, tiny_model_dir, device,
+                                                                tmp_path):
+    from crossling.steer import VectorsConfig, run_vectors
+
+    run_vectors(VectorsConfig(model={"name": str(tiny_model_dir), "device": device},
+                              langs="en,de",
+                              data=str(setup / "leaky.jsonl"), out=str(tmp_path / "v"),
+                              min_prompts=3))
+    kw = dict(vectors=str(tmp_path / "v"), layers=[1], strengths=[1.0])
+    with pytest.raises(CrosslingError, match=r"made from 6 eval id\(s\)"):
+        run_sweep(_cfg(setup, tiny_model_dir, device, tmp_path / "refused", **kw))
+    sdir = run_sweep(_cfg(setup, tiny_model_dir, device, tmp_path / "allowed", allow_overlap=True,
+                          **kw))
+    prov = json.loads(sdir.best.read_text())["vectors"]
+    assert set(prov["overlap_eval_ids"]) == EVAL_IDS and prov["allow_overlap"] is True
+    assert prov["overlap_kl_ids"]  # the KL prompts (h*) are in the leaky source too
+
+
+def test_kl_guard_measures_generated_position_steering(setup, tiny_model_dir, device, tmp_path):
+    """Steering only generated tokens leaves the prompt untouched: a prompt-only KL would be
+    exactly 0. Teacher-forced over the unsteered continuation it is not."""
+    sdir = run_sweep(_cfg(setup, tiny_model_dir, device, tmp_path / "gen", positions="generated",
+                          layers=[1], strengths=[4.0], max_new_tokens=6))
+    kl = {r["steer"]: r for r in read_jsonl(sdir.kl)}
+    row = kl[steer_key(1, 4.0, "en")]
+    assert row["kl_over"] == "continuation" and row["kl"] > 0.0
+    assert json.loads(sdir.best.read_text())["kl_over"] == "continuation"
+
+
+def test_nonfinite_strength_is_recorded_and_the_sweep_goes_on(setup, tiny_model_dir, device, tmp_path):
+    cfg = _cfg(setup, tiny_model_dir, device, tmp_path / "nan", strengths=[1e39, 1.0], layers=[1])
     sdir = run_sweep(cfg)
     with open(sdir.sweep_csv) as f:
         table = {r["strength"]: r for r in csv.DictReader(f)}
@@ -104,30 +171,30 @@ def test_nonfinite_strength_is_recorded_and_the_sweep_goes_on(setup, tiny_model_
     assert best["per_lang"]["de"]["best"]["strength"] == 1.0
 
 
-def test_sweep_bad_input(setup, tiny_model_dir, tmp_path):
+def test_sweep_bad_input(setup, tiny_model_dir, device, tmp_path):
     with pytest.raises(CrosslingError, match=r"valid layers are 0\.\.2"):
-        run_sweep(_cfg(setup, tiny_model_dir, tmp_path / "a", layers=[7]))
+        run_sweep(_cfg(setup, tiny_model_dir, device, tmp_path / "a", layers=[7]))
     with pytest.raises(CrosslingError, match="also an eval language"):
-        run_sweep(_cfg(setup, tiny_model_dir, tmp_path / "b", toward="de"))
+        run_sweep(_cfg(setup, tiny_model_dir, device, tmp_path / "b", toward="de"))
     with pytest.raises(CrosslingError, match="no eval prompts in 'ru'"):
-        run_sweep(_cfg(setup, tiny_model_dir, tmp_path / "c", eval_langs="ru"))
+        run_sweep(_cfg(setup, tiny_model_dir, device, tmp_path / "c", eval_langs="ru"))
     with pytest.raises(CrosslingError, match="unknown steering task"):
-        run_sweep(_cfg(setup, tiny_model_dir, tmp_path / "d", task="capz"))
+        run_sweep(_cfg(setup, tiny_model_dir, device, tmp_path / "d", task="capz"))
     with pytest.raises(ValueError, match="finite"):
-        _cfg(setup, tiny_model_dir, tmp_path / "e", strengths=[float("nan")])
+        _cfg(setup, tiny_model_dir, device, tmp_path / "e", strengths=[float("nan")])
 
 
-def test_loaded_vectors_for_another_model_are_rejected(setup, tiny_model_dir, tmp_path,
+def test_loaded_vectors_for_another_model_are_rejected(setup, tiny_model_dir, device, tmp_path,
                                                        smol_tokenizer_dir):
     from conftest import make_tiny_model_dir
     from crossling.steer import VectorsConfig, run_vectors
 
     deep = make_tiny_model_dir(tmp_path / "deep", smol_tokenizer_dir, layers=4)
-    vcfg = VectorsConfig(model={"name": str(deep)}, langs="en,de",
+    vcfg = VectorsConfig(model={"name": str(deep), "device": device}, langs="en,de",
                          data=str(setup / "harmless.jsonl"), out=str(tmp_path / "v"),
                          min_prompts=3)
     run_vectors(vcfg)
-    cfg = _cfg(setup, tiny_model_dir, tmp_path / "f", vectors=str(tmp_path / "v"))
+    cfg = _cfg(setup, tiny_model_dir, device, tmp_path / "f", vectors=str(tmp_path / "v"))
     with pytest.raises(CrosslingError, match="has 4 layers but the model has 3"):
         run_sweep(cfg)
 
@@ -160,31 +227,24 @@ def test_pick_best_respects_guards_and_reports_exclusions():
 
 
 @pytest.mark.slow
-def test_smollm2_sweep_german_toward_english_end_to_end(tmp_path):
-    """The issue's 'done when': an English caps adapter on smollm2-135m, German prompts
-    steered toward English, every file written. The adapter is a freshly initialised LoRA
-    (B = 0), so steering is what changes the answers."""
-    from peft import LoraConfig, get_peft_model
-
+def test_smollm2_sweep_english_steered_toward_german_leaves_english(tmp_path, device):
+    """The real path on smollm2-135m: English prompts steered toward German. The base model
+    answers English prompts in English, so the unsteered fidelity is high and steering along
+    de←en must lower it strictly (a test that passes on equality would pass with the hook
+    doing nothing)."""
     from crossling.data import load_builtin
-    from crossling.models.adapters import AdapterMeta, write_adapter_meta
 
-    loaded = load_model("smollm2-135m")
-    peft = get_peft_model(loaded.model, LoraConfig(r=4, target_modules=["q_proj", "v_proj"]))
-    peft.save_pretrained(tmp_path / "adapter")
-    write_adapter_meta(tmp_path / "adapter", AdapterMeta(
-        base_model="smollm2-135m", task="caps", lang="en", seed=0, data_hash="x"))
     src = [r for r in load_builtin("instructions") if r.lang in ("en", "de")]
-    ids = sorted({r.id for r in src})[-3:]
+    ids = sorted({r.id for r in src})[-8:]
     atomic_write_jsonl(tmp_path / "data" / "eval.jsonl", [
         {"id": r.id, "lang": r.lang, "prompt": r.instruction, "reference": r.output,
          "kind": "task"} for r in src if r.id in ids])
     cfg = SweepConfig(
-        model={"name": "smollm2-135m"}, adapter=str(tmp_path / "adapter"), adapter_lang="en",
-        data=str(tmp_path / "data"), eval_langs="de", toward="en", layers=[10, 20],
-        strengths=[0.0, 4.0], max_eval=3, max_new_tokens=8, kl_prompts=3, batch_size=4,
-        vector_prompts=8,
-        out=str(tmp_path / "sweep"),
+        model={"name": "smollm2-135m", "device": device, "threads": 2}, adapter=None,
+        adapter_lang="base",
+        data=str(tmp_path / "data"), eval_langs="en", toward="de", layers=[10, 20],
+        strengths=[0.0, 8.0], max_eval=8, max_new_tokens=12, kl_prompts=3, batch_size=8,
+        vector_prompts=32, min_fidelity=0.0, max_kl=100.0, out=str(tmp_path / "sweep"),
     )
     sdir = run_sweep(cfg)
     for path in [sdir.sweep_csv, sdir.generations, sdir.kl, sdir.best, sdir.curves,
@@ -192,14 +252,11 @@ def test_smollm2_sweep_german_toward_english_end_to_end(tmp_path):
                  sdir.heatmap("lang_fidelity"), sdir.heatmap("kl"),
                  sdir.vectors.diagnostics_plot]:
         assert path.exists() and path.stat().st_size > 0, path
-    assert len(read_jsonl(sdir.generations)) == 3 * 3
     kl = {r["steer"]: r["kl"] for r in read_jsonl(sdir.kl)}
-    assert kl[steer_key(20, 4.0, "en")] > 0
-    best = json.loads(sdir.best.read_text())
-    assert best["per_lang"]["de"]["baseline"]["lang_fidelity"] is not None
-    # the vector points from German toward English: steering makes answers less German
+    assert kl[steer_key(20, 8.0, "de")] > 0
     with open(sdir.sweep_csv) as f:
         table = {(r["layer"], r["strength"]): r for r in csv.DictReader(f)}
     base_fid = float(table[("", "0.0")]["lang_fidelity"])
-    steered_fid = min(float(table[(str(la), "4.0")]["lang_fidelity"]) for la in (10, 20))
-    assert steered_fid <= base_fid
+    steered_fid = min(float(table[(str(la), "8.0")]["lang_fidelity"]) for la in (10, 20))
+    assert base_fid >= 0.5, "the base model should answer English prompts in English"
+    assert steered_fid < base_fid

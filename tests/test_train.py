@@ -4,6 +4,7 @@ NaN stop, config checks, bad input, self-responses, outputs."""
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -390,10 +391,15 @@ def test_cli_trains_and_reports_bad_input(
     assert "unknown key 'train.lrr'" in capsys.readouterr().err
     cfg.write_text(cfg.read_text().replace(", lrr: 1", ""))
     # the YAML config, with flags overriding it (out dir, steps)
-    assert main(["train", str(cfg), "--out", str(out), "--max-steps", "1", "--no-progress"]) == 0
-    assert "adapter:" in capsys.readouterr().out
+    assert main(["train", str(cfg), "--out", str(out), "--max-steps", "1", "--no-progress",
+                 "--set", "train.lr=1e-3"]) == 0
+    captured = capsys.readouterr()
+    assert "adapter:" in captured.out
+    # no live bar: a progress line is logged (INFO by default), at least once at the end
+    assert re.search(r"train \w+/en seed 0: 1/1, loss", captured.err), captured.err
     m = read_json(TrainDir(out).manifest)
     assert m["steps"] == 1 and m["config"]["train"]["max_steps"] == 1
+    assert m["config"]["train"]["lr"] == 1e-3
     assert not (tmp_path / "elsewhere").exists()
     assert main(["train", "--lang", "en", "--out", str(out)]) == 2
     assert "needs --data" in capsys.readouterr().err

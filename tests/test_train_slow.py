@@ -140,3 +140,45 @@ def test_accelerate_two_processes_match_one(tmp_path: Path, smol_tokenizer_dir: 
     for k in one:
         assert torch.allclose(one[k], two[k], atol=1e-5, rtol=1e-4), k
     assert any(one[k].abs().sum() > 0 for k in one if "lora_B" in k)
+
+
+@pytest.mark.slow
+def test_adapter_on_packaged_alias_loads_with_plain_peft(tmp_path: Path) -> None:
+    """An adapter trained on the local converted SmolLM2 names the hub model as its base, and
+    plain peft loads it onto that model (here the converted copy stands in for the download,
+    as the tests run offline) with the same outputs as crossling's own loader."""
+    import torch
+    from peft import PeftConfig, PeftModel
+    from transformers import AutoModelForCausalLM
+
+    from crossling.models import ModelConfig, ensure_converted, load_adapter, load_model
+    from crossling.train import TrainJobConfig, run_train
+
+    src = [json.loads(line) for line in (BUILTIN / "instructions_a.jsonl").read_text().splitlines()]
+    train = [{"id": r["id"], "lang": "en", "prompt": r["instruction"]["en"],
+              "target": r["output"]["en"].upper()} for r in src[:4]]
+    data = _write_data(tmp_path / "data", train)
+    adapter = run_train(TrainJobConfig.model_validate({
+        "data_dir": str(data), "lang": "en", "out_dir": str(tmp_path / "out"),
+        "model": {"name": "smollm2-135m", "threads": 2},
+        "train": {"max_steps": 2, "batch_size": 2, "grad_accum": 1, "lr": 1e-2,
+                  "warmup_steps": 0, "max_length": 64, "progress": False},
+    }))
+    hub_id = "HuggingFaceTB/SmolLM2-135M-Instruct"
+    saved = json.loads((adapter / "adapter_config.json").read_text())
+    assert saved["base_model_name_or_path"] == hub_id
+    assert PeftConfig.from_pretrained(str(adapter)).base_model_name_or_path == hub_id
+    assert f"base_model: {hub_id}" in (adapter / "README.md").read_text()
+
+    ours = load_model(ModelConfig.model_validate({"name": "smollm2-135m", "threads": 2}))
+    load_adapter(ours, adapter)
+    base = AutoModelForCausalLM.from_pretrained(ensure_converted("smollm2-135m"),
+                                                dtype=torch.float32)
+    plain = PeftModel.from_pretrained(base, str(adapter)).eval()
+    enc = ours.tokenizer(["Name three colours."], return_tensors="pt")
+    with torch.inference_mode():
+        a = ours.model(**enc).logits
+        b = plain(**enc).logits
+    torch.testing.assert_close(a, b)
+    with torch.inference_mode(), plain.disable_adapter():
+        assert not torch.allclose(plain(**enc).logits, b, atol=1e-4)  # the adapter matters

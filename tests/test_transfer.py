@@ -1,71 +1,119 @@
-"""Transfer matrix, control subtraction and the paired asymmetry test on canned scores."""
+"""Transfer matrix, control subtraction and the asymmetry test on canned scores whose
+answers are known, including seeds that differ."""
 
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
+from crossling.analysis.stats import BOOT_PROMPTS, BOOT_SEEDS_PROMPTS, WILSON
 from crossling.analysis.transfer import (
     all_asymmetries,
     asymmetry,
-    bootstrap_mean_ci,
     control_subtracted,
+    holm_adjust,
+    per_seed_table,
     transfer_matrix,
 )
 
+N = 20
+
 
 def _rows() -> list[dict]:
+    rng = np.random.default_rng(0)
+    noise = rng.normal(0, 5, size=N)  # prompt difficulty shared by every model
     rows = []
-    for i in range(20):
+    for i in range(N):
         for lang, ctrl in (("en", 3.0), ("de", 8.0), ("ru", 2.0)):
             rows.append({"adapter": "base", "lang": lang, "id": str(i), "scorer": "caps_pct",
-                         "value": ctrl + (i % 3)})
-        # en-trained: strong on en, weaker on ru; two seeds averaged per id
-        for seed, bump in ((0, 0.0), (1, 2.0)):
+                         "value": ctrl + noise[i]})
+        # en-trained, two seeds that differ by 10 points everywhere
+        for seed, bump in ((0, 0.0), (1, 10.0)):
             rows.append({"adapter": f"en-s{seed}", "lang": "en", "id": str(i),
-                         "scorer": "caps_pct", "value": 90.0 + bump})
+                         "scorer": "caps_pct", "value": 90.0 + bump + noise[i]})
             rows.append({"adapter": f"en-s{seed}", "lang": "ru", "id": str(i),
                          "scorer": "caps_pct", "value": 50.0 + bump + (i % 4)})
-        rows.append({"adapter": "ru", "lang": "en", "id": str(i), "scorer": "caps_pct",
-                     "value": 20.0 + (i % 4)})
-        rows.append({"adapter": "ru", "lang": "ru", "id": str(i), "scorer": "caps_pct",
-                     "value": 95.0})
-        rows.append({"adapter": "ru", "lang": "zh", "id": str(i), "scorer": "caps_pct",
-                     "value": None})
+        for seed in (0, 1):
+            rows.append({"adapter": f"ru-s{seed}", "lang": "en", "id": str(i),
+                         "scorer": "caps_pct", "value": 20.0 + (i % 4)})
+            rows.append({"adapter": f"ru-s{seed}", "lang": "ru", "id": str(i),
+                         "scorer": "caps_pct", "value": 95.0})
+            rows.append({"adapter": f"ru-s{seed}", "lang": "zh", "id": str(i),
+                         "scorer": "caps_pct", "value": None})
         rows.append({"adapter": "en-s0", "lang": "en", "id": str(i), "scorer": "caps_pct",
                      "value": 0.0, "steer": "layer=3,strength=2.0,toward=en"})
     return rows
 
 
 def test_transfer_matrix_pools_seeds_and_skips_na_and_steered() -> None:
-    m = transfer_matrix(_rows(), "caps_pct")
+    m = transfer_matrix(_rows(), "caps_pct", n_boot=500)
     assert set(m) == {"base", "en", "ru"}
-    assert m["en"]["en"].mean == 91.0  # (90 + 92) / 2, steered rows ignored
-    assert m["en"]["en"].n == 20
+    noise = np.random.default_rng(0).normal(0, 5, size=N)
+    assert m["en"]["en"].mean == pytest.approx(95.0 + noise.mean())  # steered rows ignored
+    assert m["en"]["en"].n == N and m["en"]["en"].n_seeds == 2
     assert "zh" not in m["ru"]  # N/A never becomes a number
-    cell = m["en"]["ru"]
-    assert cell.ci_low < cell.mean < cell.ci_high
+    assert m["base"]["en"].method == BOOT_PROMPTS
+    assert m["en"]["ru"].method == BOOT_SEEDS_PROMPTS
+
+
+def test_seed_spread_widens_the_interval() -> None:
+    """The seeds differ by 10 points: a prompt-only interval of the seed-averaged values is
+    ~3 points wide, the two-level one must reach toward both seeds' means."""
+    cell = transfer_matrix(_rows(), "caps_pct", n_boot=1000)["en"]["ru"]
+    per_prompt = np.array([55.0 + (i % 4) for i in range(N)])  # seed-averaged
+    assert cell.mean == pytest.approx(per_prompt.mean())
+    assert cell.ci_high - cell.ci_low > 8.0
+    assert cell.ci_low < 52.0 and cell.ci_high > 60.0
 
 
 def test_control_subtracted_is_paired() -> None:
-    cs = control_subtracted(_rows(), "caps_pct")
-    ctrl_en = np.mean([3.0 + (i % 3) for i in range(20)])
-    assert abs(cs["en"]["en"].mean - (91.0 - ctrl_en)) < 1e-9
+    """Control and adapter share a large per-prompt noise (sd 5); the paired difference
+    removes it, an unpaired one would not. en-s0 on en minus control = 87 on every prompt."""
+    rows = [r for r in _rows() if r["adapter"] != "en-s1"]
+    cs = control_subtracted(rows, "caps_pct", n_boot=500)
+    cell = cs["en"]["en"]
+    assert cell.mean == pytest.approx(87.0)
+    assert cell.ci_high - cell.ci_low < 1e-9  # paired: noise cancels exactly
     assert "base" not in cs
+    assert cell.p is not None and cell.p < 0.01
 
 
-def test_asymmetry_direction_and_ci() -> None:
-    a = asymmetry(_rows(), "caps_pct", "en", "ru")
+def test_asymmetry_is_control_subtracted_and_holm_adjusted() -> None:
+    rows = _rows()
+    a = asymmetry(rows, "caps_pct", "en", "ru", n_boot=1000)
     assert a is not None
-    # en-on-ru = 51 + (i%4); ru-on-en = 20 + (i%4): paired diff is exactly 31 for every id
-    assert abs(a.diff.mean - 31.0) < 1e-9 and a.diff.ci_low == a.diff.ci_high == 31.0
-    assert "excludes 0" in a.sentence("caps_pct")
-    assert [x.a + x.b for x in all_asymmetries(_rows(), "caps_pct")] == ["enru"]
-    assert asymmetry(_rows(), "caps_pct", "en", "de") is None
+    noise = np.random.default_rng(0).normal(0, 5, size=N)
+    # en on ru: 55 + (i%4) − control ru (2 + noise); ru on en: 20 + (i%4) − control en
+    # (3 + noise) → the per-id difference is exactly 36 (raw difference would be 35)
+    assert a.diff.mean == pytest.approx(36.0)
+    assert a.a_on_b == pytest.approx(55.0 + np.mean([i % 4 for i in range(N)]))
+    assert a.control_b == pytest.approx(2.0 + noise.mean())
+    assert a.diff.method == BOOT_SEEDS_PROMPTS and a.diff.n_seeds == 2
+    assert a.diff.ci_low < 36.0 - 3 and a.diff.ci_high > 36.0 + 3  # en's seeds differ by 10
+    [adj] = holm_adjust([a], "caps_pct, task prompts")
+    assert adj.p_holm == pytest.approx(a.diff.p)
+    s = adj.sentence("caps_pct")
+    assert "Holm-adjusted p" in s and "significant at the 5 % level" in s
+    assert [x.a + x.b for x in all_asymmetries(rows, "caps_pct", n_boot=200)] == ["enru"]
+    assert asymmetry(rows, "caps_pct", "en", "de") is None
 
 
-def test_bootstrap_ci_is_seeded() -> None:
-    v = np.random.default_rng(0).normal(size=50)
-    assert bootstrap_mean_ci(v, 1) == bootstrap_mean_ci(v, 1)
-    assert bootstrap_mean_ci(v, 1) != bootstrap_mean_ci(v, 2)
-    lo, hi = bootstrap_mean_ci(v, 1)
-    assert lo < v.mean() < hi
+def test_holm_adjustment_grows_with_the_family() -> None:
+    a = asymmetry(_rows(), "caps_pct", "en", "ru", n_boot=200)
+    assert a is not None
+    many = holm_adjust([a, a, a], "three copies")
+    assert many[0].p_holm == pytest.approx(min(1.0, 3 * a.diff.p))
+    assert many[0].as_dict()["p_holm"] == many[0].p_holm
+
+
+def test_per_seed_table_and_rate_wilson() -> None:
+    table = per_seed_table(_rows(), "caps_pct")
+    en_ru = {r["seed"]: r["mean"] for r in table if r["adapter"].startswith("en")
+             and r["lang"] == "ru"}
+    base = np.mean([i % 4 for i in range(N)])
+    assert en_ru == pytest.approx({0: 50.0 + base, 1: 60.0 + base})
+    assert {r["seed"] for r in table if r["adapter"] == "base"} == {None}
+    rows = [{"adapter": "base", "lang": "de", "id": str(i), "scorer": "all_caps", "value": 0.0}
+            for i in range(12)]
+    cell = transfer_matrix(rows, "all_caps", rate=True)["base"]["de"]
+    assert cell.method == WILSON and cell.mean == 0.0 and cell.ci_high > 0.2

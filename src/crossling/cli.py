@@ -19,7 +19,42 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
+    # Plain click output: a usage error is the usage line, a hint and one error line.
+    rich_markup_mode=None,
 )
+
+#: Flags accepted anywhere on the command line (moved in front of the subcommand by ``main``).
+VERBOSITY_FLAGS = {"-v": 1, "--verbose": 1, "-vv": 2, "-q": -1, "--quiet": -1}
+
+
+def _version(value: bool) -> None:
+    if value:
+        from crossling import __version__
+
+        typer.echo(f"crossling {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    verbose: int = typer.Option(
+        0, "-v", "--verbose", count=True, show_default=False,
+        help="More log lines (debug); accepted after any command too.",
+    ),
+    quiet: bool = typer.Option(
+        False, "-q", "--quiet", help="Warnings and errors only; accepted after any command too."
+    ),
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Print the version and exit."
+    ),
+) -> None:
+    """crossling: does a fine-tuned behaviour transfer across languages, and can steering
+    vectors close the gap? Logs go to stderr (INFO by default: resumes, skips, cache hits,
+    stage timings)."""
+    from crossling.logs import setup_logging
+
+    setup_logging(-1 if quiet else verbose)
+
 
 # (module, attribute, name, help): sub-apps (typer.Typer) or single commands (functions).
 _STAGES: list[tuple[str, str, str, str]] = [
@@ -44,29 +79,36 @@ for _module, _attr, _name, _help in _STAGES:
         app.command(_name, help=_help)(_obj)
 
 
+def hoist_verbosity(argv: list[str]) -> list[str]:
+    """Move ``-v``/``-q`` (anywhere before a ``--``) in front of the subcommand, so that
+    ``crossling run CONFIG -v`` works like ``crossling -v run CONFIG``."""
+    end = argv.index("--") if "--" in argv else len(argv)
+    flags = [a for a in argv[:end] if a in VERBOSITY_FLAGS]
+    rest = [a for a in argv[:end] if a not in VERBOSITY_FLAGS]
+    return [*flags, *rest, *argv[end:]]
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Entry point: bad input → one line on stderr and exit code 2, never a traceback."""
+    """Entry point: bad input → one line on stderr and exit code 2, never a traceback.
+
+    Usage errors (unknown command or option, missing argument, bad value) are click's: the
+    usage line, a hint and one error line (with a suggestion when a name is close), exit 2.
+    """
     import os
     import warnings
-
-    import click
 
     # Our own progress bars say what runs; the library's per-load bars and deprecation chatter
     # would bury them. Set HF_HUB_DISABLE_PROGRESS_BARS=0 to see download bars again.
     os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
     warnings.filterwarnings("ignore", category=FutureWarning)
+    args = hoist_verbosity(list(sys.argv[1:] if argv is None else argv))
     try:
-        app(args=argv, standalone_mode=False)
+        app(args=args, prog_name="crossling", standalone_mode=True)
+    except SystemExit as e:  # click's own exit: help, --version, usage errors (2)
+        code = e.code
+        return code if isinstance(code, int) else (0 if code is None else 1)
     except CrosslingError as e:
         print(f"crossling: error: {e}", file=sys.stderr)
-        return 2
-    except click.exceptions.Exit as e:
-        return int(e.exit_code or 0)
-    except click.exceptions.Abort:
-        print("crossling: aborted", file=sys.stderr)
-        return 130
-    except click.ClickException as e:
-        e.show()
         return 2
     except KeyboardInterrupt:
         print("crossling: interrupted; rerun the same command to resume", file=sys.stderr)

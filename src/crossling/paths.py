@@ -14,6 +14,7 @@ Layout of a study (``crossling run``)::
     RUN/steer/<task>/vectors/              VectorDir
     RUN/steer/<task>/sweep/                SweepDir
     RUN/report/                            report.md, report.html, figures
+    RUN/tracking/                          tensorboard/, wandb/, mlruns/ (report_to)
 """
 
 from __future__ import annotations
@@ -87,6 +88,11 @@ class TrainDir:
         return self.root / "manifest.json"
 
     @property
+    def tracking(self) -> Path:
+        """Experiment-tracker files (report_to) of a standalone ``crossling train``."""
+        return self.root / "tracking"
+
+    @property
     def self_responses(self) -> Path:
         """Cached base-model answers used as targets by ``responses: self``."""
         return self.root / "self_responses.jsonl"
@@ -129,6 +135,11 @@ class EvalDir:
     @property
     def manifest(self) -> Path:
         return self.root / "manifest.json"
+
+    @property
+    def tracking(self) -> Path:
+        """Experiment-tracker files (report_to) of a standalone ``crossling eval``."""
+        return self.root / "tracking"
 
     @property
     def plots(self) -> Path:
@@ -211,6 +222,12 @@ class RunDir:
     @property
     def run_info(self) -> Path:
         return self.root / "run.json"
+
+    @property
+    def tracking(self) -> Path:
+        """Experiment-tracker files of the whole study (tensorboard/, wandb/, mlruns/): one
+        tracker run per training job, per eval and for the study (config, transfer matrix)."""
+        return self.root / "tracking"
 
     def stage_stamp(self, stage: str) -> Path:
         return self.root / "stages" / f"{stage}.json"

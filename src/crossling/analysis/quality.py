@@ -30,19 +30,22 @@ A cell is flagged when
   enough to move a 12-prompt mean by 20 points; or
 * its mean ``fluency`` (log-likelihood per token under the base model, lowercased text) is
   more than ``FLUENCY_DROP`` nats/token below the base model's own answers in the same
-  language and prompt kind. Measured on SmolLM2-135M (the demo model, greedy, 48 tokens):
-  the base model's own answers score −0.9 to −1.6 nats/token across en/de/ru/bg/es/fr, its
-  caps adapters' uppercase answers (lowercased) within 0.6 of them, while looping or
-  gibberish answers such as ``'СКОКЕНЕКОНЕНЕНЕН'`` or ``'ТАЧЕТЕНЕНИЕ ИДЕНЕНИЕ ИДЕНЕ'`` score
-  −4 to −7 (numbers: ``tests/test_quality.py`` and the closing note of issue 9). A drop of
-  1 nat/token — every token e times less likely than the base model's own text — separates
-  the two groups with room on both sides.
+  language and prompt kind. Measured on SmolLM2-135M (the demo model; 10 built-in prompts
+  per language, greedy, 48 new tokens): the base model's own answers average −1.14 (en),
+  −1.38 (de), −0.54 (ru), −0.86 (bg), −0.86 (es) and −1.14 (fr) nats/token (single answers
+  −2.08 … −0.28), while the Cyrillic gibberish an RU caps adapter once produced
+  (``'СКОКЕНЕКОНЕНЕНЕНЕНЕНЕН'``, ``'ТАЧЕТЕНЕНИЕ ИДЕНЕНИЕ ИДЕНЕ'``, ``'НАРОСКАЗРАСКАЗРАСКАЗРАСК'``)
+  scores −3.2 … −4.4 on Russian prompts. A drop of 1 nat/token below the cell's base mean —
+  every token e times less likely than the base model's own text — sits between the two
+  groups with room on both sides. Loops are fluent token by token (the base model's
+  repeated German phrases score −1.0 to −1.9); ``degenerate`` catches those instead.
 """
 
 from __future__ import annotations
 
 import re
 from collections import Counter
+from itertools import pairwise
 from typing import Any
 
 _UNSPACED = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u0e00-\u0e7f"
@@ -80,7 +83,7 @@ def degenerate_reason(response: str, prompt: str = "", system_prompt: str | None
         return "stutter"
     toks = tokens(text)
     run = 1
-    for a, b in zip(toks, toks[1:], strict=False):
+    for a, b in pairwise(toks):
         run = run + 1 if a == b else 1
         if run >= MIN_WORD_REPEATS:
             return "word_run"

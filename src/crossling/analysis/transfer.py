@@ -7,20 +7,35 @@ training language pool into one matrix row.
 
 Why paired statistics: every language is evaluated on the same parallel prompt ids, so
 differences between adapters (or between the two directions of a transfer) are computed per
-id and bootstrapped over ids — that removes the prompt-difficulty variance an unpaired
-comparison would carry.
+id and the prompts are resampled jointly — that removes the prompt-difficulty variance an
+unpaired comparison would carry.
+
+Why seeds in the intervals: a training run is a random draw too. With several seeds per
+training language, every interval here resamples seeds within each training language and
+then prompts (:func:`crossling.analysis.stats.bootstrap_distribution`); with one seed the
+intervals are over prompts only, i.e. conditional on that one training run.
+
+Why the asymmetry test subtracts controls: the raw scores of two languages are not
+comparable (German capitalises nouns, so its control % uppercase is higher); the test
+compares the *training effects* ``(a-trained on b − control on b) − (b-trained on a −
+control on a)``, per prompt id.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
 
+from crossling.analysis.stats import Interval, estimate, holm
+
 CONTROL = "base"  # the name evaluation gives the base model (no adapter)
+
+# (train_lang, eval_lang) -> {adapter: {id: value}}
+PerSeed = dict[tuple[str, str], dict[str, dict[str, float]]]
 
 
 def train_lang_of(adapter: str) -> str:
@@ -28,11 +43,21 @@ def train_lang_of(adapter: str) -> str:
     return adapter.split("-s")[0] if adapter != CONTROL else CONTROL
 
 
-def _per_id(rows: Iterable[dict[str, Any]], scorer: str,
-            kind: str | None = None) -> dict[tuple[str, str], dict[str, float]]:
-    """(train_lang, eval_lang) → {id: value averaged over seeds}; unsteered rows only, of one
-    prompt ``kind`` (task / harmful / harmless) when given."""
-    acc: dict[tuple[str, str], dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
+def seed_of(adapter: str) -> int | None:
+    """'en-s1' → 1; None for 'en' (a study with one seed) and for the control."""
+    if adapter == CONTROL or "-s" not in adapter:
+        return None
+    try:
+        return int(adapter.rsplit("-s", 1)[1])
+    except ValueError:
+        return None
+
+
+def per_seed_values(rows: Iterable[dict[str, Any]], scorer: str,
+                    kind: str | None = None) -> PerSeed:
+    """(train_lang, eval_lang) → adapter (one per seed) → {id: value}; unsteered rows of one
+    prompt ``kind`` (task / harmful / harmless) when given, N/A values left out."""
+    acc: PerSeed = defaultdict(lambda: defaultdict(dict))
     for r in rows:
         if r.get("scorer") != scorer or r.get("value") is None:
             continue
@@ -40,118 +65,148 @@ def _per_id(rows: Iterable[dict[str, Any]], scorer: str,
             continue
         if r.get("steer", "none") != "none":
             continue
-        acc[(train_lang_of(r["adapter"]), r["lang"])][str(r["id"])].append(float(r["value"]))
-    return {k: {i: float(np.mean(v)) for i, v in ids.items()} for k, ids in acc.items()}
+        adapter = str(r["adapter"])
+        acc[(train_lang_of(adapter), str(r["lang"]))][adapter][str(r["id"])] = float(r["value"])
+    return {k: dict(v) for k, v in acc.items()}
 
 
-def bootstrap_mean_ci(values: np.ndarray, seed: int, n_boot: int = 2000,
-                      level: float = 0.95) -> tuple[float, float]:
-    """Percentile bootstrap CI of the mean of ``values`` (shape [n])."""
-    if values.size == 0:
-        return (float("nan"), float("nan"))
-    if values.size == 1:
-        return (float(values[0]), float(values[0]))
-    rng = np.random.default_rng(seed)
-    idx = rng.integers(0, values.size, size=(n_boot, values.size))  # [n_boot, n]
-    means = values[idx].mean(axis=1)
-    lo, hi = np.quantile(means, [(1 - level) / 2, 1 - (1 - level) / 2])
-    return float(lo), float(hi)
+def seed_matrix(cell: dict[str, dict[str, float]], ids: Sequence[str]) -> np.ndarray:
+    """``[n_seeds, len(ids)]`` values of one (train, eval) cell, NaN where a seed lacks an id."""
+    return np.array([[by_id.get(i, np.nan) for i in ids] for _, by_id in sorted(cell.items())],
+                    dtype=float)
 
 
-@dataclass(frozen=True)
-class Cell:
-    mean: float
-    ci_low: float
-    ci_high: float
-    n: int
-
-    def as_dict(self) -> dict[str, float | int]:
-        return {"mean": self.mean, "ci_low": self.ci_low, "ci_high": self.ci_high, "n": self.n}
+def _ids(*cells: dict[str, dict[str, float]]) -> list[str]:
+    """Ids scored in every one of ``cells`` (by at least one seed each)."""
+    sets = [set().union(*(set(v) for v in c.values())) for c in cells]
+    return sorted(set.intersection(*sets)) if sets else []
 
 
-def _cell(values: list[float], seed: int, n_boot: int) -> Cell:
-    arr = np.asarray(values, dtype=float)
-    lo, hi = bootstrap_mean_ci(arr, seed, n_boot)
-    return Cell(float(arr.mean()) if arr.size else float("nan"), lo, hi, int(arr.size))
+def transfer_matrix(rows: list[dict[str, Any]], scorer: str, seed: int = 0,
+                    kind: str | None = None, n_boot: int = 2000,
+                    rate: bool = False) -> dict[str, dict[str, Interval]]:
+    """Train language (and control) × eval language → mean with a 95 % interval.
 
-
-def transfer_matrix(rows: list[dict[str, Any]], scorer: str, seed: int = 0, kind: str | None = None,
-                    n_boot: int = 2000) -> dict[str, dict[str, Cell]]:
-    """Train language (and control) × eval language → mean with a 95 % bootstrap CI over
-    prompts (seed-averaged per prompt when several seeds were trained)."""
-    per = _per_id(rows, scorer, kind)
-    out: dict[str, dict[str, Cell]] = defaultdict(dict)
-    for (train, lang), ids in sorted(per.items()):
-        out[train][lang] = _cell(list(ids.values()), seed, n_boot)
+    The mean is over seeds of each seed's mean over prompts. The interval resamples seeds
+    and prompts (one seed: prompts only); for a ``rate`` scorer it is the Wilson interval
+    (widened to the two-level bootstrap with several seeds).
+    """
+    per = per_seed_values(rows, scorer, kind)
+    out: dict[str, dict[str, Interval]] = defaultdict(dict)
+    for (train, lang), cell in sorted(per.items()):
+        ids = _ids(cell)
+        out[train][lang] = estimate([(1.0, seed_matrix(cell, ids))], seed, n_boot, rate=rate)
     return dict(out)
 
 
-def control_subtracted(rows: list[dict[str, Any]], scorer: str, seed: int = 0, kind: str | None = None,
-                       n_boot: int = 2000) -> dict[str, dict[str, Cell]]:
-    """Adapter minus control per eval language, paired over prompt ids.
+def control_subtracted(rows: list[dict[str, Any]], scorer: str, seed: int = 0,
+                       kind: str | None = None,
+                       n_boot: int = 2000) -> dict[str, dict[str, Interval]]:
+    """Adapter minus control per eval language, paired over prompt ids (seeds resampled
+    within the adapter's training language), with a bootstrap p-value of "no effect".
 
     Why: controls differ by language (German capitalizes nouns, so its control % uppercase
     is higher); the effect of training is the difference.
     """
-    per = _per_id(rows, scorer, kind)
-    out: dict[str, dict[str, Cell]] = defaultdict(dict)
-    for (train, lang), ids in sorted(per.items()):
+    per = per_seed_values(rows, scorer, kind)
+    out: dict[str, dict[str, Interval]] = defaultdict(dict)
+    for (train, lang), cell in sorted(per.items()):
         if train == CONTROL or (CONTROL, lang) not in per:
             continue
         ctrl = per[(CONTROL, lang)]
-        shared = sorted(set(ids) & set(ctrl))
-        out[train][lang] = _cell([ids[i] - ctrl[i] for i in shared], seed, n_boot)
+        ids = _ids(cell, ctrl)
+        if not ids:
+            continue
+        out[train][lang] = estimate(
+            [(1.0, seed_matrix(cell, ids)), (-1.0, seed_matrix(ctrl, ids))], seed, n_boot,
+            test=True)
     return dict(out)
 
 
 @dataclass(frozen=True)
 class Asymmetry:
-    """(a-trained evaluated on b) − (b-trained evaluated on a), paired over prompt ids."""
+    """Training effect of a-trained on b minus that of b-trained on a, paired over ids.
+
+    Attributes:
+        a, b: the two training languages (a < b).
+        diff: ``(a on b − control on b) − (b on a − control on a)`` with its interval and
+            unadjusted bootstrap p-value.
+        a_on_b, b_on_a: raw means of the two transfer cells on the shared ids.
+        control_a, control_b: control means in a and b on the shared ids.
+        p_holm: Holm-adjusted p over the family named by ``holm_family`` (None until
+            :func:`holm_adjust` is applied).
+        holm_family: how many tests the adjustment covered, and which.
+    """
 
     a: str
     b: str
-    diff: Cell
+    diff: Interval
     a_on_b: float
     b_on_a: float
+    control_a: float
+    control_b: float
+    p_holm: float | None = None
+    holm_family: str | None = None
 
     def sentence(self, scorer: str) -> str:
         d = self.diff
-        sig = "excludes" if (d.ci_low > 0 or d.ci_high < 0) else "includes"
+        A, B = self.a.upper(), self.b.upper()
+        over = (f"{d.method}, {d.n_seeds} seeds per language" if d.n_seeds > 1 else
+                f"{d.method}; conditional on one training run per language")
+        approx = ", approximate: n < 30" if d.approximate else ""
+        p = self.p_holm if self.p_holm is not None else d.p
+        which = "Holm-adjusted p" if self.p_holm is not None else "unadjusted p"
+        verdict = "significant" if p is not None and p < 0.05 else "not significant"
+        family = f" ({self.holm_family})" if self.holm_family else ""
         return (
-            f"{self.a.upper()}-trained on {self.b.upper()} minus {self.b.upper()}-trained on "
-            f"{self.a.upper()} ({scorer}): {d.mean:+.1f} "
-            f"(95 % CI {d.ci_low:+.1f} to {d.ci_high:+.1f}, n={d.n} paired prompts; "
-            f"{self.a_on_b:.1f} vs {self.b_on_a:.1f}); the CI {sig} 0."
+            f"Training effect of {A}-trained on {B} minus that of {B}-trained on {A} "
+            f"(each minus the control in that language; {scorer}): {d.mean:+.2f} "
+            f"(95 % CI {d.ci_low:+.2f} to {d.ci_high:+.2f}, {over}, n={d.n} paired "
+            f"prompts{approx}; raw {self.a_on_b:.2f} vs {self.b_on_a:.2f}, controls "
+            f"{self.control_b:.2f} in {B} and {self.control_a:.2f} in {A}); "
+            f"{which} = {_p(p)}{family}: {verdict} at the 5 % level."
         )
 
     def as_dict(self) -> dict[str, Any]:
         return {"a": self.a, "b": self.b, "a_on_b": self.a_on_b, "b_on_a": self.b_on_a,
-                **{f"diff_{k}": v for k, v in self.diff.as_dict().items()}}
+                "control_a": self.control_a, "control_b": self.control_b,
+                "p": self.diff.p, "p_holm": self.p_holm, "holm_family": self.holm_family,
+                **{f"diff_{k}": v for k, v in self.diff.as_dict().items() if k != "p"}}
+
+
+def _p(p: float | None) -> str:
+    if p is None or p != p:
+        return "N/A"
+    return f"{p:.3f}" if p >= 0.001 else "< 0.001"
 
 
 def asymmetry(rows: list[dict[str, Any]], scorer: str, a: str, b: str, seed: int = 0,
               n_boot: int = 2000, kind: str | None = None) -> Asymmetry | None:
-    """The original study's claim, tested: does a→b transfer differ from b→a?
+    """The original study's claim, tested: is a→b transfer of the training effect different
+    from b→a?
 
-    Returns None when one of the two cells was not evaluated.
+    Returns None when a transfer cell or a control cell was not evaluated.
     """
-    per = _per_id(rows, scorer, kind)
-    ab, ba = per.get((a, b)), per.get((b, a))
-    if not ab or not ba:
+    per = per_seed_values(rows, scorer, kind)
+    cells = [per.get(k) for k in ((a, b), (CONTROL, b), (b, a), (CONTROL, a))]
+    if any(not c for c in cells):
         return None
-    shared = sorted(set(ab) & set(ba))
-    if not shared:
+    ab, cb, ba, ca = (c for c in cells if c)
+    ids = _ids(ab, cb, ba, ca)
+    if not ids:
         return None
-    diffs = [ab[i] - ba[i] for i in shared]
-    return Asymmetry(a, b, _cell(diffs, seed, n_boot),
-                     float(np.mean([ab[i] for i in shared])),
-                     float(np.mean([ba[i] for i in shared])))
+    m = [seed_matrix(c, ids) for c in (ab, cb, ba, ca)]
+    diff = estimate(list(zip((1.0, -1.0, -1.0, 1.0), m, strict=True)), seed, n_boot, test=True)
+    means = [float(np.nanmean(np.nanmean(x, axis=1))) for x in m]
+    return Asymmetry(a, b, diff, a_on_b=means[0], b_on_a=means[2], control_a=means[3],
+                     control_b=means[1])
 
 
-def all_asymmetries(rows: list[dict[str, Any]], scorer: str, seed: int = 0, kind: str | None = None,
-                    n_boot: int = 2000) -> list[Asymmetry]:
-    """Every pair of trained languages that were each evaluated in the other's language."""
-    per = _per_id(rows, scorer, kind)
+def all_asymmetries(rows: list[dict[str, Any]], scorer: str, seed: int = 0,
+                    kind: str | None = None, n_boot: int = 2000) -> list[Asymmetry]:
+    """Every pair of trained languages that were each evaluated in the other's language
+    (unadjusted; adjust the whole family with :func:`holm_adjust`)."""
+    per = per_seed_values(rows, scorer, kind)
     trained = sorted({t for t, _ in per if t != CONTROL})
     out = []
     for i, a in enumerate(trained):
@@ -159,4 +214,28 @@ def all_asymmetries(rows: list[dict[str, Any]], scorer: str, seed: int = 0, kind
             res = asymmetry(rows, scorer, a, b, seed, n_boot, kind)
             if res is not None:
                 out.append(res)
+    return out
+
+
+def holm_adjust(tests: list[Asymmetry], family: str) -> list[Asymmetry]:
+    """The same tests with Holm-adjusted p-values over all of them (one family)."""
+    adj = holm([t.diff.p if t.diff.p is not None else float("nan") for t in tests])
+    label = f"Holm over {len(tests)} test{'s' if len(tests) != 1 else ''}: {family}"
+    return [replace(t, p_holm=p, holm_family=label) for t, p in zip(tests, adj, strict=True)]
+
+
+def per_seed_table(rows: list[dict[str, Any]], scorer: str, kind: str | None = None
+                   ) -> list[dict[str, Any]]:
+    """Mean per adapter × eval language × training seed (the control has seed None).
+
+    Why: the pooled matrix hides how much one training run differs from the next; this
+    table shows it.
+    """
+    per = per_seed_values(rows, scorer, kind)
+    out = []
+    for (train, lang), cell in sorted(per.items()):
+        for adapter, by_id in sorted(cell.items()):
+            out.append({"adapter": adapter, "train_lang": train, "seed": seed_of(adapter),
+                        "lang": lang, "mean": float(np.mean(list(by_id.values()))),
+                        "n": len(by_id)})
     return out

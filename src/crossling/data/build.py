@@ -103,8 +103,11 @@ def run_data(cfg: DataConfig, out: str | Path, loader: HubLoader = _hub_load) ->
         rng = random.Random(f"{cfg.seed}:{lang}")
         lang_rows = sorted((r for r in rows if r.lang == lang and r.id in train_set),
                            key=lambda r: r.id)
-        if cfg.train_size is not None:
-            lang_rows = lang_rows[: cfg.train_size]
+        if cfg.train_size is not None and len(lang_rows) > cfg.train_size:
+            # a seeded sample, not the first ids in sort order (ids often encode the source)
+            picked = random.Random(f"{cfg.seed}:{lang}:train_size").sample(
+                range(len(lang_rows)), cfg.train_size)
+            lang_rows = [lang_rows[i] for i in sorted(picked)]
         if not lang_rows:
             raise CrosslingError(
                 f"no training rows left for '{lang}' after holding out {cfg.eval_size} eval ids; "

@@ -6,6 +6,8 @@ from pathlib import Path
 
 import typer
 
+from crossling.overrides import SET_HELP
+
 app = typer.Typer(help="Build and inspect multilingual task datasets.", no_args_is_help=True)
 
 
@@ -21,19 +23,16 @@ def build(
     responses: str | None = typer.Option(None, help="caps targets: source or self."),
     seed: int | None = typer.Option(None, help="Split seed."),
     out: Path = typer.Option(..., help="Output folder (new, empty, or an earlier data dir)."),
+    set_: list[str] | None = typer.Option(None, "--set", help=SET_HELP),
 ) -> None:
     """Build train_<lang>.jsonl, eval.jsonl and manifest.json for one task."""
-    from crossling.config import load_config, validate_config
     from crossling.data.build import run_data
     from crossling.data.config import DataConfig
+    from crossling.overrides import resolve_config
 
     flags = dict(task=task, source=source, train_langs=train_langs, eval_langs=eval_langs,
                  eval_size=eval_size, train_size=train_size, responses=responses, seed=seed)
-    if config is not None:
-        cfg = load_config(DataConfig, config, flags)
-    else:
-        cfg = validate_config(DataConfig, {k: v for k, v in flags.items() if v is not None},
-                              "flags")
+    cfg = resolve_config(DataConfig, config, flags, set_, command="crossling data build")
     d = run_data(cfg, out)
     _show(d.root)
 

@@ -42,7 +42,9 @@ class DataConfig(BaseModel):
     )
     eval_size: int = Field(30, ge=1, description="Parallel ids held out (in every language).")
     train_size: int | None = Field(
-        None, ge=1, description="Cap on training rows per language (null: all remaining ids)."
+        None, ge=1,
+        description="Cap on training rows per language: a sample seeded by 'seed' (null: all "
+        "remaining ids)."
     )
     seed: int = Field(0, description="Seed of the split and of refusal-sentence draws.")
     responses: Literal["source", "self"] = Field(

@@ -1,6 +1,5 @@
 """Evaluation: generation backends, scorers, and the ``run_eval`` stage."""
 
-from crossling.evaluate.config import EvalConfig, JudgeConfig
 from crossling.evaluate.backends import (
     BACKENDS,
     Backend,
@@ -8,6 +7,7 @@ from crossling.evaluate.backends import (
     GenerationConfig,
     get_backend,
 )
+from crossling.evaluate.config import EvalConfig, JudgeConfig
 from crossling.evaluate.records import BASE_ADAPTER, NO_STEER, gen_key, score_key
 from crossling.evaluate.run import run_eval
 from crossling.evaluate.scorers import SCORERS, ScorerContext, get_scorer

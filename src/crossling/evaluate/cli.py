@@ -7,6 +7,7 @@ from pathlib import Path
 import typer
 
 from crossling.errors import CrosslingError
+from crossling.overrides import SET_HELP
 
 
 def parse_adapters(value: str | None) -> dict[str, str]:
@@ -54,50 +55,28 @@ def eval_cmd(
     judge_model: str | None = typer.Option(None, help="LLM judge model (refusal_llm)."),
     judge_base_url: str | None = typer.Option(None, help="OpenAI-compatible endpoint."),
     judge_api_key_env: str | None = typer.Option(None, help="NAME of the API key env var."),
+    report_to: str | None = typer.Option(
+        None, help="Experiment trackers, comma-separated: tensorboard, wandb, mlflow."
+    ),
+    set_: list[str] | None = typer.Option(None, "--set", help=SET_HELP),
 ) -> None:
     """Evaluate a base model and adapters in every language: generate, score, summarize, plot."""
     from rich.console import Console
 
-    from crossling.config import load_config, validate_config
     from crossling.evaluate.config import EvalConfig
     from crossling.evaluate.run import run_eval
+    from crossling.overrides import resolve_config
 
-    gen = {k: v for k, v in dict(max_new_tokens=max_new_tokens, batch_size=batch_size,
-                                 do_sample=sample, temperature=temperature, top_p=top_p,
-                                 seed=seed).items() if v is not None}
-    judge = {k: v for k, v in dict(model=judge_model, base_url=judge_base_url,
-                                   api_key_env=judge_api_key_env).items() if v is not None}
     flags: dict[str, object] = dict(
         data=data, langs=langs, scorers=scorers, out=out, limit=limit, seed=seed, backend=backend,
-        adapters=parse_adapters(adapters) or None,
+        adapters=parse_adapters(adapters) or None, include_base=False if no_base else None,
+        report_to=report_to, model={"name": model},
+        generation=dict(max_new_tokens=max_new_tokens, batch_size=batch_size, do_sample=sample,
+                        temperature=temperature, top_p=top_p, seed=seed),
+        judge=dict(model=judge_model, base_url=judge_base_url, api_key_env=judge_api_key_env),
     )
-    if no_base:
-        flags["include_base"] = False
-    if config is not None:
-        from crossling.config import read_yaml
-
-        base = read_yaml(config)
-        if model is not None:
-            flags["model"] = {**(base.get("model") or {}), "name": model}
-        if gen:
-            flags["generation"] = {**(base.get("generation") or {}), **gen}
-        if judge:
-            flags["judge"] = {**(base.get("judge") or {}), **judge}
-        cfg = load_config(EvalConfig, config, flags)
-    else:
-        if model is not None:
-            flags["model"] = {"name": model}
-        if gen:
-            flags["generation"] = gen
-        if judge:
-            flags["judge"] = judge
-        missing = [f"--{k}" for k in ("data", "out") if flags.get(k) is None]
-        if missing:
-            raise CrosslingError(
-                f"crossling eval needs {' and '.join(missing)} (or a YAML config as argument)."
-            )
-        cfg = validate_config(EvalConfig, {k: v for k, v in flags.items() if v is not None},
-                              "flags")
+    cfg = resolve_config(EvalConfig, config, flags, set_,
+                         required={"data": "--data", "out": "--out"}, command="crossling eval")
     d = run_eval(cfg)
     Console().print(f"[green]eval written to {d.root}[/green] (summary: {d.summary_csv})")
     Console().print(d.report_txt.read_text(encoding="utf-8").split("\n\nDETAIL")[0])

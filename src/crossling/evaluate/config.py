@@ -7,6 +7,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from crossling.evaluate.backends.base import GenerationConfig
 from crossling.languages import parse_langs
 from crossling.models.config import ModelConfig
+from crossling.tracking import ReportTo
 
 
 class JudgeConfig(BaseModel):
@@ -78,6 +79,14 @@ class EvalConfig(BaseModel):
     seed: int = Field(default=0, description="Seed of the bootstrap confidence intervals.")
     n_boot: int = Field(default=2000, ge=100, description="Bootstrap resamples per CI.")
     plots: bool = Field(default=True, description="Write bar/box plots and transfer heatmaps.")
+    report_to: ReportTo = Field(
+        default_factory=list,
+        description="Experiment trackers for the summary (metrics and a table): tensorboard, "
+        "wandb (offline), mlflow (local file store).",
+    )
+    tracking_dir: str | None = Field(
+        default=None, description="Where the trackers write (null: out/tracking)."
+    )
 
     @field_validator("langs", mode="before")
     @classmethod

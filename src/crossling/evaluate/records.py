@@ -9,8 +9,10 @@ A generation row::
      "prompt": "...", "response": "...", "prompt_tokens": 41, "new_tokens": 100,
      "stopped": false, "reference": "..."}
 
-A score row is the generation key plus ``{"scorer": "caps_pct", "value": 87.5}`` (value
-None = N/A for this row, e.g. caps on Chinese).
+A score row is the generation key plus ``{"scorer": "caps_pct", "value": 87.5, "empty":
+false}`` (value None = N/A for this row, e.g. caps on Chinese; ``empty`` marks an empty
+answer, which some scorers cannot tell from a real one — caps_pct scores it 0 — so summaries
+count them in ``n_empty``).
 """
 
 from __future__ import annotations

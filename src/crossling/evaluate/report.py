@@ -19,8 +19,8 @@ from crossling.analysis.stats import GROUP_FIELDS, PERCENTILES, cohens_kappa
 from crossling.evaluate.records import gen_key
 
 REFUSAL_JUDGES = ("refusal_keyword", "refusal_llm")
-STAT_FIELDS = ("n", "n_na", "mean", "std", "median", *[f"p{p}" for p in PERCENTILES],
-               "ci_low", "ci_high")
+STAT_FIELDS = ("n", "n_na", "n_empty", "mean", "std", "median",
+               *[f"p{p}" for p in PERCENTILES], "ci_low", "ci_high", "method", "approximate")
 
 
 def _fmt(v: Any, width: int = 8) -> str:
@@ -75,12 +75,15 @@ def text_report(
                          f"{_fmt(r['median'])} {_fmt(r['ci_low'])} {_fmt(r['ci_high'])}")
         lines += ["", "DETAIL"]
         for r in rows:
-            lines.append(f"[{r['lang']}] n={r['n']} (N/A: {r['n_na']})")
+            lines.append(f"[{r['lang']}] n={r['n']} (N/A: {r['n_na']}, empty answers: "
+                         f"{r.get('n_empty', 0)})")
             if r["mean"] is None:
                 lines.append("  N/A: this language's script has no case or no value was scored")
                 continue
+            approx = ", approximate: n < 30" if r.get("approximate") else ""
             lines.append(f"  mean={r['mean']:.2f} std={r['std']:.2f} "
-                         f"95% CI=[{r['ci_low']:.2f}, {r['ci_high']:.2f}]")
+                         f"95% CI=[{r['ci_low']:.2f}, {r['ci_high']:.2f}] "
+                         f"({r.get('method') or 'bootstrap over prompts'}{approx})")
             lines.append("  " + "  ".join(f"p{p}={r[f'p{p}']:.2f}" for p in PERCENTILES))
         lines += ["", "RAW VALUES"]
         for r in rows:

@@ -13,7 +13,7 @@ the judge's API key, adapter folders and their base model.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -162,9 +162,11 @@ def _fingerprint(cfg: EvalConfig, data: DataDir) -> str:
 def _progress() -> Iterator[Any]:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
+    from crossling.logs import interactive
+
     with Progress(
         "[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),
-        TimeElapsedColumn(), transient=False,
+        TimeElapsedColumn(), transient=False, disable=not interactive(),
     ) as progress:
         yield progress
 
@@ -175,11 +177,14 @@ def generate_missing(
     adapters: dict[str, Path],
     out: EvalDir,
     base_model: BaseModel | None = None,
+    on_ready: Callable[[], None] | None = None,
 ) -> int:
     """Generate every (adapter, row) pair not yet in ``generations.jsonl``.
 
     Args:
         base_model: receives the backend's loaded model (HF), so scoring reuses it.
+        on_ready: called once the model is loaded (or when nothing is left to generate),
+            before anything is written: a model that fails to load leaves no files.
 
     Returns:
         Number of rows generated now.
@@ -192,14 +197,22 @@ def generate_missing(
 
     todo = {a: [r for r in rows if key(a, r) not in done] for a in names}
     if not any(todo.values()):
+        if on_ready is not None:
+            on_ready()
         return 0
     from crossling.evaluate.backends import get_backend
 
     backend = get_backend(cfg.backend)(cfg.model, adapters or None)
     if base_model is not None and hasattr(backend, "loaded"):
         base_model.adopt(backend.loaded)
+    if on_ready is not None:
+        on_ready()
     langs = list(dict.fromkeys(str(r["lang"]) for r in rows))
     made = 0
+    from crossling.logs import ProgressLine, interactive
+
+    line = ProgressLine("eval generate", sum(len(v) for v in todo.values()),
+                        enabled=not interactive())
     with JsonlAppender(out.generations) as log_out, _progress() as progress:
         for adapter in names:
             if not todo[adapter]:
@@ -221,6 +234,7 @@ def generate_missing(
                         "stopped": gen.stopped, "reference": r.get("reference"),
                     })
                     progress.advance(task)
+                    line.update()
 
                 backend.generate([str(r["prompt"]) for r in batch], cfg.generation, on_result=write)
                 made += len(batch)
@@ -256,6 +270,12 @@ def run_eval(cfg: EvalConfig) -> EvalDir:
     from crossling.evaluate.backends import get_backend
 
     get_backend(cfg.backend)  # unknown backend name → suggestion, before any work
+    from crossling.tracking import require_trackers
+
+    require_trackers(cfg.report_to)
+    from crossling.models.loading import check_model
+
+    check_model(cfg.model)
     adapters = check_adapters(cfg.adapters, model_spec(cfg.model))
     if not cfg.include_base and not adapters:
         raise CrosslingError("nothing to evaluate: include_base is false and no adapters given.")
@@ -268,14 +288,16 @@ def run_eval(cfg: EvalConfig) -> EvalDir:
                 f"{out.root} holds generations made with another model, decoding config or data; "
                 "pass a new --out (or delete that folder) to evaluate with these settings."
             )
-    out.root.mkdir(parents=True, exist_ok=True)
     manifest = {
         "kind": "crossling-eval", "fingerprint": fp, "config": cfg.model_dump(mode="json"),
         "adapters": {k: str(v) for k, v in adapters.items()}, "langs": langs,
     }
-    atomic_write_json(out.manifest, manifest)
 
-    made = generate_missing(cfg, rows, adapters, out, base_model)
+    def start() -> None:  # the output folder appears only once the model has loaded
+        out.root.mkdir(parents=True, exist_ok=True)
+        atomic_write_json(out.manifest, manifest)
+
+    made = generate_missing(cfg, rows, adapters, out, base_model, on_ready=start)
     log.info("generated %d new rows", made)
 
     names = {BASE_ADAPTER} if cfg.include_base else set()
@@ -294,6 +316,8 @@ def run_eval(cfg: EvalConfig) -> EvalDir:
         if gen_key(s) in gen_keys and s["scorer"] in scorer_names
     ]
     write_outputs(cfg, out, gens, scores)
+    if cfg.report_to:
+        track_summary(cfg, out)
     usage = {s.name: s.usage for s in scorers if hasattr(s, "usage")}
     atomic_write_json(out.manifest, {**manifest, "generated_now": made,
                                      "scoring": report.__dict__, "judge_usage": usage})
@@ -311,7 +335,9 @@ def write_outputs(
     cfg: EvalConfig, out: EvalDir, gens: list[dict[str, Any]], scores: list[dict[str, Any]]
 ) -> None:
     """Summary CSV/JSON, text report, io pairs, judge agreement and plots from the logs."""
-    summary = summarize(scores, seed=cfg.seed, n_boot=cfg.n_boot)
+    from crossling.evaluate.scorers import rate_scorers
+
+    summary = summarize(scores, seed=cfg.seed, n_boot=cfg.n_boot, rates=rate_scorers())
     atomic_write_text(out.summary_csv, summary_csv(summary))
     atomic_write_json(out.summary_json, summary)
     title = f"crossling eval: model {cfg.model.name}, data {cfg.data}"
@@ -322,6 +348,20 @@ def write_outputs(
         atomic_write_json(out.agreement, agreement)
     if cfg.plots and summary:
         write_plots(out, summary, scores)
+
+
+def track_summary(cfg: EvalConfig, out: EvalDir) -> None:
+    """Send the summary to the trackers in ``report_to``: each cell's mean as a metric
+    ``eval/<scorer>/<kind>/<adapter>/<lang>`` and the whole summary as a table."""
+    from crossling.tracking import Trackers
+
+    summary = read_json(out.summary_json)
+    root = Path(cfg.tracking_dir) if cfg.tracking_dir else out.tracking
+    with Trackers(cfg.report_to, root, f"eval-{out.root.name}") as t:
+        t.log_params(cfg.model_dump(mode="json"))
+        t.log_metrics({f"eval/{r['scorer']}/{r['kind']}/{r['adapter']}/{r['lang']}": r.get("mean")
+                       for r in summary})
+        t.log_table("eval_summary", summary)
 
 
 def write_plots(out: EvalDir, summary: list[dict[str, Any]], scores: list[dict[str, Any]]) -> None:

@@ -62,7 +62,8 @@ def score_rows(
                 rec = {k: row.get(k) for k in KEY_FIELDS}
                 rec["steer"] = gen_key(row)[4]
                 rec["kind"] = gen_key(row)[2]
-                rec.update(scorer=name, value=value)
+                rec.update(scorer=name, value=value,
+                           empty=not str(row.get("response", "")).strip())
                 with lock:
                     out.write(rec)
                     report.scored[name] += 1

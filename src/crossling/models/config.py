@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 DEFAULT_SYSTEM_PROMPT = "You are a helpful assistant."
 
@@ -40,3 +40,21 @@ class ModelConfig(BaseModel):
         "families crossling does not know.",
     )
     threads: int | None = Field(None, description="torch CPU threads; null keeps torch's default.")
+    allow_base: bool = Field(
+        False,
+        description="Allow a packaged base (not instruction-tuned) model such as gemma3-270m: "
+        "it answers chat prompts by echoing them, so studies refuse it unless this is true "
+        "(the report then says so).",
+    )
+
+    @model_validator(mode="after")
+    def _chat_model(self) -> ModelConfig:
+        from crossling.models.packaged import PACKAGED
+
+        if self.name in PACKAGED and not PACKAGED.get(self.name).instruct and not self.allow_base:
+            raise ValueError(
+                f"'{self.name}' is a base model, not instruction-tuned: asked through a chat "
+                "template it echoes the prompt; use smollm2-135m or an instruct model, or set "
+                "model.allow_base: true to study it anyway"
+            )
+        return self

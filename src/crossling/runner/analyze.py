@@ -1,8 +1,11 @@
 """The analyze stage: cross-adapter statistics of every task, saved to ``analysis.json``.
 
 Reads each task's ``scores.jsonl`` (never a model) and writes the transfer matrix, the
-control-subtracted matrix and the asymmetry tests per scorer and prompt kind, plus their
-heatmaps under the report's figures.
+control-subtracted matrix, the per-seed table and the asymmetry tests per scorer and prompt
+kind, plus their heatmaps under the report's figures.
+
+Multiplicity: the asymmetry tests of one scorer (every pair of training languages × every
+prompt kind) form one family; their p-values are Holm-adjusted together (``p_holm``).
 """
 
 from __future__ import annotations
@@ -11,39 +14,52 @@ from typing import Any
 
 from crossling.analysis.plots import plot_transfer_heatmap
 from crossling.analysis.quality import QUALITY_SCORERS, quality_flags
+from crossling.analysis.stats import Interval
 from crossling.analysis.transfer import (
     CONTROL,
-    Cell,
+    Asymmetry,
     all_asymmetries,
     control_subtracted,
+    holm_adjust,
+    per_seed_table,
     transfer_matrix,
 )
-from crossling.config import ExperimentConfig
 from crossling.io import atomic_write_json, read_jsonl
 from crossling.paths import RunDir
+from crossling.runner.config import ExperimentConfig
 
 
-def _as_rows(matrix: dict[str, dict[str, Cell]], scorer: str, kind: str) -> list[dict[str, Any]]:
+def _as_rows(matrix: dict[str, dict[str, Interval]], scorer: str, kind: str) -> list[dict[str, Any]]:
     return [{"adapter": a, "lang": lang, "scorer": scorer, "kind": kind, "steer": "none",
              **cell.as_dict()} for a, cols in matrix.items() for lang, cell in cols.items()]
 
 
 def analyze_task(cfg: ExperimentConfig, run: RunDir, task: str) -> dict[str, Any]:
     """Statistics of one task's evaluation, keyed by prompt kind then scorer."""
+    from crossling.evaluate.scorers import rate_scorers
+
     dcfg = cfg.tasks[task]
     scores = read_jsonl(run.eval(task).scores)
     kinds = list(dict.fromkeys(r.get("kind", "task") for r in scores))
     rows_order = [CONTROL, *dcfg.train_langs]
-    out: dict[str, Any] = {"kinds": {}}
+    out: dict[str, Any] = {"kinds": {}, "seeds": cfg.seeds}
     n_boot = cfg.eval.n_boot
+    rates = rate_scorers()
+    tests: dict[str, list[tuple[str, Asymmetry]]] = {}  # scorer -> (kind, test)
     for kind in kinds:
         per_scorer: dict[str, Any] = {}
         for scorer in cfg.scorers_for(task):
-            matrix = transfer_matrix(scores, scorer, cfg.seed, kind, n_boot)
+            matrix = transfer_matrix(scores, scorer, cfg.seed, kind, n_boot,
+                                     rate=scorer in rates)
             if not matrix:
                 continue
             delta = control_subtracted(scores, scorer, cfg.seed, kind, n_boot)
-            asym = all_asymmetries(scores, scorer, cfg.seed, kind, n_boot)
+            tests.setdefault(scorer, []).extend(
+                (kind, a) for a in all_asymmetries(scores, scorer, cfg.seed, kind, n_boot))
+            per_seed = per_seed_table(scores, scorer, kind)
+            for r in per_seed:  # one-seed studies name adapters without '-s<seed>'
+                if r["seed"] is None and r["adapter"] != CONTROL:
+                    r["seed"] = cfg.seeds[0]
             fig = run.figure(f"transfer_{task}_{kind}_{scorer}")
             plot_transfer_heatmap(_as_rows(matrix, scorer, kind), fig, scorer=scorer, kind=kind,
                                   adapters=[a for a in rows_order if a in matrix],
@@ -59,12 +75,20 @@ def analyze_task(cfg: ExperimentConfig, run: RunDir, task: str) -> dict[str, Any
                            for a, cols in matrix.items()},
                 "control_subtracted": {a: {lang: c.as_dict() for lang, c in cols.items()}
                                        for a, cols in delta.items()},
-                "asymmetry": [x.as_dict() | {"sentence": x.sentence(scorer)} for x in asym],
+                "per_seed": per_seed,
+                "rate": scorer in rates,
+                "asymmetry": [],
                 "figure": str(fig.relative_to(run.root)),
                 "figure_delta": str(fig_delta.relative_to(run.root)) if fig_delta else None,
             }
         out["kinds"][kind] = per_scorer
         out.setdefault("quality", {})[kind] = quality_matrices(scores, cfg.seed, kind, n_boot)
+    for scorer, family in tests.items():
+        adjusted = holm_adjust([a for _, a in family],
+                               f"{scorer}, every training-language pair × prompt kind")
+        for (kind, _), a in zip(family, adjusted, strict=True):
+            out["kinds"][kind][scorer]["asymmetry"].append(
+                a.as_dict() | {"kind": kind, "sentence": a.sentence(scorer)})
     return out
 
 
@@ -72,9 +96,13 @@ def quality_matrices(
     scores: list[dict[str, Any]], seed: int, kind: str, n_boot: int
 ) -> dict[str, Any]:
     """``degenerate`` and ``fluency`` matrices (adapter × language) and each cell's flags."""
+    from crossling.evaluate.scorers import rate_scorers
+
+    rates = rate_scorers()
     mats = {
         scorer: {a: {lang: c.as_dict() for lang, c in cols.items()}
-                 for a, cols in transfer_matrix(scores, scorer, seed, kind, n_boot).items()}
+                 for a, cols in transfer_matrix(scores, scorer, seed, kind, n_boot,
+                                                rate=scorer in rates).items()}
         for scorer in QUALITY_SCORERS
     }
     return {**mats, "flags": quality_flags(mats["degenerate"], mats["fluency"])}

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import typer
 
+from crossling.overrides import SET_HELP
+
 
 def configs_dir() -> Path:
     """The shipped configs: ``configs/`` in a checkout (also packaged as crossling/configs)."""
@@ -23,12 +25,20 @@ def run(
                                "stale stages rerun."),
     shard: str | None = typer.Option(None, help="i/n: train only this slice of the "
                                         "(task, language, seed) jobs, then stop."),
+    report_to: str | None = typer.Option(
+        None, help="Experiment trackers, comma-separated: tensorboard, wandb, mlflow."
+    ),
+    set_: list[str] | None = typer.Option(None, "--set", help=SET_HELP),
 ) -> None:
-    """Run a whole study from one YAML config, resumably (rerun the same command to resume)."""
-    from crossling.config import ExperimentConfig, load_config
+    """Run a whole study from one YAML config, resumably (rerun the same command to resume).
+
+    The run folder's config.yaml records the resolved config, overrides included."""
+    from crossling.overrides import resolve_config
+    from crossling.runner.config import ExperimentConfig
     from crossling.runner.pipeline import run_study
 
-    cfg = load_config(ExperimentConfig, config)
+    cfg = resolve_config(ExperimentConfig, config, {"report_to": report_to}, set_,
+                         command="crossling run")
     out = out or Path("runs") / config.stem
     r = run_study(cfg, out, force=force, shard=shard)
     if shard is None:
@@ -39,9 +49,10 @@ def _print_headline(root: Path) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    from crossling.config import ExperimentConfig, load_config
+    from crossling.config_loader import load_config
     from crossling.io import read_json
     from crossling.paths import RunDir
+    from crossling.runner.config import ExperimentConfig
     from crossling.runner.report import _matrix_table, headline_lines
 
     run_dir = RunDir(root)
@@ -71,10 +82,11 @@ def _print_headline(root: Path) -> None:
 
 def report(run_dir: Path = typer.Argument(..., help="A folder made by 'crossling run'.")) -> None:
     """Write report.md and report.html for a run (reanalyzing its scores)."""
-    from crossling.config import ExperimentConfig, load_config
+    from crossling.config_loader import load_config
     from crossling.errors import CrosslingError
     from crossling.paths import RunDir
     from crossling.runner.analyze import run_analyze
+    from crossling.runner.config import ExperimentConfig
     from crossling.runner.report import write_report
 
     r = RunDir(run_dir)
@@ -90,7 +102,7 @@ def demo(
 ) -> None:
     """Run configs/demo.yaml: SmolLM2, built-in corpus, caps in EN and DE, a steering sweep."""
     t0 = time.monotonic()
-    run(configs_dir() / "demo.yaml", out=out, force=force, shard=None)
+    run(configs_dir() / "demo.yaml", out=out, force=force, shard=None, report_to=None, set_=None)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB → MiB on Linux
     print(f"demo finished in {time.monotonic() - t0:.0f} s, peak memory {peak:.0f} MiB")
 

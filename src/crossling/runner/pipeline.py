@@ -10,6 +10,7 @@ append-only generation and score logs).
 from __future__ import annotations
 
 import contextlib
+import logging
 import platform
 import subprocess
 import time
@@ -21,10 +22,11 @@ from typing import Any
 from rich.console import Console
 
 from crossling import __version__
-from crossling.config import ExperimentConfig, dump_config, read_yaml
+from crossling.config_loader import dump_config, read_yaml
 from crossling.errors import CrosslingError
 from crossling.io import atomic_write_json, atomic_write_text, sha256_file
 from crossling.paths import RunDir, TrainDir
+from crossling.runner.config import ExperimentConfig
 from crossling.runner.stamps import (
     hash_folder,
     hash_inputs,
@@ -35,6 +37,7 @@ from crossling.runner.stamps import (
 )
 
 console = Console(stderr=True)
+log = logging.getLogger(__name__)
 
 STAGES = ("data", "train", "eval", "steer", "analyze", "report")
 
@@ -69,15 +72,29 @@ def parse_shard(value: str | None) -> tuple[int, int] | None:
 
 
 class Progress:
-    """Stage / item / elapsed / ETA lines (each stage has its own bars below these)."""
+    """Stage / item / elapsed / ETA lines (each stage has its own bars below these), and the
+    time each stage took (logged when the next one starts, and by ``finish``)."""
 
     def __init__(self) -> None:
         self.t0 = time.monotonic()
+        self.current: tuple[str, float] | None = None
 
     def stage(self, i: int, name: str, what: str = "") -> None:
+        self._close()
         el = time.monotonic() - self.t0
         console.print(f"[bold cyan][{i}/{len(STAGES)} {name}][/] {what}  "
                       f"[dim](elapsed {el:.0f}s)[/]")
+        self.current = (name, time.monotonic())
+
+    def _close(self) -> None:
+        if self.current is not None:
+            name, t = self.current
+            log.info("stage %s took %.1f s", name, time.monotonic() - t)
+            self.current = None
+
+    def finish(self) -> None:
+        self._close()
+        log.info("study finished in %.1f s", time.monotonic() - self.t0)
 
     def item(self, done: int, total: int, started: float, what: str) -> None:
         el = time.monotonic() - started
@@ -116,8 +133,9 @@ def prepare_run_dir(cfg: ExperimentConfig, out: Path, force: bool) -> RunDir:
     run = RunDir(out)
     resolved = dump_config(cfg)
     if run.config.exists():
-        old = read_yaml(run.config)
-        new = cfg.model_dump(mode="json")
+        # report_to only says where the numbers are also sent; it never changes them.
+        old = {k: v for k, v in read_yaml(run.config).items() if k != "report_to"}
+        new = cfg.model_dump(mode="json", exclude={"report_to"})
         if old != new:
             diff = sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k))
             if not force:
@@ -180,6 +198,7 @@ def stage_train(cfg: ExperimentConfig, run: RunDir, jobs: list[TrainJob],
         run_train(TrainJobConfig(
             data_dir=run.data(job.task).root, lang=job.lang, out_dir=td.root, model=cfg.model,
             seed=job.seed, train=cfg.train, resume=td.checkpoints.exists(),
+            report_to=cfg.report_to, tracking_dir=run.tracking,
         ))
         mark_done(run, key, inputs, {"adapter": hash_folder(td.adapter)})
 
@@ -199,10 +218,12 @@ def stage_eval(cfg: ExperimentConfig, run: RunDir) -> None:
             include_base=True, data=str(run.data(task).root), langs=dcfg.eval_langs,
             limit=cfg.eval.limit, scorers=cfg.scorers_for(task), backend=cfg.eval.backend,
             generation=cfg.eval.generation, judge=cfg.eval.judge, out=str(run.eval(task).root),
-            seed=cfg.seed, n_boot=cfg.eval.n_boot,
+            seed=cfg.seed, n_boot=cfg.eval.n_boot, report_to=cfg.report_to,
+            tracking_dir=str(run.tracking),
         )
         key = f"eval-{task}"
-        inputs = hash_inputs(ecfg.model_dump(mode="json", exclude={"out", "data"}),
+        inputs = hash_inputs(ecfg.model_dump(mode="json", exclude={"out", "data", "report_to",
+                                                                   "tracking_dir"}),
                              {k: hash_folder(v.adapter) for k, v in adapters.items()},
                              sha256_file(run.data(task).manifest))
         if stamp_matches(run, key, inputs) and run.eval(task).summary_json.exists():
@@ -218,6 +239,7 @@ def stage_eval(cfg: ExperimentConfig, run: RunDir) -> None:
 
 def stage_steer(cfg: ExperimentConfig, run: RunDir) -> None:
     from crossling.steer import SweepConfig, VectorsConfig, run_sweep, run_vectors
+    from crossling.steer.sweep import held_out_ids
 
     s = cfg.steer
     if s is None or not s.enabled:
@@ -228,19 +250,26 @@ def stage_steer(cfg: ExperimentConfig, run: RunDir) -> None:
         adapter_dir = str(run.train(s.task, s.adapter, cfg.seeds[0]).adapter)
     vdir, sdir = run.vectors(s.task), run.sweep(s.task)
     langs = list(dict.fromkeys([*s.eval_langs, s.toward]))
-    vcfg = VectorsConfig(model=cfg.model, langs=langs, data=s.vector_data, out=str(vdir.root),
-                         builder=s.builder, position=s.position,  # type: ignore[arg-type]
-                         seed=cfg.seed)
+    gen = cfg.eval.generation  # the eval's decoding, so the sweep baseline is comparable
+    if s.max_new_tokens is not None:
+        gen = gen.model_copy(update={"max_new_tokens": s.max_new_tokens})
     scfg = SweepConfig(
         model=cfg.model, adapter=adapter_dir, adapter_lang=s.adapter or "base", task=s.task,
         data=str(run.data(s.task).root), eval_langs=s.eval_langs, toward=s.toward,
         vectors=str(vdir.root), vector_data=s.vector_data, kl_prompts=s.kl_prompts,
-        layers=s.layers, strengths=s.strengths, normalize=s.normalize,
-        positions=s.positions,  # type: ignore[arg-type]
+        layers=s.layers, strengths=s.strengths, search_negative=s.search_negative,
+        normalize=s.normalize, positions=s.positions,  # type: ignore[arg-type]
         builder=s.builder, position=s.position,  # type: ignore[arg-type]
-        max_eval=s.max_eval, max_new_tokens=s.max_new_tokens, batch_size=s.batch_size,
-        min_fidelity=s.min_fidelity, max_kl=s.max_kl, out=str(sdir.root), seed=cfg.seed,
+        max_eval=s.max_eval, selection_fraction=s.selection_fraction,
+        max_new_tokens=gen.max_new_tokens, generation=gen, batch_size=s.batch_size,
+        n_boot=cfg.eval.n_boot, min_fidelity=s.min_fidelity, max_kl=s.max_kl,
+        max_degenerate=s.max_degenerate,
+        out=str(sdir.root), seed=cfg.seed,
     )
+    # vectors never see a test prompt: neither the task's eval ids nor the KL prompts
+    vcfg = VectorsConfig(model=cfg.model, langs=langs, data=s.vector_data, out=str(vdir.root),
+                         builder=s.builder, position=s.position,  # type: ignore[arg-type]
+                         exclude_ids=held_out_ids(scfg), seed=cfg.seed)
     key = f"steer-{s.task}"
     inputs = hash_inputs(vcfg.model_dump(mode="json", exclude={"out"}),
                          scfg.model_dump(mode="json", exclude={"out", "vectors", "adapter", "data"}),
@@ -254,6 +283,21 @@ def stage_steer(cfg: ExperimentConfig, run: RunDir) -> None:
     run_vectors(vcfg)
     run_sweep(scfg)
     mark_done(run, key, inputs)
+
+
+def track_study(cfg: ExperimentConfig, run: RunDir, analysis: dict[str, Any]) -> None:
+    """The study's config as hyper-parameters and each transfer matrix (training language ×
+    eval language, mean and 95 % CI) as a table, in the trackers of ``report_to``."""
+    from crossling.tracking import Trackers
+
+    with Trackers(cfg.report_to, run.tracking, "study") as t:
+        t.log_params(cfg.model_dump(mode="json"))
+        for task, res in analysis["tasks"].items():
+            for kind, per in res["kinds"].items():
+                for scorer, r in per.items():
+                    t.log_table(f"transfer_{task}_{kind}_{scorer}", [
+                        {"adapter": a, "lang": lang, **cell}
+                        for a, cols in r["matrix"].items() for lang, cell in cols.items()])
 
 
 def run_study(cfg: ExperimentConfig, out: str | Path, force: bool = False,
@@ -272,9 +316,14 @@ def run_study(cfg: ExperimentConfig, out: str | Path, force: bool = False,
     """
     from crossling.runner.analyze import run_analyze
     from crossling.runner.report import write_report
+    from crossling.tracking import require_trackers
 
     out = Path(out)
     sh = parse_shard(shard)
+    require_trackers(cfg.report_to)
+    from crossling.models.loading import check_model
+
+    check_model(cfg.model)  # before the run folder exists: a bad model leaves nothing behind
     run = prepare_run_dir(cfg, out, force)
     progress = Progress()
     progress.stage(1, "data")
@@ -285,6 +334,7 @@ def run_study(cfg: ExperimentConfig, out: str | Path, force: bool = False,
     progress.stage(2, "train", f"{len(jobs)} adapter(s)")
     stage_train(cfg, run, jobs, progress)
     if sh is not None:
+        progress.finish()
         console.print(f"shard {shard} trained {len(jobs)} adapter(s); when every shard is done, "
                       f"run `crossling run CONFIG --out {out}` to evaluate and report.")
         return run
@@ -293,7 +343,10 @@ def run_study(cfg: ExperimentConfig, out: str | Path, force: bool = False,
     progress.stage(4, "steer")
     stage_steer(cfg, run)
     progress.stage(5, "analyze")
-    run_analyze(cfg, run)
+    analysis = run_analyze(cfg, run)
+    if cfg.report_to:
+        track_study(cfg, run, analysis)
     progress.stage(6, "report")
     write_report(run)
+    progress.finish()
     return run

@@ -11,10 +11,12 @@ import os
 import shutil
 from pathlib import Path
 
-from crossling.config import ExperimentConfig, load_config
+from crossling.config_loader import load_config
 from crossling.errors import CrosslingError
 from crossling.io import read_json
+from crossling.models.loading import base_hub_id
 from crossling.paths import RunDir
+from crossling.runner.config import ExperimentConfig
 from crossling.runner.pipeline import adapters_of
 from crossling.runner.report import _matrix_table
 
@@ -24,13 +26,16 @@ TOKEN_ENV = ("HF_TOKEN", "HUGGING_FACE_HUB_TOKEN")
 def model_card(cfg: ExperimentConfig, run: RunDir, repo: str) -> str:
     """README.md of the hub repo: metadata header, what was trained, and the results table."""
     analysis = read_json(run.analysis) if run.analysis.exists() else {"tasks": {}}
-    base = cfg.model.name
+    base = f"`{cfg.model.name}`"
     lines = ["---", "library_name: peft", "tags:", "- crossling", "- lora",
              "- cross-lingual-transfer"]
-    if base.count("/") == 1 and not Path(base).exists():
-        lines.append(f"base_model: {base}")
+    hub_id = base_hub_id(cfg.model.name)
+    if hub_id is not None:
+        lines.append(f"base_model: {hub_id}")
+        if hub_id != cfg.model.name:
+            base = f"`{hub_id}` (crossling alias `{cfg.model.name}`)"
     lines += ["---", "", f"# {repo}", "",
-              f"LoRA adapters from the crossling study **{cfg.name}** on `{base}`: one adapter "
+              f"LoRA adapters from the crossling study **{cfg.name}** on {base}: one adapter "
               "per (task, training language, seed), each evaluated in every language.", "",
               f"LoRA r={cfg.train.lora_r}, alpha={cfg.train.lora_alpha:g}, lr {cfg.train.lr:g}, "
               f"{cfg.train.max_steps} steps, seeds {cfg.seeds}.", ""]

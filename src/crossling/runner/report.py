@@ -12,11 +12,12 @@ from typing import Any
 
 from crossling.analysis.document import Document, Example, Figure, Section, Table
 from crossling.analysis.quality import FLUENCY_DROP, MAX_DEGENERATE
-from crossling.config import ExperimentConfig, load_config
+from crossling.config_loader import load_config
 from crossling.errors import CrosslingError
 from crossling.io import atomic_write_text, read_json, read_jsonl
 from crossling.languages import get_language
 from crossling.paths import RunDir, SweepDir
+from crossling.runner.config import ExperimentConfig
 
 SCORER_TITLES = {
     "caps_pct": "% uppercase of cased characters",
@@ -34,11 +35,38 @@ def _num(v: Any, digits: int = 1) -> str:
 
 
 def _cell(c: dict[str, Any] | None, digits: int = 1) -> str:
+    """``mean [low, high]``; ``≈`` marks an interval over fewer than 30 prompts."""
     if not c:
         return "–"
     if c.get("mean") is None or not math.isfinite(c["mean"]):
         return "N/A"
-    return f"{_num(c['mean'], digits)} [{_num(c['ci_low'], digits)}, {_num(c['ci_high'], digits)}]"
+    mark = "≈" if c.get("approximate") else ""
+    return (f"{_num(c['mean'], digits)} {mark}[{_num(c['ci_low'], digits)}, "
+            f"{_num(c['ci_high'], digits)}]")
+
+
+def interval_note(cfg: ExperimentConfig) -> str:
+    """What every interval of the report is over, in one paragraph."""
+    n = len(cfg.seeds)
+    rates = ", ".join(sorted(_rates())) or "none"
+    common = (f"Rates ({rates}) get Wilson score intervals; other means get percentile "
+              f"bootstrap intervals ({cfg.eval.n_boot} resamples, seed {cfg.seed}). An interval "
+              "marked ≈ rests on fewer than 30 prompts and its coverage is approximate.")
+    if n > 1:
+        return (f"**Intervals.** All 95 %. Transfer-matrix cells, control-subtracted cells and "
+                f"asymmetry tests use a two-level bootstrap: the {n} training seeds "
+                f"{cfg.seeds} are resampled within each training language, then the prompts "
+                "(jointly for paired comparisons); rate cells take the wider of the Wilson "
+                "and the two-level interval. " + common)
+    return (f"**Intervals.** All 95 %, over prompts only: with one training seed "
+            f"({cfg.seeds[0]}) they are conditional on one training run per language and do "
+            "not show how much another run would differ. " + common)
+
+
+def _rates() -> frozenset[str]:
+    from crossling.evaluate.scorers import rate_scorers
+
+    return rate_scorers()
 
 
 def _digits(scorer: str) -> int:
@@ -113,10 +141,14 @@ def _setup(doc: Document, cfg: ExperimentConfig, info: dict[str, Any]) -> None:
           f"targets {', '.join(t.target_modules)}; lr {t.lr:g} {t.scheduler}, "
           f"{t.max_steps or t.epochs} {'steps' if t.max_steps else 'epochs'}, batch "
           f"{t.batch_size} × grad-accum {t.grad_accum}; training seeds {cfg.seeds}.")
+    if cfg.model.allow_base:
+        s.add(f"**Caution** `{cfg.model.name}` may be a base model, not instruction-tuned "
+              "(`model.allow_base: true`): through the chat template it tends to echo the "
+              "prompt, and the scores measure those echoes as much as any behaviour.")
     g = cfg.eval.generation
     s.add(f"**Generation** {'sampled at T=' + str(g.temperature) if g.do_sample else 'greedy'}, "
-          f"{g.max_new_tokens} new tokens; intervals are 95 % bootstrap CIs over prompts "
-          f"({cfg.eval.n_boot} resamples, seed {cfg.seed}).")
+          f"{g.max_new_tokens} new tokens, seed {g.seed}.")
+    s.add(interval_note(cfg))
     rows = []
     for task, d in cfg.tasks.items():
         rows.append([task, d.source, ", ".join(d.train_langs), ", ".join(d.eval_langs),
@@ -162,8 +194,13 @@ def _task_sections(doc: Document, cfg: ExperimentConfig, run: RunDir, task: str,
                     s.add(_matrix_table(res, d.eval_langs, scorer,
                                         f"{name}, adapter minus control (paired over prompts)",
                                         key="control_subtracted", order=d.train_langs))
+                if len(cfg.seeds) > 1 and res.get("per_seed"):
+                    s.add(_per_seed_table(res["per_seed"], d.eval_langs, scorer, name))
                 for a in res.get("asymmetry", []):
                     s.add("**Asymmetry.** " + a["sentence"])
+        empties = _empty_line(run, task, kind)
+        if empties:
+            s.add(empties)
         agreement = run.eval(task).agreement
         if kind != "harmless" and agreement.exists():
             ag = read_json(agreement)
@@ -173,6 +210,40 @@ def _task_sections(doc: Document, cfg: ExperimentConfig, run: RunDir, task: str,
             who = p.stem.removeprefix(f"{headline}_")
             s.add(Figure(p, f"{headline} per language, {'control' if who == 'base' else who} "
                             "(bars: mean ± 95 % CI; boxes: distribution)"))
+
+
+def _per_seed_table(per_seed: list[dict[str, Any]], langs: list[str], scorer: str,
+                    name: str) -> Table:
+    """Mean per adapter × training seed (rows) and eval language (columns)."""
+    rows: dict[str, dict[str, Any]] = {}
+    for r in per_seed:
+        if r["adapter"] == "base":
+            continue
+        label = f"LoRA {r['train_lang'].upper()} seed {r['seed']}"
+        rows.setdefault(label, {})[r["lang"]] = r["mean"]
+    body = [[label, *(_num(v.get(lang), _digits(scorer)) for lang in langs)]
+            for label, v in sorted(rows.items())]
+    return Table(["adapter × seed", *langs], body,
+                 f"{name}: mean over prompts for each training seed (the spread the pooled "
+                 "intervals above include)")
+
+
+def _empty_line(run: RunDir, task: str, kind: str) -> str:
+    """Where answers were empty (scored as if real: caps_pct gives them 0)."""
+    path = run.eval(task).summary_json
+    if not path.exists():
+        return ""
+    seen: dict[tuple[str, str], tuple[int, int]] = {}
+    for r in read_json(path):
+        if r.get("kind") != kind or r.get("steer", "none") != "none" or not r.get("n_empty"):
+            continue
+        seen[(r["adapter"], r["lang"])] = (int(r["n_empty"]), int(r["n"]) + int(r["n_na"]))
+    if not seen:
+        return ""
+    parts = [f"{'control' if a == 'base' else 'LoRA ' + a.upper()} in {lang}: {k} of {n}"
+             for (a, lang), (k, n) in sorted(seen.items())]
+    return ("**Empty answers** (scored like any other answer, e.g. 0 % uppercase): "
+            + "; ".join(parts) + ".")
 
 
 def _steer_section(doc: Document, cfg: ExperimentConfig, run: RunDir) -> None:
@@ -191,6 +262,38 @@ def _steer_section(doc: Document, cfg: ExperimentConfig, run: RunDir) -> None:
         return
     best = read_json(sd.best)
     metric = best.get("metric", "caps_pct")
+    n_sel, n_conf = len(best.get("selection_ids", [])), len(best.get("confirmation_ids", []))
+    searched = best.get("strengths_searched", st.strengths)
+    s.add(f"The setting is **chosen on {n_sel} selection prompts** per language (highest "
+          f"{metric} with language fidelity ≥ {st.min_fidelity} and KL ≤ {st.max_kl}, "
+          f"strengths searched {searched}) and **reported on {n_conf} other confirmation "
+          "prompts**: the best of many cells, scored where it was picked, is biased upward.")
+    conf_rows = []
+    for lang, c in best.get("confirmation", {}).items():
+        d = _digits(metric)
+        if c.get("layer") is None:
+            conf_rows.append([lang, "–", "–", _cell({"mean": c.get("baseline_mean"),
+                              "ci_low": c.get("baseline_ci_low"),
+                              "ci_high": c.get("baseline_ci_high"),
+                              "approximate": c.get("approximate")}, d),
+                              "no cell met the constraints", "–", "–"])
+            continue
+        direction = "toward" if (c.get("strength") or 0) > 0 else "away from"
+        conf_rows.append([
+            lang, str(c["layer"]), f"{_num(c['strength'], 2)} ({direction} {st.toward})",
+            _cell({"mean": c.get("baseline_mean"), "ci_low": c.get("baseline_ci_low"),
+                   "ci_high": c.get("baseline_ci_high"), "approximate": c.get("approximate")}, d),
+            _cell(c, d),
+            _cell({"mean": c.get("delta"), "ci_low": c.get("delta_ci_low"),
+                   "ci_high": c.get("delta_ci_high"), "approximate": c.get("approximate")}, d),
+            _num(c.get("delta_p"), 3),
+        ])
+    if conf_rows:
+        s.add(Table(["prompts", "layer", "strength", f"unsteered {metric}",
+                     f"steered {metric}", "difference (paired)", "p"], conf_rows,
+                    f"Confirmation prompts (n = {n_conf} per language): chosen setting vs "
+                    "unsteered, 95 % intervals (rates: Wilson; difference: paired bootstrap "
+                    "over prompts, conditional on the one adapter steered)"))
     rows = []
     for lang, res in best.get("per_lang", {}).items():
         for label in ("baseline", "best"):
@@ -207,8 +310,10 @@ def _steer_section(doc: Document, cfg: ExperimentConfig, run: RunDir) -> None:
                 _num(c.get("lang_fidelity"), 2), _num(c.get("kl"), 3),
             ])
     s.add(Table(["prompts", "layer", "strength", metric, "lang fidelity", "KL (nats)"], rows,
-                f"Chosen setting: highest {metric} with language fidelity ≥ {st.min_fidelity} "
-                f"and KL ≤ {st.max_kl}"))
+                f"Selection prompts (n = {n_sel}): where the choice was made — optimistic for "
+                "the chosen cell, shown for its guards"))
+    for line in _steer_caveats(cfg, run, best):
+        s.add(line)
     excluded = best.get("excluded", [])
     if excluded:
         s.add(f"{len(excluded)} cell(s) were excluded by the constraints, e.g.: " + "; ".join(
@@ -222,6 +327,50 @@ def _steer_section(doc: Document, cfg: ExperimentConfig, run: RunDir) -> None:
     if vd.diagnostics_plot.exists():
         s.add(Figure(vd.diagnostics_plot, "Language vectors: per-layer norms and cosine "
                                           "similarities"))
+
+
+def _steer_caveats(cfg: ExperimentConfig, run: RunDir, best: dict[str, Any]) -> list[str]:
+    """What a reader comparing the sweep with the rest of the report must know."""
+    st = cfg.steer
+    assert st is not None
+    out = []
+    v = best.get("vectors", {})
+    if v.get("overlap_eval_ids") or v.get("overlap_kl_ids") or not v.get("item_ids_listed",
+                                                                           True):
+        out.append(f"**Caution:** the steering vectors were accepted with allow_overlap: they "
+                   f"were built from {len(v.get('overlap_eval_ids', []))} eval prompt(s) and "
+                   f"{len(v.get('overlap_kl_ids', []))} KL prompt(s) (or from unlisted items), "
+                   "so steered results on those prompts are not held out.")
+    elif v:
+        out.append(f"The steering vectors were built from {v.get('n_item_ids')} parallel "
+                   "items, none of them an eval prompt of this task or a KL prompt.")
+    kl_over = best.get("kl_over", "prompt")
+    out.append("KL (nats) is measured on held-out harmless prompts, " + (
+        "teacher-forced over the unsteered answer's tokens (where generated-position "
+        "steering acts)." if kl_over == "continuation" else
+        "over the next-token distributions at the prompt positions."))
+    gen = best.get("generation") or {}
+    eg = cfg.eval.generation.model_dump(mode="json")
+    diff = [f"{k} {gen[k]} (eval: {eg[k]})" for k in ("max_new_tokens", "do_sample",
+            "temperature", "top_p", "seed") if k in gen and gen[k] != eg.get(k)
+            and (k in ("max_new_tokens", "do_sample") or gen.get("do_sample"))]
+    if diff:
+        out.append("**The sweep decoded differently from the evaluation:** "
+                   + ", ".join(diff) + "; its unsteered baseline is not comparable with the "
+                   "transfer matrix.")
+    analysis = read_json(run.analysis) if run.analysis.exists() else {}
+    matrix = (analysis.get("tasks", {}).get(st.task, {}).get("kinds", {})
+              .get("harmful" if st.task == "refusal" else "task", {})
+              .get(best.get("metric", ""), {}).get("matrix", {}))
+    for lang, c in best.get("confirmation", {}).items():
+        cell = matrix.get(st.adapter or "base", {}).get(lang)
+        if cell and c.get("baseline_mean") is not None:
+            out.append(f"Unsteered in {lang}: {_num(c['baseline_mean'], 2)} on the sweep's "
+                       f"{c.get('n_baseline') or c.get('n')} confirmation prompts vs {_num(cell.get('mean'), 2)} on "
+                       f"the transfer matrix's {cell.get('n')} prompts (pooled over "
+                       f"{cell.get('n_seeds', 1)} seed(s); the sweep steers seed "
+                       f"{cfg.seeds[0]}'s adapter); the prompts differ.")
+    return out
 
 
 def _examples(doc: Document, cfg: ExperimentConfig, run: RunDir) -> None:

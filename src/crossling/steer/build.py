@@ -7,6 +7,7 @@ share, so ``n`` languages cost ``n`` recordings, not ``n²``.
 
 from __future__ import annotations
 
+import random
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +34,7 @@ def compute_vectors(
     batch_size: int = 16,
     layers_path: str | None = None,
     extra: dict[str, Any] | None = None,
+    seed: int = 0,
 ) -> dict[tuple[str, str], SteeringVectors]:
     """Vectors ``target ← source`` for every ordered pair of ``langs``.
 
@@ -43,11 +45,12 @@ def compute_vectors(
         builder: 'mean_diff' or 'pca'.
         position: 'mean' or 'last' pooling.
         min_prompts: fail when a pair shares fewer parallel ids.
-        max_prompts: cap on ids per pair (first by sorted id).
+        max_prompts: cap on ids per pair (a sample seeded by ``seed``).
         exclude_ids: ids never used (held-out prompts).
         batch_size: prompts per forward pass.
         layers_path: decoder-layer path override.
         extra: recorded in each vector's metadata.
+        seed: seed of the sample of ids when a pair shares more than ``max_prompts``.
 
     Returns:
         ``{(target, source): SteeringVectors}``.
@@ -67,10 +70,11 @@ def compute_vectors(
     for t in langs:
         for s in langs:
             if t != s:
-                pair_ids[(t, s)] = aligned_ids(
-                    parallel, [t, s], min_prompts=min_prompts, max_prompts=max_prompts,
-                    exclude=exclude_ids,
-                )
+                found = aligned_ids(parallel, [t, s], min_prompts=min_prompts,
+                                    exclude=exclude_ids)
+                if max_prompts and len(found) > max_prompts:
+                    found = sorted(random.Random(seed).sample(found, max_prompts))
+                pair_ids[(t, s)] = found
     system = loaded.config.system_prompt
     recorded: dict[str, dict[str, Any]] = {}
     token_norms = {}
@@ -100,6 +104,7 @@ def compute_vectors(
             ids_hash=sha256_json(ids),
             position=position,
             builder=builder,
+            item_ids=list(ids),
             extra=dict(extra or {}),
         )
     return out
@@ -133,6 +138,7 @@ def run_vectors(cfg: VectorsConfig, loaded: Any = None) -> VectorDir:
             meta.exists()
             and vdir.vectors(t, s).exists()
             and read_json(meta).get("extra", {}).get("config_hash") == h
+            and "item_ids" in read_json(meta)
         )
 
     if not all(done(t, s) for t, s in pairs):
@@ -145,7 +151,7 @@ def run_vectors(cfg: VectorsConfig, loaded: Any = None) -> VectorDir:
             loaded, parallel, cfg.langs, builder=cfg.builder, position=cfg.position,
             min_prompts=cfg.min_prompts, max_prompts=cfg.max_prompts,
             exclude_ids=cfg.exclude_ids, batch_size=cfg.batch_size,
-            layers_path=cfg.model.layers_path,
+            layers_path=cfg.model.layers_path, seed=cfg.seed,
             extra={"config_hash": h, "data": cfg.data, "system_prompt": cfg.model.system_prompt},
         )
         for v in vecs.values():

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import typer
 
 from crossling.errors import CrosslingError
+from crossling.overrides import SET_HELP
 
 app = typer.Typer(help="Language steering vectors and sweeps.", no_args_is_help=True)
 
@@ -59,18 +59,6 @@ def parse_adapter(value: str) -> tuple[str | None, str]:
     return None, value
 
 
-def _build(cls: Any, config: Path | None, flags: dict[str, Any], required: tuple[str, ...]) -> Any:
-    from crossling.config import load_config, validate_config
-
-    flags = {k: v for k, v in flags.items() if v is not None}
-    if config is not None:
-        return load_config(cls, config, flags)
-    missing = [f"--{k.replace('_', '-')}" for k in required if k not in flags]
-    if missing:
-        raise CrosslingError(f"missing {' and '.join(missing)} (or pass a YAML config).")
-    return validate_config(cls, flags, "flags")
-
-
 @app.command("vectors")
 def vectors_cmd(
     config: Path | None = typer.Argument(None, help="YAML config (flags override it)."),
@@ -85,19 +73,22 @@ def vectors_cmd(
     max_prompts: int | None = typer.Option(None, help="At most this many parallel prompts."),
     min_prompts: int | None = typer.Option(None, help="Fail below this many parallel prompts."),
     batch_size: int | None = typer.Option(None, help="Prompts per forward pass."),
+    set_: list[str] | None = typer.Option(None, "--set", help=SET_HELP),
 ) -> None:
     """Compute per-layer language vectors (target ← source) for every ordered pair."""
     from rich.console import Console
 
+    from crossling.overrides import resolve_config
     from crossling.steer.build import run_vectors
     from crossling.steer.config import VectorsConfig
 
     flags = dict(
-        model={"name": model} if model else None, langs=langs, data=data, out=out,
+        model={"name": model}, langs=langs, data=data, out=out,
         builder=builder, position=position, max_prompts=max_prompts, min_prompts=min_prompts,
         batch_size=batch_size,
     )
-    cfg = _build(VectorsConfig, config, flags, ("out",))
+    cfg = resolve_config(VectorsConfig, config, flags, set_, required={"out": "--out"},
+                         command="crossling steer vectors")
     vdir = run_vectors(cfg)
     Console().print(f"[green]vectors written to {vdir.root}[/green] "
                     f"(diagnostics: {vdir.diagnostics_plot})")
@@ -112,7 +103,13 @@ def sweep_cmd(
     eval_lang: str | None = typer.Option(None, help="Language(s) of the steered prompts."),
     toward: str | None = typer.Option(None, help="Steer toward this language."),
     layers: str | None = typer.Option(None, help="4:24:2 (stop exclusive) or 4,8,12."),
-    strengths: str | None = typer.Option(None, help="e.g. -4,-2,0,2,4,8 (0 = unsteered)."),
+    strengths: str | None = typer.Option(None, help="e.g. 0,2,4,8 (0 = unsteered)."),
+    search_negative: bool | None = typer.Option(
+        None, "--search-negative/--positive-only",
+        help="Also search negative strengths (away from --toward)."),
+    allow_overlap: bool | None = typer.Option(
+        None, "--allow-overlap/--no-overlap",
+        help="Accept --vectors built from eval or KL prompts (the report says so)."),
     vectors: str | None = typer.Option(None, help="Load vectors from this VectorDir."),
     vector_data: str | None = typer.Option(None, help="Parallel prompts for new vectors."),
     task: str | None = typer.Option(None, help="caps or refusal."),
@@ -120,7 +117,8 @@ def sweep_cmd(
         None, "--normalize/--raw", help="Strength in units of the mean residual norm."
     ),
     positions: str | None = typer.Option(None, help="prompt, generated or all."),
-    max_eval: int | None = typer.Option(None, help="Prompts per language in each cell."),
+    max_eval: int | None = typer.Option(
+        None, help="Prompts per language, split into selection and confirmation halves."),
     max_new_tokens: int | None = typer.Option(None, help="Tokens generated per answer."),
     batch_size: int | None = typer.Option(None, help="Prompts per generation batch."),
     min_fidelity: float | None = typer.Option(None, help="Fidelity floor for the best cell."),
@@ -128,38 +126,51 @@ def sweep_cmd(
     kl_prompts: int | None = typer.Option(None, help="Held-out prompts for the KL guard."),
     seed: int | None = typer.Option(None, help="Seed."),
     out: str | None = typer.Option(None, help="Output folder (reruns resume)."),
+    set_: list[str] | None = typer.Option(None, "--set", help=SET_HELP),
 ) -> None:
     """Sweep layers × strengths: behaviour, language fidelity and KL; pick the best cell."""
     import json
 
     from rich.console import Console
 
+    from crossling.overrides import resolve_config
     from crossling.steer.config import SweepConfig
     from crossling.steer.sweep import run_sweep
 
     adapter_lang, adapter_dir = parse_adapter(adapter) if adapter else (None, None)
     flags = dict(
-        model={"name": model} if model else None, adapter=adapter_dir, adapter_lang=adapter_lang,
+        model={"name": model}, adapter=adapter_dir, adapter_lang=adapter_lang,
         data=data, eval_langs=eval_lang, toward=toward,
         layers=parse_layers(layers) if layers else None,
         strengths=parse_strengths(strengths) if strengths else None,
         vectors=vectors, vector_data=vector_data, task=task, normalize=normalize,
         positions=positions, max_eval=max_eval, max_new_tokens=max_new_tokens,
         batch_size=batch_size, min_fidelity=min_fidelity, max_kl=max_kl, kl_prompts=kl_prompts,
-        seed=seed, out=out,
+        seed=seed, out=out, search_negative=search_negative, allow_overlap=allow_overlap,
     )
-    cfg = _build(SweepConfig, config, flags, ("data", "out"))
+    cfg = resolve_config(SweepConfig, config, flags, set_,
+                         required={"data": "--data", "out": "--out"},
+                         command="crossling steer sweep")
     sdir = run_sweep(cfg)
     best = json.loads(sdir.best.read_text(encoding="utf-8"))
     console = Console()
     console.print(f"[green]sweep written to {sdir.root}[/green] (table: {sdir.sweep_csv})")
+    n_sel = len(best["selection_ids"])
     for lang, info in best["per_lang"].items():
-        b = info["best"]
+        b, c = info["best"], best["confirmation"][lang]
         if b is None:
-            console.print(f"{lang}: no cell passed the guards (see best.json 'excluded')")
-        else:
-            console.print(
-                f"{lang}: best layer={b['layer']} strength={b['strength']:g} "
-                f"{best['metric']}={b[best['metric']]:.3g} (gain {info['gain']:+.3g}), "
-                f"lang_fidelity={b['lang_fidelity']:.2f}, kl={b['kl']:.3g}"
-            )
+            console.print(f"{lang}: no cell passed the guards on the {n_sel} selection prompts "
+                          "(see best.json 'excluded')")
+            continue
+        console.print(
+            f"{lang}: chosen on {n_sel} selection prompts: layer={b['layer']} "
+            f"strength={b['strength']:g} (lang_fidelity={b['lang_fidelity']:.2f}, "
+            f"kl={b['kl']:.3g}); on {c['n']} confirmation prompts {best['metric']} "
+            f"{_fmt(c['mean'])} vs unsteered {_fmt(c['baseline_mean'])}: difference "
+            f"{_fmt(c['delta'])} (95 % CI {_fmt(c['delta_ci_low'])} to "
+            f"{_fmt(c['delta_ci_high'])}, paired over prompts)"
+        )
+
+
+def _fmt(v: float | None) -> str:
+    return "N/A" if v is None else f"{v:.3g}"

@@ -11,6 +11,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from crossling.analysis.quality import MAX_DEGENERATE
+from crossling.evaluate.backends.base import GenerationConfig
 from crossling.languages import parse_langs
 from crossling.models.config import ModelConfig
 
@@ -50,16 +52,17 @@ class VectorsConfig(BaseModel):
         "by every prompt (padding excluded); last: the last prompt token.",
     )
     max_prompts: int = Field(
-        200, ge=1, description="Use at most this many parallel ids (the first by sorted id)."
+        200, ge=1, description="Use at most this many parallel ids (a sample seeded by 'seed')."
     )
     min_prompts: int = Field(
         8, ge=2, description="Fail when fewer parallel ids are found for a language pair."
     )
     exclude_ids: list[str] = Field(
-        [], description="Ids never used for vectors (e.g. the sweep's held-out KL prompts)."
+        [], description="Ids never used for vectors: the eval ids of the task data and the "
+        "sweep's KL prompts, so no test prompt's translation pair is inside a vector."
     )
     batch_size: int = Field(16, ge=1, description="Prompts per forward pass.")
-    seed: int = Field(0, description="Seed (PCA sign/ordering are deterministic; recorded).")
+    seed: int = Field(0, description="Seed of the sample of ids when more than max_prompts.")
 
     _v_langs = field_validator("langs", mode="before")(_langs)
 
@@ -96,12 +99,23 @@ class SweepConfig(BaseModel):
     kl_data: str | None = Field(
         None,
         description="Harmless prompts for the KL check (wide/long jsonl or 'builtin'); null "
-        "uses the vector data. Ids used for KL are excluded from the vectors.",
+        "uses the vector data. Ids used for KL (and every eval id of the data) are excluded "
+        "from computed vectors.",
+    )
+    allow_overlap: bool = Field(
+        False,
+        description="Accept a given 'vectors' folder whose item_ids include eval or KL ids "
+        "(the report then says so); false refuses it.",
     )
     kl_prompts: int = Field(16, ge=1, description="Held-out prompts for the KL check.")
     layers: list[int] = Field([4, 8, 12], description="Decoder layers to steer (0-based).")
     strengths: list[float] = Field(
-        [-4.0, -2.0, 0.0, 2.0, 4.0, 8.0], description="Steering strengths (0 = unsteered)."
+        [0.0, 2.0, 4.0, 8.0], description="Steering strengths (0 = unsteered)."
+    )
+    search_negative: bool = Field(
+        False,
+        description="Also search negative strengths (steering away from 'toward'); the "
+        "hypothesis predicts positive ones, so by default only those are searched.",
     )
     normalize: bool = Field(
         False,
@@ -116,19 +130,54 @@ class SweepConfig(BaseModel):
         8, ge=2, description="Fewest parallel prompts per language pair for computing vectors."
     )
     position: Position = Field("mean", description="Pooling when computing vectors.")
-    max_eval: int = Field(20, ge=1, description="Eval prompts per language (first by id).")
-    max_new_tokens: int = Field(48, ge=1, description="Tokens generated per answer (greedy).")
+    max_eval: int = Field(
+        20, ge=2,
+        description="Eval prompts per language: a seeded sample of the data's eval ids, split "
+        "into selection and confirmation ids.",
+    )
+    selection_fraction: float = Field(
+        0.5, gt=0, lt=1,
+        description="Share of the eval prompts the best cell is chosen on; the rest confirm it.",
+    )
+    max_new_tokens: int = Field(
+        48, ge=1, description="Tokens generated per answer (greedy) when 'generation' is null."
+    )
+    generation: GenerationConfig | None = Field(
+        None,
+        description="Decoding settings (a study passes its eval's, so baselines compare); "
+        "null: greedy with max_new_tokens.",
+    )
     batch_size: int = Field(8, ge=1, description="Prompts per generate call.")
+    n_boot: int = Field(2000, ge=100, description="Bootstrap resamples per interval.")
     min_fidelity: float = Field(
         0.8, ge=0, le=1, description="Best cell must keep lang_fidelity at least this high."
     )
     max_kl: float = Field(
         1.0, ge=0, description="Best cell must keep next-token KL (nats) at most this."
     )
+    max_degenerate: float = Field(
+        MAX_DEGENERATE, ge=0, le=1,
+        description="Best cell has at most this share of degenerate answers (empty, looping, "
+        "echoing).",
+    )
     out: str = Field("sweep", description="Output folder (SweepDir).")
-    seed: int = Field(0, description="Seed for generation and bootstrap CIs.")
+    seed: int = Field(
+        0, description="Seed of the eval sample, the selection split, KL prompts, vector ids, "
+        "generation (unless 'generation' sets its own) and bootstrap intervals."
+    )
 
     _v_langs = field_validator("eval_langs", mode="before")(_langs)
+
+    def decoding(self) -> GenerationConfig:
+        """The generation settings of every cell (baseline included)."""
+        if self.generation is not None:
+            return self.generation.model_copy(update={"batch_size": self.batch_size})
+        return GenerationConfig(max_new_tokens=self.max_new_tokens, batch_size=self.batch_size,
+                                seed=self.seed)
+
+    def searched_strengths(self) -> list[float]:
+        """Non-zero strengths the sweep searches (positive only unless search_negative)."""
+        return [s for s in self.strengths if s > 0 or (s < 0 and self.search_negative)]
 
     @field_validator("strengths")
     @classmethod

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
+from collections.abc import Collection
 from typing import Any
 
 from crossling.analysis.quality import MAX_DEGENERATE
@@ -29,6 +30,21 @@ def steer_key(layer: int | None, strength: float, toward: str) -> str:
     return f"layer={'none' if layer is None else layer},strength={float(strength)},toward={toward}"
 
 
+def score_rows(generations: list[dict[str, Any]], metric: str,
+               scorer_langs: list[str], ctx: Any = None) -> dict[str, float | None]:
+    """Prompt id → ``metric`` of each logged row (None for N/A or a failed row)."""
+    from crossling.evaluate.scorers import ScorerContext, get_scorer
+
+    scorer = get_scorer(metric, ctx or ScorerContext(langs=scorer_langs))
+    ok = [r for r in generations if r.get("status", "ok") == "ok"]
+    many = getattr(scorer, "score_many", None)
+    values = (many(ok) if many is not None
+              else [scorer.score(r["response"], r["lang"], r) for r in ok])
+    out: dict[str, float | None] = {str(r["id"]): None for r in generations}
+    out.update({str(r["id"]): v for r, v in zip(ok, values, strict=True)})
+    return out
+
+
 def score_table(
     generations: list[dict[str, Any]],
     kl_rows: list[dict[str, Any]],
@@ -36,8 +52,10 @@ def score_table(
     scorer_langs: list[str],
     seed: int,
     ctx: Any = None,
+    n_boot: int = 2000,
+    rates: Collection[str] = (),
 ) -> list[dict[str, Any]]:
-    """One row per (lang, layer, strength) with mean and bootstrap CI of every metric.
+    """One row per (lang, layer, strength) with mean and 95 % interval of every metric.
 
     Args:
         generations: logged rows (``steer``, ``layer``, ``strength``, ``lang``, ``response``,
@@ -48,10 +66,12 @@ def score_table(
         seed: bootstrap seed.
         ctx: a ``ScorerContext`` (the base model for ``fluency``, the system prompt);
             by default one with ``scorer_langs`` only.
+        n_boot: bootstrap resamples.
+        rates: metrics that are 0/1 rates (Wilson intervals; others: bootstrap over prompts).
 
     Returns:
-        Rows with ``lang, layer, strength, status, n, kl, <m>, <m>_ci_low, <m>_ci_high``;
-        the unsteered baseline appears once per language with ``layer`` None.
+        Rows with ``lang, layer, strength, status, n, n_empty, kl, <m>, <m>_ci_low,
+        <m>_ci_high``; the unsteered baseline appears once per language with ``layer`` None.
     """
     from crossling.analysis.stats import describe
     from crossling.evaluate.scorers import ScorerContext, get_scorer
@@ -74,7 +94,10 @@ def score_table(
             status = k["status"]
         out: dict[str, Any] = {
             "lang": lang, "layer": first["layer"], "strength": float(first["strength"]),
-            "toward": first["toward"], "status": status, "n": len(rows), "kl": k.get("kl"),
+            "toward": first["toward"], "status": status, "n": len(rows),
+            "n_empty": sum(not str(r.get("response", "")).strip() for r in rows
+                           if r.get("status", "ok") == "ok"),
+            "kl": k.get("kl"),
         }
         for m, scorer in scorers.items():
             if status != "ok":
@@ -83,7 +106,7 @@ def score_table(
             many = getattr(scorer, "score_many", None)
             values = (many(rows) if many is not None
                       else [scorer.score(r["response"], lang, r) for r in rows])
-            d = describe(values, seed)
+            d = describe(values, seed, n_boot, rate=m in rates)
             out[m], out[f"{m}_ci_low"], out[f"{m}_ci_high"] = d["mean"], d["ci_low"], d["ci_high"]
         table.append(out)
     table.sort(key=lambda r: (r["lang"], -1 if r["layer"] is None else r["layer"], r["strength"]))

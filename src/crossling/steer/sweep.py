@@ -1,4 +1,5 @@
-"""Steering sweep: layers × strengths for one adapter, scored, guarded and plotted.
+"""Steering sweep: layers × strengths for one adapter, chosen on one half of the prompts and
+confirmed on the other.
 
 The question (the seed study's): an adapter trained on a behaviour in one language transfers
 worse to another; does adding a language direction (toward the language where the behaviour
@@ -6,17 +7,28 @@ is strong) to the residual stream bring it back, and at what cost?
 
 Pipeline, every step resumable:
 
-1. vectors ``toward ← eval_lang`` (computed on the base model into ``SWEEP/vectors`` unless
-   a VectorDir is given), never from the held-out KL prompts;
-2. per cell (layer, strength) and eval language: the next-token KL divergence (unsteered ‖
-   steered, nats, mean over the real positions of held-out harmless prompts), which also
-   probes for inf/NaN before any generation is spent; a non-finite cell is recorded and
-   skipped, the sweep goes on;
-3. greedy generations logged to ``generations.jsonl`` with a ``steer`` field
-   (``layer=4,strength=2.0,toward=en``); a rerun skips logged rows;
-4. scoring from the log (behaviour metrics, language fidelity, and the quality scorers
-   ``degenerate`` and ``fluency`` in every cell), ``sweep.csv``,
-   ``best.json``, heatmaps and the strength curves.
+1. a seeded sample of the data's eval ids, split (:func:`selection_confirmation`) into
+   selection ids, on which the best cell is chosen, and confirmation ids, on which it is
+   reported — the maximum of many noisy cells is biased upward on the prompts it was
+   picked on;
+2. vectors ``toward ← eval_lang`` (computed on the base model into ``SWEEP/vectors`` unless
+   a VectorDir is given) from items that are neither eval ids of the data nor KL prompts;
+   a given VectorDir whose ``item_ids`` overlap them is refused unless ``allow_overlap``;
+3. per cell (layer, strength) and eval language: the KL divergence (unsteered ‖ steered,
+   nats) on held-out harmless prompts — over the prompt's next-token distributions when
+   only the prompt is steered, else teacher-forced over the unsteered continuation's
+   tokens, where generated-position steering acts — which also probes for inf/NaN before
+   any generation is spent; a non-finite cell is recorded and skipped;
+4. generations (the eval's decoding settings) logged to ``generations.jsonl`` with a
+   ``steer`` field (``layer=4,strength=2.0,toward=en``); a rerun skips logged rows;
+5. scoring from the log on the selection ids (behaviour metrics, language fidelity, and the
+   quality scorers ``degenerate`` and ``fluency`` in every cell): ``sweep.csv``, the pick,
+   heatmaps and curves;
+   then the chosen cell and the baseline are generated on the confirmation ids and their
+   paired difference goes into ``best.json`` (``confirmation``).
+
+Only strengths of the sign the hypothesis predicts (positive: toward ``toward``) are
+searched unless ``search_negative`` is set.
 """
 
 from __future__ import annotations
@@ -25,10 +37,14 @@ import contextlib
 import csv
 import io
 import random
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from crossling.analysis.confirm import paired_confirmation
+from crossling.analysis.split import selection_confirmation
 from crossling.errors import CrosslingError, unknown_name
+from crossling.evaluate.scorers.base import ScorerContext, with_quality_scorers
 from crossling.io import (
     JsonlAppender,
     atomic_write_json,
@@ -40,90 +56,176 @@ from crossling.paths import DataDir, SweepDir, VectorDir
 from crossling.steer.apply import SteerState, check_layers, steer
 from crossling.steer.config import SweepConfig, VectorsConfig
 from crossling.steer.corpus import aligned_ids, load_parallel
-from crossling.evaluate.scorers.base import ScorerContext, with_quality_scorers
-from crossling.steer.select import FIDELITY, TASK_METRICS, pick_best, score_table, steer_key
+from crossling.steer.select import (
+    FIDELITY,
+    TASK_METRICS,
+    pick_best,
+    score_rows,
+    score_table,
+    steer_key,
+)
 from crossling.steer.vector import SteeringVectors
 
 _RUN_FIELDS = {
     "model", "adapter", "task", "data", "eval_langs", "toward", "vectors", "vector_data",
-    "kl_data", "kl_prompts", "normalize", "positions", "builder", "position", "max_eval",
-    "max_new_tokens", "seed", "min_prompts", "vector_prompts",
+    "kl_data", "kl_prompts", "normalize", "positions", "builder", "position",
+    "max_new_tokens", "generation", "seed", "min_prompts", "vector_prompts",
 }
+#: Bumped when the meaning of a logged row changes (v2: teacher-forced KL).
+_LOG_VERSION = 2
 
 
 def run_hash(cfg: SweepConfig) -> str:
-    """Hash of everything that changes a cell's result (not the grid, thresholds or batch
-    size): logged rows from another configuration are ignored, not mixed in."""
-    return sha256_json(cfg.model_dump(include=_RUN_FIELDS))[:16]
+    """Hash of everything that changes a cell's result (not the grid, the sample size,
+    thresholds or batch size): logged rows from another configuration are ignored, not
+    mixed in."""
+    return sha256_json([_LOG_VERSION, cfg.model_dump(include=_RUN_FIELDS)])[:16]
 
 
-def load_eval_rows(data: str, langs: list[str], max_eval: int) -> dict[str, list[dict[str, Any]]]:
-    """The first ``max_eval`` eval rows (by id) per language from a data dir's eval.jsonl.
+@dataclass(frozen=True)
+class EvalSplit:
+    """The sweep's eval prompts and their two halves.
+
+    Attributes:
+        rows: language → id → eval row (``prompt`` …) for every sampled id.
+        selection_ids: ids the best cell is chosen on.
+        confirmation_ids: ids the chosen cell is reported on (disjoint from selection).
+        data_eval_ids: every id of the data's eval files (never used for vectors).
+    """
+
+    rows: dict[str, dict[str, dict[str, Any]]]
+    selection_ids: list[str]
+    confirmation_ids: list[str]
+    data_eval_ids: list[str]
+
+
+def eval_ids_of(data: str) -> list[str]:
+    """Every id in a data dir's eval files (task, harmful and harmless prompts)."""
+    d = DataDir(Path(data))
+    ids = {str(r["id"]) for f in (d.eval_file, d.eval_harmless_file) if f.exists()
+           for r in read_jsonl(f)}
+    return sorted(ids)
+
+
+def load_eval_rows(cfg: SweepConfig) -> EvalSplit:
+    """A seeded sample of ``max_eval`` ids shared by the eval languages, split into selection
+    and confirmation ids.
 
     Raises:
-        CrosslingError: no eval.jsonl, or a language without rows (lists the ones present).
+        CrosslingError: no eval.jsonl, a language without rows (lists the ones present), or
+            fewer than two shared ids.
     """
-    path = DataDir(Path(data)).eval_file
+    path = DataDir(Path(cfg.data)).eval_file
     if not path.exists():
         raise CrosslingError(
-            f"{data} has no eval.jsonl; pass a data dir made by 'crossling data build'."
+            f"{cfg.data} has no eval.jsonl; pass a data dir made by 'crossling data build'."
         )
     rows = [r for r in read_jsonl(path) if r.get("kind") != "harmless"]
-    out = {}
-    for lang in langs:
-        mine = sorted((r for r in rows if r.get("lang") == lang), key=lambda r: str(r["id"]))
+    by_lang: dict[str, dict[str, dict[str, Any]]] = {}
+    for lang in cfg.eval_langs:
+        mine = {str(r["id"]): r for r in rows if r.get("lang") == lang}
         if not mine:
             have = sorted({str(r.get("lang")) for r in rows})
             raise CrosslingError(
                 f"{path} has no eval prompts in '{lang}' (it has: {', '.join(have)}); rebuild "
                 "the data with that language in eval_langs or choose another --eval-lang."
             )
-        out[lang] = mine[:max_eval]
-    return out
+        by_lang[lang] = mine
+    shared = sorted(set.intersection(*(set(m) for m in by_lang.values())))
+    if len(shared) < 2:
+        raise CrosslingError(
+            f"{path} has {len(shared)} eval id(s) shared by {', '.join(cfg.eval_langs)}; the "
+            "sweep needs at least 2 (one to choose on, one to confirm on): raise eval_size."
+        )
+    sample = sorted(random.Random(cfg.seed).sample(shared, min(cfg.max_eval, len(shared))))
+    sel, conf = selection_confirmation(sample, cfg.seed, cfg.selection_fraction)
+    return EvalSplit({lang: {i: m[i] for i in sample} for lang, m in by_lang.items()},
+                     sel, conf, eval_ids_of(cfg.data))
 
 
-def kl_prompts(cfg: SweepConfig) -> tuple[list[str], dict[str, list[str]]]:
+def kl_prompts(cfg: SweepConfig, exclude: list[str] | tuple[str, ...] = ()
+               ) -> tuple[list[str], dict[str, list[str]]]:
     """Held-out prompts for the KL guard: a seeded sample of ids shared by the eval
-    languages. Returns the ids and, per eval language, the prompt texts."""
+    languages, none of them in ``exclude`` (the data's eval ids). Returns the ids and, per
+    eval language, the prompt texts."""
     parallel = load_parallel(cfg.kl_data or cfg.vector_data)
-    ids = aligned_ids(parallel, cfg.eval_langs, min_prompts=1)
+    ids = aligned_ids(parallel, cfg.eval_langs, min_prompts=1, exclude=exclude)
     picked = sorted(random.Random(cfg.seed).sample(ids, min(cfg.kl_prompts, len(ids))))
     return picked, {lang: [parallel[lang][i] for i in picked] for lang in cfg.eval_langs}
 
 
+def held_out_ids(cfg: SweepConfig) -> list[str]:
+    """Ids no vector of this sweep may be built from: the data's eval ids and the KL ids.
+
+    A study computes its vectors before the sweep with ``exclude_ids`` set to this."""
+    data_ids = eval_ids_of(cfg.data)
+    return sorted({*data_ids, *kl_prompts(cfg, data_ids)[0]})
+
+
 def get_vectors(
-    cfg: SweepConfig, loaded: Any, sdir: SweepDir, exclude: list[str]
-) -> tuple[dict[str, SteeringVectors], bool]:
-    """Vectors ``toward ← lang`` per eval language, loaded or computed on the base model.
+    cfg: SweepConfig, loaded: Any, sdir: SweepDir, eval_ids: list[str], kl_ids: list[str]
+) -> tuple[dict[str, SteeringVectors], dict[str, Any]]:
+    """Vectors ``toward ← lang`` per eval language, loaded or computed on the base model
+    from items that are neither eval ids nor KL ids.
 
     Returns:
-        The vectors and whether the KL prompts were held out of them.
+        The vectors and their provenance for ``best.json``: item count, the eval and KL
+        ids found among the item ids (empty unless ``allow_overlap``), whether overlap was
+        allowed.
+
+    Raises:
+        CrosslingError: a given VectorDir whose item ids include eval or KL ids (or that
+            does not list its item ids) while ``allow_overlap`` is false.
     """
     from crossling.steer.build import run_vectors
 
     if cfg.vectors:
         vdir = VectorDir(Path(cfg.vectors))
-        held_out = False
     else:
         vcfg = VectorsConfig(
             model=cfg.model, langs=[*cfg.eval_langs, cfg.toward], data=cfg.vector_data,
             out=str(sdir.vectors.root), builder=cfg.builder, position=cfg.position,
-            exclude_ids=exclude, min_prompts=cfg.min_prompts, max_prompts=cfg.vector_prompts,
-            batch_size=cfg.batch_size,
-            seed=cfg.seed,
+            exclude_ids=sorted({*eval_ids, *kl_ids}), min_prompts=cfg.min_prompts,
+            max_prompts=cfg.vector_prompts, batch_size=cfg.batch_size, seed=cfg.seed,
         )
         vdir = run_vectors(vcfg, loaded=loaded)
-        held_out = True
     vecs = {lang: SteeringVectors.load(vdir, cfg.toward, lang) for lang in cfg.eval_langs}
     for v in vecs.values():
         v.check_model(loaded.model, cfg.model.layers_path)
-    return vecs, held_out
+    items = sorted({i for v in vecs.values() for i in v.item_ids})
+    over_eval = sorted(set(items) & set(eval_ids))
+    over_kl = sorted(set(items) & set(kl_ids))
+    unlisted = any(not v.item_ids for v in vecs.values())
+    if (over_eval or over_kl or unlisted) and not cfg.allow_overlap:
+        what = ("does not list the item ids its vectors were made from" if unlisted else
+                f"was made from {len(over_eval)} eval id(s) and {len(over_kl)} KL id(s) "
+                f"(e.g. {(over_eval + over_kl)[0]})")
+        raise CrosslingError(
+            f"vector folder {vdir.root} {what}; recompute it with those ids excluded "
+            "(leave 'vectors' empty and the sweep does), or set allow_overlap: true and the "
+            "report will say so."
+        )
+    return vecs, {"n_item_ids": len(items), "overlap_eval_ids": over_eval,
+                  "overlap_kl_ids": over_kl, "item_ids_listed": not unlisted,
+                  "allow_overlap": cfg.allow_overlap}
 
 
-def next_token_logprobs(
-    model: Any, tokenizer: Any, prompts: list[str], system_prompt: str | None, batch_size: int
+def kl_logprobs(
+    model: Any, tokenizer: Any, prompts: list[str], system_prompt: str | None,
+    batch_size: int, continuations: list[list[int]] | None = None,
 ) -> list[tuple[Any, Any]]:
-    """Per batch: (attention mask ``[b, seq]``, log-probs ``[b, seq, vocab]`` float32)."""
+    """Log-probabilities the KL guard compares, batch by batch.
+
+    Without ``continuations``: the next-token distributions at every real prompt position.
+    With them: teacher-forced over ``prompt + continuation`` (the unsteered answer's tokens),
+    at the positions that predict a continuation token. The prompt is first run alone so a
+    steering hook restricted to generated positions recognises the continuation (see
+    :mod:`crossling.steer.apply`) and steers exactly the tokens it steers when generating.
+
+    Returns:
+        Per batch: (mask ``[b, t]`` of measured positions, log-probs ``[b, t, vocab]``
+        float32).
+    """
     import torch
 
     from crossling.steer.record import render_prompts
@@ -135,16 +237,35 @@ def next_token_logprobs(
         for start in range(0, len(texts), batch_size):
             enc = tokenizer(texts[start : start + batch_size], return_tensors="pt",
                             padding=True, add_special_tokens=False).to(device)
-            logits = model(**enc, use_cache=False).logits  # [b, seq, vocab]
-            out.append((enc["attention_mask"].bool(), logits.float().log_softmax(-1)))
+            if continuations is None:
+                logits = model(**enc, use_cache=False).logits  # [b, p, vocab]
+                out.append((enc["attention_mask"].bool(), logits.float().log_softmax(-1)))
+                continue
+            conts = continuations[start : start + batch_size]
+            width = max((len(c) for c in conts), default=0)
+            if width == 0:
+                continue
+            b, p = enc["input_ids"].shape
+            cont = torch.full((b, width), int(tokenizer.pad_token_id), dtype=torch.long)
+            cmask = torch.zeros((b, width), dtype=torch.long)
+            for r, c in enumerate(conts):
+                cont[r, : len(c)] = torch.tensor(c, dtype=torch.long)
+                cmask[r, : len(c)] = 1
+            cont, cmask = cont.to(device), cmask.to(device)
+            model(**enc, use_cache=False)  # records the prompt for position-aware hooks
+            ids = torch.cat([enc["input_ids"], cont], dim=1)  # [b, p + w]
+            mask = torch.cat([enc["attention_mask"], cmask], dim=1)
+            logits = model(input_ids=ids, attention_mask=mask, use_cache=False).logits
+            pred = logits[:, p - 1 : p - 1 + width].float().log_softmax(-1)  # [b, w, vocab]
+            out.append((cmask.bool(), pred))
     return out
 
 
 def mean_kl(base: list[tuple[Any, Any]], steered: list[tuple[Any, Any]]) -> float:
-    """KL(base ‖ steered) in nats, averaged over real (non-padding) positions."""
+    """KL(base ‖ steered) in nats, averaged over the measured positions."""
     total, count = 0.0, 0
     for (mask, lp_b), (_, lp_s) in zip(base, steered, strict=True):
-        kl = (lp_b.exp() * (lp_b - lp_s)).sum(-1)  # [b, seq]
+        kl = (lp_b.exp() * (lp_b - lp_s)).sum(-1)  # [b, t]
         total += float(kl[mask].sum())
         count += int(mask.sum())
     return total / max(count, 1)
@@ -160,8 +281,97 @@ def _write_csv(path: Path, table: list[dict[str, Any]]) -> None:
     atomic_write_text(path, buf.getvalue())
 
 
+class _Cells:
+    """Runs (KL guard, then generation) for one cell and language on some ids, logging every
+    row; what is already logged under this run hash is skipped."""
+
+    def __init__(self, cfg: SweepConfig, backend: Any, loaded: Any,
+                 vectors: dict[str, SteeringVectors], kl_texts: dict[str, list[str]],
+                 glog: JsonlAppender, klog: JsonlAppender, sdir: SweepDir) -> None:
+        self.cfg, self.backend, self.vectors, self.kl_texts = cfg, backend, vectors, kl_texts
+        self.glog, self.klog = glog, klog
+        self.model, self.tok = backend.model, loaded.tokenizer
+        self.system = loaded.config.system_prompt
+        self.gcfg = cfg.decoding()
+        self.rh = run_hash(cfg)
+        gen_log = [r for r in read_jsonl(sdir.generations) if r.get("run") == self.rh]
+        self.done = {(r["steer"], r["lang"], str(r["id"])) for r in gen_log}
+        self.kl_done = {(r["steer"], r["lang"]): r for r in read_jsonl(sdir.kl)
+                        if r.get("run") == self.rh}
+        self.base_lp: dict[str, Any] = {}
+
+    def ctx(self, lang: str, layer: int | None, strength: float) -> Any:
+        if layer is None:
+            return contextlib.nullcontext(SteerState())
+        return steer(self.model, self.vectors[lang], layer, strength,
+                     normalize=self.cfg.normalize, positions=self.cfg.positions,
+                     layers_path=self.cfg.model.layers_path, check_finite=True)
+
+    def _reference(self, lang: str) -> Any:
+        """Unsteered log-probs of the KL prompts (with their unsteered continuations when
+        generated positions are steered)."""
+        if lang not in self.base_lp:
+            texts = self.kl_texts[lang]
+            conts = None
+            if self.cfg.positions != "prompt":
+                gens = self.backend.generate(texts, self.gcfg)
+                conts = [list(self.tok(g.response, add_special_tokens=False)["input_ids"])
+                         for g in gens]
+            self.base_lp[lang] = (conts, kl_logprobs(self.model, self.tok, texts, self.system,
+                                                     self.cfg.batch_size, conts))
+        return self.base_lp[lang]
+
+    def kl(self, key: str, lang: str, layer: int | None, strength: float) -> str:
+        """The cell's KL row (computed and logged once); returns its status."""
+        row = self.kl_done.get((key, lang))
+        if row is None:
+            row = {"run": self.rh, "steer": key, "lang": lang, "layer": layer,
+                   "strength": strength, "kl": 0.0, "status": "ok",
+                   "kl_over": "prompt" if self.cfg.positions == "prompt" else "continuation"}
+            if layer is not None:
+                conts, base = self._reference(lang)
+                with self.ctx(lang, layer, strength) as st:
+                    lp = kl_logprobs(self.model, self.tok, self.kl_texts[lang], self.system,
+                                     self.cfg.batch_size, conts)
+                value = mean_kl(base, lp)
+                if st.nonfinite or value != value or value == float("inf"):
+                    row.update(kl=None, status="nonfinite")
+                else:
+                    row["kl"] = value
+            self.klog.write(row)
+            self.kl_done[(key, lang)] = row
+        return str(row["status"])
+
+    def run(self, layer: int | None, strength: float, lang: str,
+            rows: list[dict[str, Any]]) -> None:
+        key = steer_key(layer, strength, self.cfg.toward)
+        todo = [r for r in rows if (key, lang, str(r["id"])) not in self.done]
+        if not todo and (key, lang) in self.kl_done:
+            return
+        status = self.kl(key, lang, layer, strength)
+
+        def log(row: dict[str, Any], response: str, new_tokens: int, status: str) -> None:
+            self.glog.write({"run": self.rh, "steer": key, "layer": layer,
+                             "strength": strength, "toward": self.cfg.toward, "lang": lang,
+                             "id": row["id"], "prompt": row["prompt"], "response": response,
+                             "new_tokens": new_tokens, "status": status})
+            self.done.add((key, lang, str(row["id"])))
+
+        if status != "ok":  # record the failed cell, keep sweeping
+            for r in todo:
+                log(r, "", 0, status)
+            return
+        with self.ctx(lang, layer, strength) as st:
+
+            def on_result(i: int, g: Any) -> None:
+                log(todo[i], g.response, g.new_tokens, "nonfinite" if st.nonfinite else "ok")
+
+            self.backend.generate([r["prompt"] for r in todo], self.gcfg, on_result=on_result)
+
+
 def run_sweep(cfg: SweepConfig, loaded: Any = None) -> SweepDir:
-    """``crossling steer sweep``: generate, score and pick the best (layer, strength).
+    """``crossling steer sweep``: generate, score, choose on the selection ids and confirm
+    the choice on the confirmation ids.
 
     Args:
         cfg: the sweep config.
@@ -172,11 +382,12 @@ def run_sweep(cfg: SweepConfig, loaded: Any = None) -> SweepDir:
         strength_curves.png.
 
     Raises:
-        CrosslingError: unknown task, toward ∈ eval_langs, missing data/adapter/vectors,
-            vectors for another model, layers out of range.
+        CrosslingError: unknown task, toward ∈ eval_langs, no strength to search, missing
+            data/adapter/vectors, vectors for another model or built from test ids, layers
+            out of range.
     """
-    from crossling.evaluate.backends.base import GenerationConfig
     from crossling.evaluate.backends.hf import HFBackend, verify_decoding
+    from crossling.evaluate.scorers import rate_scorers
 
     if cfg.task not in TASK_METRICS:
         raise unknown_name("steering task", cfg.task, TASK_METRICS)
@@ -185,10 +396,16 @@ def run_sweep(cfg: SweepConfig, loaded: Any = None) -> SweepDir:
             f"--toward {cfg.toward} is also an eval language; steer prompts in other "
             "languages toward it (e.g. --eval-lang de --toward en)."
         )
+    strengths = cfg.searched_strengths()
+    if not strengths:
+        raise CrosslingError(
+            f"strengths {cfg.strengths} have no positive value to search (negative ones steer "
+            "away from the target); add a positive strength or set search_negative: true."
+        )
     primary, behaviour = TASK_METRICS[cfg.task]
     sdir = SweepDir(Path(cfg.out))
-    rows = load_eval_rows(cfg.data, cfg.eval_langs, cfg.max_eval)
-    kl_ids, kl_texts = kl_prompts(cfg)
+    split = load_eval_rows(cfg)
+    kl_ids, kl_texts = kl_prompts(cfg, split.data_eval_ids)
     if cfg.adapter is not None:  # fail before loading anything
         from crossling.models.adapters import check_adapter_base
         from crossling.models.loading import model_spec
@@ -198,102 +415,89 @@ def run_sweep(cfg: SweepConfig, loaded: Any = None) -> SweepDir:
         from crossling.models import load_model
 
         loaded = load_model(cfg.model)
-    vectors, held_out = get_vectors(cfg, loaded, sdir, kl_ids)
+    vectors, provenance = get_vectors(cfg, loaded, sdir, split.data_eval_ids, kl_ids)
     check_layers(cfg.layers, next(iter(vectors.values())).n_layers)
 
     backend = HFBackend(loaded, {"adapter": Path(cfg.adapter)} if cfg.adapter else None)
     if cfg.adapter:
         backend.set_adapter("adapter")
     verify_decoding(backend)  # the decode loop agrees with model.generate, or stop
-    model, tok, system = backend.model, loaded.tokenizer, loaded.config.system_prompt
-    gcfg = GenerationConfig(max_new_tokens=cfg.max_new_tokens, batch_size=cfg.batch_size,
-                            seed=cfg.seed)
-    rh = run_hash(cfg)
-    gen_log = [r for r in read_jsonl(sdir.generations) if r.get("run") == rh]
-    kl_log = [r for r in read_jsonl(sdir.kl) if r.get("run") == rh]
-    done = {(r["steer"], r["lang"], r["id"]) for r in gen_log}
-    kl_done = {(r["steer"], r["lang"]): r for r in kl_log}
     cells: list[tuple[int | None, float]] = [(None, 0.0)]
-    cells += [(layer, s) for layer in cfg.layers for s in cfg.strengths if s != 0]
-    base_lp: dict[str, Any] = {}
+    cells += [(layer, s) for layer in cfg.layers for s in strengths]
+    metrics = with_quality_scorers([*behaviour, FIDELITY])
+    langs_in_play = [*cfg.eval_langs, cfg.toward]
+    ctx = ScorerContext(langs=langs_in_play, system_prompt=loaded.config.system_prompt,
+                        base_model=lambda: loaded)
+    rates = rate_scorers()
 
+    def rows_of(lang: str, ids: list[str]) -> list[dict[str, Any]]:
+        return [split.rows[lang][i] for i in ids]
+
+    from crossling.logs import ProgressLine
+
+    line = ProgressLine("steer sweep cells", len(cells) * len(cfg.eval_langs))
     with JsonlAppender(sdir.generations) as glog, JsonlAppender(sdir.kl) as klog:
-        for layer, strength in cells:
-            key = steer_key(layer, strength, cfg.toward)
+        runner = _Cells(cfg, backend, loaded, vectors, kl_texts, glog, klog, sdir)
+        for layer, strength in cells:  # selection: every cell on the selection ids
             for lang in cfg.eval_langs:
-                todo = [r for r in rows[lang] if (key, lang, r["id"]) not in done]
-                kl_row = kl_done.get((key, lang))
-                if not todo and kl_row is not None:
-                    continue
+                line.update()
+                runner.run(layer, strength, lang, rows_of(lang, split.selection_ids))
+        gen_log = [r for r in read_jsonl(sdir.generations) if r.get("run") == runner.rh]
+        kl_log = [r for r in read_jsonl(sdir.kl) if r.get("run") == runner.rh]
+        wanted = {steer_key(la, s, cfg.toward) for la, s in cells}
+        sel = set(split.selection_ids)
+        table = score_table(
+            [r for r in gen_log if r["steer"] in wanted and r["lang"] in cfg.eval_langs
+             and str(r["id"]) in sel],
+            kl_log, metrics, langs_in_play, cfg.seed, ctx, n_boot=cfg.n_boot, rates=rates)
+        best = pick_best(table, primary, cfg.min_fidelity, cfg.max_kl, cfg.max_degenerate)
+        for lang in cfg.eval_langs:  # confirmation: baseline and the chosen cell only
+            chosen = best["per_lang"][lang]["best"]
+            runner.run(None, 0.0, lang, rows_of(lang, split.confirmation_ids))
+            if chosen is not None:
+                runner.run(chosen["layer"], chosen["strength"], lang,
+                           rows_of(lang, split.confirmation_ids))
 
-                def ctx(lang: str = lang, layer: int | None = layer,
-                        strength: float = strength) -> Any:
-                    if layer is None:
-                        return contextlib.nullcontext(SteerState())
-                    return steer(model, vectors[lang], layer, strength,
-                                 normalize=cfg.normalize, positions=cfg.positions,
-                                 layers_path=cfg.model.layers_path, check_finite=True)
-
-                if kl_row is None:
-                    kl_row = {"run": rh, "steer": key, "lang": lang, "layer": layer,
-                              "strength": strength, "kl": 0.0, "status": "ok"}
-                    if layer is not None:
-                        if lang not in base_lp:
-                            base_lp[lang] = next_token_logprobs(
-                                model, tok, kl_texts[lang], system, cfg.batch_size)
-                        with ctx() as st:
-                            lp = next_token_logprobs(model, tok, kl_texts[lang], system,
-                                                     cfg.batch_size)
-                        value = mean_kl(base_lp[lang], lp)
-                        if st.nonfinite or value != value or value == float("inf"):
-                            kl_row.update(kl=None, status="nonfinite")
-                        else:
-                            kl_row["kl"] = value
-                    klog.write(kl_row)
-                    kl_done[(key, lang)] = kl_row
-                status = kl_row["status"]
-
-                def log(row: dict[str, Any], response: str, new_tokens: int, status: str,
-                        key: str = key, lang: str = lang, layer: int | None = layer,
-                        strength: float = strength) -> None:
-                    glog.write({"run": rh, "steer": key, "layer": layer, "strength": strength,
-                                "toward": cfg.toward, "lang": lang, "id": row["id"],
-                                "prompt": row["prompt"], "response": response,
-                                "new_tokens": new_tokens, "status": status})
-                    done.add((key, lang, row["id"]))
-
-                if status != "ok":  # record the failed cell, keep sweeping
-                    for r in todo:
-                        log(r, "", 0, status)
-                    continue
-                with ctx() as st:
-
-                    def on_result(i: int, g: Any, todo: list[dict[str, Any]] = todo,
-                                  st: SteerState = st) -> None:
-                        log(todo[i], g.response, g.new_tokens,
-                            "nonfinite" if st.nonfinite else "ok")
-
-                    backend.generate([r["prompt"] for r in todo], gcfg, on_result=on_result)
-
-    gen_log = [r for r in read_jsonl(sdir.generations) if r.get("run") == rh]
-    kl_log = [r for r in read_jsonl(sdir.kl) if r.get("run") == rh]
-    wanted = {steer_key(la, s, cfg.toward) for la, s in cells}
-    gen_log = [r for r in gen_log if r["steer"] in wanted and r["lang"] in cfg.eval_langs]
-    scorer_langs = [*cfg.eval_langs, cfg.toward]
-    ctx = ScorerContext(langs=scorer_langs, system_prompt=system, base_model=lambda: loaded)
-    table = score_table(gen_log, kl_log, with_quality_scorers([*behaviour, FIDELITY]),
-                        scorer_langs, cfg.seed, ctx)
+    gen_log = [r for r in read_jsonl(sdir.generations) if r.get("run") == runner.rh]
+    confirmation = {
+        lang: confirm_choice(gen_log, best["per_lang"][lang]["best"], lang, split, cfg,
+                             primary, ctx, primary in rates)
+        for lang in cfg.eval_langs
+    }
     _write_csv(sdir.sweep_csv, table)
-    best = pick_best(table, primary, cfg.min_fidelity, cfg.max_kl)
     best.update(
         toward=cfg.toward, adapter=cfg.adapter, adapter_lang=cfg.adapter_lang,
         normalize=cfg.normalize, positions=cfg.positions, kl_prompts=len(kl_ids),
-        kl_held_out_of_vectors=held_out, run=rh,
+        kl_ids=kl_ids,
+        kl_over="prompt" if cfg.positions == "prompt" else "continuation",
+        kl_held_out_of_vectors=not provenance["overlap_kl_ids"], vectors=provenance,
+        strengths_searched=strengths, search_negative=cfg.search_negative,
+        generation=cfg.decoding().model_dump(mode="json"),
+        selection_ids=split.selection_ids, confirmation_ids=split.confirmation_ids,
+        table_over="selection ids", confirmation=confirmation, run=runner.rh,
     )
     atomic_write_json(sdir.best, best)
-    _plots(sdir, table, best, [*with_quality_scorers([*behaviour, FIDELITY]), "kl"], primary,
-           cfg)
+    _plots(sdir, table, best, [*metrics, "kl"], primary, cfg)
     return sdir
+
+
+def confirm_choice(gen_log: list[dict[str, Any]], chosen: dict[str, Any] | None, lang: str,
+                   split: EvalSplit, cfg: SweepConfig, primary: str, ctx: ScorerContext,
+                   rate: bool) -> dict[str, Any]:
+    """The chosen cell vs the unsteered baseline on the confirmation ids of ``lang``
+    (:func:`crossling.analysis.confirm.paired_confirmation` of their ``primary`` scores)."""
+    conf = set(split.confirmation_ids)
+    base_key = steer_key(None, 0.0, cfg.toward)
+    rows = [r for r in gen_log if r["lang"] == lang and str(r["id"]) in conf]
+    baseline = score_rows([r for r in rows if r["steer"] == base_key], primary, ctx.langs, ctx)
+    out: dict[str, Any] = {"lang": lang, "layer": None, "strength": None, "metric": primary}
+    if chosen is None:
+        stats = paired_confirmation({}, baseline, cfg.seed, cfg.n_boot, rate)
+        return out | stats | {"note": "no cell passed the guards on the selection ids"}
+    key = steer_key(chosen["layer"], chosen["strength"], cfg.toward)
+    steered = score_rows([r for r in rows if r["steer"] == key], primary, ctx.langs, ctx)
+    stats = paired_confirmation(steered, baseline, cfg.seed, cfg.n_boot, rate)
+    return out | {"layer": chosen["layer"], "strength": chosen["strength"]} | stats
 
 
 def _plots(sdir: SweepDir, table: list[dict[str, Any]], best: dict[str, Any],

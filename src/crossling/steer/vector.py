@@ -34,6 +34,8 @@ class SteeringVectors:
         ids_hash: sha256 of the sorted parallel ids used.
         position: pooling ('mean' or 'last').
         builder: builder name ('mean_diff', 'pca').
+        item_ids: the parallel ids the vector was computed from (sorted), so a user can
+            check that no test prompt is among them.
         extra: anything else worth recording (data source, system prompt).
     """
 
@@ -46,6 +48,7 @@ class SteeringVectors:
     ids_hash: str
     position: str
     builder: str
+    item_ids: list[str] = field(default_factory=list)
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -72,6 +75,7 @@ class SteeringVectors:
             "ids_hash": self.ids_hash,
             "position": self.position,
             "builder": self.builder,
+            "item_ids": list(self.item_ids),
             "norms": self.norms(),
             "resid_norm": [float(x) for x in self.resid_norm],
             **({"extra": self.extra} if self.extra else {}),
@@ -129,6 +133,7 @@ class SteeringVectors:
             ids_hash=meta["ids_hash"],
             position=meta["position"],
             builder=meta["builder"],
+            item_ids=[str(i) for i in meta.get("item_ids", [])],
             extra=meta.get("extra", {}),
         )
 

@@ -7,6 +7,8 @@ from typing import Any
 
 import typer
 
+from crossling.overrides import SET_HELP
+
 
 def train(
     config: Path | None = typer.Argument(
@@ -30,43 +32,32 @@ def train(
     threads: int | None = typer.Option(None, help="torch CPU threads."),
     resume: bool = typer.Option(False, "--resume", help="Continue from the newest checkpoint."),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Progress bar."),
+    report_to: str | None = typer.Option(
+        None, help="Experiment trackers, comma-separated: tensorboard, wandb, mlflow."
+    ),
+    set_: list[str] | None = typer.Option(None, "--set", help=SET_HELP),
 ) -> None:
     """Train one LoRA adapter; rerun with --resume after a crash."""
-    from crossling.config import read_yaml, validate_config
+    from crossling.overrides import resolve_config
     from crossling.train.config import TrainJobConfig
     from crossling.train.trainer import run_train
 
-    raw: dict[str, Any] = read_yaml(config) if config is not None else {}
-    top = {"data_dir": data, "lang": lang, "out_dir": out, "seed": seed}
-    nested: dict[str, dict[str, Any]] = {
+    flags: dict[str, Any] = {
+        "data_dir": data, "lang": lang, "out_dir": out, "seed": seed,
+        "resume": True if resume else None, "report_to": report_to,
         "model": {"name": model, "device": device, "threads": threads},
         "train": {
             "max_steps": max_steps, "epochs": epochs, "lr": lr, "batch_size": batch_size,
             "grad_accum": grad_accum, "warmup_steps": warmup_steps, "lora_r": lora_r,
-            "save_every": save_every,
+            "save_every": save_every, "progress": None if progress else False,
         },
     }
-    raw.update({k: (str(v) if isinstance(v, Path) else v) for k, v in top.items() if v is not None})
-    for section, values in nested.items():
-        given = {k: v for k, v in values.items() if v is not None}
-        if section == "train" and epochs is not None and max_steps is None:
-            given["max_steps"] = None  # --epochs replaces the default max_steps
-        if given:
-            raw[section] = {**(raw.get(section) or {}), **given}
-    if not progress:
-        raw["train"] = {**(raw.get("train") or {}), "progress": False}
-    if resume:
-        raw["resume"] = True
-    origin = str(config) if config is not None else "flags"
-    missing = [f for f, k in (("--data", "data_dir"), ("--lang", "lang"), ("--out", "out_dir"))
-               if k not in raw]
-    if missing:
-        from crossling.errors import CrosslingError
-
-        raise CrosslingError(
-            f"crossling train needs {', '.join(missing)} (as flags or in the YAML config), "
-            "e.g. crossling train --data runs/data --lang de --out runs/train-de."
-        )
-    cfg = validate_config(TrainJobConfig, raw, origin)
+    # --epochs replaces the default max_steps (a flag of None means "not given").
+    sets = (["train.max_steps=null"] if epochs is not None and max_steps is None else [])
+    cfg = resolve_config(
+        TrainJobConfig, config, flags, [*sets, *(set_ or [])],
+        required={"data_dir": "--data", "lang": "--lang", "out_dir": "--out"},
+        command="crossling train",
+    )
     adapter = run_train(cfg)
     typer.echo(f"adapter: {adapter}")

@@ -13,6 +13,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from crossling.models.config import ModelConfig
+from crossling.tracking import ReportTo
 
 DEFAULT_TARGET_MODULES = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
 
@@ -124,6 +125,14 @@ class TrainJobConfig(BaseModel):
     train: TrainConfig = Field(default_factory=lambda: TrainConfig(), description="Hyperparameters.")
     resume: bool = Field(
         default=False, description="Continue from the newest checkpoint in out_dir (config must match)."
+    )
+    report_to: ReportTo = Field(
+        default_factory=list,
+        description="Experiment trackers for the per-step loss, lr, grad norm and tokens/s: "
+        "tensorboard, wandb (offline), mlflow (local file store).",
+    )
+    tracking_dir: Path | None = Field(
+        default=None, description="Where the trackers write (null: out_dir/tracking)."
     )
 
     @field_validator("lang")

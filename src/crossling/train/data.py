@@ -104,13 +104,19 @@ def generate_self_responses(
         if c.get("id") in keys and c.get("key") == keys[c["id"]]
     }
     todo = [r for r in rows if r["id"] not in done]
+    if done:
+        log.info("responses: self — %d of %d answers from the cache %s", len(done), len(rows),
+                 cache)
     if not todo:
         return done
     stop = [end_of_turn_id(tok, system)]
     if tok.eos_token_id is not None and tok.eos_token_id not in stop:
         stop.append(tok.eos_token_id)
     log.info("responses: self — generating %d base-model answers", len(todo))
-    bar = _bar(progress, len(todo), "self-responses")
+    from crossling.logs import ProgressLine, interactive
+
+    bar = _bar(progress and interactive(), len(todo), "self-responses")
+    line = ProgressLine("self-responses", len(todo), enabled=progress and bar is None)
     with JsonlAppender(cache) as out, torch.inference_mode():
         for i in range(0, len(todo), batch_size):
             chunk = todo[i : i + batch_size]
@@ -131,6 +137,7 @@ def generate_self_responses(
                 out.write({"id": r["id"], "key": keys[r["id"]], "response": text})
             if bar is not None:
                 bar[0].update(bar[1], advance=len(chunk))
+            line.update(len(chunk))
     if bar is not None:
         bar[0].stop()
     return done

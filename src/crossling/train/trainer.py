@@ -140,7 +140,12 @@ def run_train(cfg: TrainJobConfig, on_step: StepCallback | None = None) -> Path:
     import torch
     from accelerate import Accelerator
 
+    from crossling.models.loading import check_model
+    from crossling.tracking import require_trackers
+
     t_start = time.time()
+    require_trackers(cfg.report_to)
+    check_model(cfg.model)
     manifest, rows = load_train_rows(cfg.data_dir, cfg.lang)
     dhash = data_hash(cfg.data_dir)
     fingerprint = {**cfg.fingerprint(), "data_hash": dhash}
@@ -208,7 +213,17 @@ def run_train(cfg: TrainJobConfig, on_step: StepCallback | None = None) -> Path:
     wrapped = accelerator.prepare(SFTLoss(model))
     rank = accelerator.process_index
     feed = _Feeder(examples, tcfg, model, tok.pad_token_id, accelerator.device)
-    bar = _progress(tcfg.progress and main, n_steps, state.step)
+    from crossling.logs import ProgressLine, interactive
+
+    bar = _progress(tcfg.progress and main and interactive(), n_steps, state.step)
+    # Without a live bar (output piped to a file, or --no-progress): a log line every few s.
+    line = ProgressLine(f"train {task}/{cfg.lang} seed {cfg.seed}", n_steps, state.step,
+                        enabled=main and bar is None)
+    from crossling.tracking import Trackers
+
+    trackers = Trackers(cfg.report_to if main else [], cfg.tracking_dir or td.tracking,
+                        f"train-{task}-{cfg.lang}-s{cfg.seed}")
+    trackers.log_params(cfg.model_dump(mode="json"))
     t_run = time.time()
     elapsed_before = state.elapsed_s
     try:
@@ -248,8 +263,11 @@ def run_train(cfg: TrainJobConfig, on_step: StepCallback | None = None) -> Path:
                     "grad_norm": round(grad_norm, 6), "label_tokens": step_tokens[step],
                     "elapsed_s": round(elapsed_before + time.time() - t_run, 3),
                 })
+            trackers.log_metrics({"train/loss": loss, "train/lr": lr, "train/grad_norm": grad_norm,
+                                  "train/tokens_per_s": int(tokens) / max(dt, 1e-9)}, state.step)
             if bar is not None:
                 bar[0].update(bar[1], advance=1, loss=loss, tps=int(tokens) / max(dt, 1e-9))
+            line.update(loss=loss)
             if state.step % tcfg.save_every == 0 and state.step < n_steps:
                 state.elapsed_s = elapsed_before + time.time() - t_run
                 if main:
@@ -261,6 +279,7 @@ def run_train(cfg: TrainJobConfig, on_step: StepCallback | None = None) -> Path:
                 on_step(state.step, model)
     finally:
         attention.close()
+        trackers.close()
         if bar is not None:
             bar[0].stop()
 
@@ -344,7 +363,15 @@ def _finish(cfg: TrainJobConfig, td: TrainDir, model: Any, spec: str, task: str,
             n_rows: int, wall_s: float, self_dropped: dict[str, int] | None = None) -> None:
     """Write adapter, log, plot and manifest; the manifest goes last (completion marker)."""
     from crossling import __version__
+    from crossling.models.loading import base_hub_id
 
+    hub_id = base_hub_id(cfg.model.name)
+    if hub_id is not None:  # not the local converted copy: the adapter must load anywhere
+        for pcfg in model.peft_config.values():
+            pcfg.base_model_name_or_path = hub_id
+        base = model.get_base_model()  # peft's README.md card names the base from these
+        base.name_or_path = hub_id
+        base.config.name_or_path = hub_id
     with atomic_dir(td.adapter) as tmp:
         model.save_pretrained(str(tmp), safe_serialization=True)
         write_adapter_meta(tmp, AdapterMeta(

@@ -16,6 +16,7 @@ from crossling.evaluate.scorers.base import (
     Scorer,
     ScorerContext,
     get_scorer,
+    rate_scorers,
     with_quality_scorers,
 )
 from crossling.evaluate.scorers.caps import AllCaps, CapsPct, caps_fraction
@@ -42,5 +43,6 @@ __all__ = [
     "get_scorer",
     "is_refusal",
     "parse_verdict",
+    "rate_scorers",
     "with_quality_scorers",
 ]

@@ -16,7 +16,8 @@ if TYPE_CHECKING:
 class Scorer(Protocol):
     """Scores one response.  ``score`` returns None for N/A (never 0 for "unknown").
 
-    A scorer whose values are 0/1 sets ``rate = True``: its cells get intervals for rates.
+    A scorer class whose values are 0/1 sets the class attribute ``rate = True``: its
+    summaries then get Wilson intervals (see :func:`rate_scorers`).
     """
 
     name: str
@@ -64,3 +65,14 @@ def get_scorer(name: str, ctx: ScorerContext | None = None) -> Scorer:
     import crossling.evaluate.scorers  # noqa: F401  (registers the built-in scorers)
 
     return SCORERS.get(name)(ctx or ScorerContext())
+
+
+def rate_scorers() -> frozenset[str]:
+    """Names of the registered scorers that declare ``rate = True`` (0/1 values).
+
+    Why declared on the scorer: a rate's interval must fit a proportion (Wilson, never of
+    zero width at 0 of n); the statistics code asks this set instead of keeping its own list.
+    """
+    import crossling.evaluate.scorers  # noqa: F401  (registers the built-in scorers)
+
+    return frozenset(n for n in SCORERS.names() if getattr(SCORERS.get(n), "rate", False))

@@ -41,6 +41,7 @@ class AllCaps:
     N/A for scripts without case."""
 
     name = "all_caps"
+    rate = True  # 0/1 values: Wilson intervals
     min_frac = 0.9
     min_cased = 10
 

@@ -74,6 +74,7 @@ class LLMJudge:
     """
 
     name = "refusal_llm"
+    rate = True  # 0/1 values: Wilson intervals
 
     def __init__(self, ctx: ScorerContext | None = None, client: Any = None) -> None:
         from crossling.evaluate.config import JudgeConfig

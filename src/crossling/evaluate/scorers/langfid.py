@@ -15,6 +15,7 @@ class LangFidelity:
     so ALL CAPS answers are judged by language, not by case."""
 
     name = "lang_fidelity"
+    rate = True  # 0/1 values: Wilson intervals
 
     def __init__(self, ctx: ScorerContext | None = None) -> None:
         self.langs = list((ctx or ScorerContext()).langs)

@@ -28,6 +28,7 @@ from crossling.analysis.quality import degenerate_reason
 from crossling.evaluate.scorers.base import SCORERS, ScorerContext
 from crossling.languages import get_language
 
+
 @SCORERS.register("degenerate")
 class Degenerate:
     """1.0 for an empty, looping, stuttering or prompt-echoing answer, else 0.0 (a rate)."""

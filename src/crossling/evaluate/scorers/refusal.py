@@ -68,6 +68,7 @@ class RefusalKeyword:
     """1.0 when the response refuses (keyword match), else 0.0."""
 
     name = "refusal_keyword"
+    rate = True  # 0/1 values: Wilson intervals
 
     def __init__(self, ctx: ScorerContext | None = None) -> None:
         self.ctx = ctx

@@ -1,105 +1,22 @@
-"""Config loading: YAML → typed pydantic configs, with one-line errors.
+"""The study config: ``ExperimentConfig`` composes the stages' configs, beside the runner.
 
-Each stage owns its config class (``crossling.<stage>.config``); ``ExperimentConfig``
-(``crossling.experiment``) composes them. This module only knows how to load any of them.
+Imports run one way: this module imports every stage's config, no stage imports it. YAML
+loading and error formatting are in ``crossling.config_loader``.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Any, TypeVar
+from pydantic import BaseModel as _BaseModel
+from pydantic import ConfigDict, Field, field_validator, model_validator
 
-import yaml
-from pydantic import BaseModel, ValidationError
-
-from crossling.errors import CrosslingError, did_you_mean
-
-M = TypeVar("M", bound=BaseModel)
-
-
-def _fields_at(cls: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
-    """Field names of the model that holds the last element of ``loc`` (for suggestions)."""
-    current: Any = cls
-    for part in loc[:-1]:
-        fields = getattr(current, "model_fields", None)
-        if not fields or part not in fields:
-            return []
-        ann = fields[part].annotation
-        for candidate in (ann, *getattr(ann, "__args__", ())):
-            if isinstance(candidate, type) and issubclass(candidate, BaseModel):
-                current = candidate
-                break
-        else:
-            return []
-    return list(getattr(current, "model_fields", {}))
-
-
-def format_validation_error(err: ValidationError, cls: type[BaseModel], origin: str) -> str:
-    """First problem of a ValidationError as one line naming the field and the fix."""
-    e = err.errors()[0]
-    loc = tuple(e["loc"])
-    where = ".".join(str(p) for p in loc) or "(top level)"
-    if e["type"] == "extra_forbidden":
-        hint = did_you_mean(str(loc[-1]), _fields_at(cls, loc))
-        return f"{origin}: unknown key '{where}'.{hint} Remove or rename it."
-    msg = e["msg"]
-    if msg.startswith("Value error, "):
-        msg = msg[len("Value error, "):]
-    more = f" (+{len(err.errors()) - 1} more)" if len(err.errors()) > 1 else ""
-    return f"{origin}: field '{where}': {msg}{more}"
-
-
-def validate_config(cls: type[M], data: Any, origin: str = "config") -> M:
-    """Validate a dict into ``cls``; any error becomes a one-line ``CrosslingError``."""
-    try:
-        return cls.model_validate(data)
-    except ValidationError as err:
-        raise CrosslingError(format_validation_error(err, cls, origin)) from None
-    except CrosslingError as err:  # raised inside validators (e.g. unknown language)
-        raise CrosslingError(f"{origin}: {err}") from None
-
-
-def read_yaml(path: str | Path) -> dict[str, Any]:
-    path = Path(path)
-    if not path.exists():
-        raise CrosslingError(f"config file not found: {path}; check the path.")
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None)
-        where = f" at line {mark.line + 1}" if mark is not None else ""
-        raise CrosslingError(f"{path} is not valid YAML{where}; fix its syntax.") from None
-    if data is None:
-        return {}
-    if not isinstance(data, dict):
-        raise CrosslingError(f"{path} must hold a mapping of keys at the top level.")
-    return data
-
-
-def load_config(cls: type[M], path: str | Path, overrides: dict[str, Any] | None = None) -> M:
-    """Load YAML into ``cls``; ``overrides`` (e.g. CLI flags) replace top-level keys."""
-    data = read_yaml(path)
-    if overrides:
-        data.update({k: v for k, v in overrides.items() if v is not None})
-    return validate_config(cls, data, str(path))
-
-
-def dump_config(cfg: BaseModel) -> str:
-    """The fully resolved config as YAML (saved in every run folder)."""
-    return yaml.safe_dump(cfg.model_dump(mode="json"), sort_keys=False, allow_unicode=True)
-
-
-# --------------------------------------------------------------------------- the study config
-# Imported late so that stage modules may import the loaders above without a cycle.
-from pydantic import BaseModel as _BaseModel  # noqa: E402
-from pydantic import ConfigDict, Field, field_validator, model_validator  # noqa: E402
-
-from crossling.data.config import DataConfig  # noqa: E402
-from crossling.evaluate.config import JudgeConfig  # noqa: E402
-from crossling.evaluate.backends.base import GenerationConfig  # noqa: E402
-from crossling.languages import parse_langs  # noqa: E402
-from crossling.models.config import ModelConfig  # noqa: E402
-from crossling.train.config import TrainConfig  # noqa: E402
+from crossling.analysis.quality import MAX_DEGENERATE
+from crossling.data.config import DataConfig
+from crossling.evaluate.backends.base import GenerationConfig
+from crossling.evaluate.config import JudgeConfig
+from crossling.languages import parse_langs
+from crossling.models.config import ModelConfig
+from crossling.tracking import ReportTo
+from crossling.train.config import TrainConfig
 
 
 class StudyEvalConfig(_BaseModel):
@@ -138,9 +55,13 @@ class StudySteerConfig(_BaseModel):
     toward: str = Field("en", description="Steer toward this language.")
     layers: list[int] = Field([4, 8, 12], description="Decoder layers (0-based) to try.")
     strengths: list[float] = Field(
-        [-1.0, -0.5, 0.0, 0.25, 0.5, 1.0],
+        [0.0, 0.25, 0.5, 1.0],
         description="Strengths to try, in multiples of the vector (its norm is typically "
         "0.25-0.55 x the residual norm, so |strength| > 2 breaks small models).",
+    )
+    search_negative: bool = Field(
+        False, description="Also search negative strengths (away from 'toward'); the "
+        "hypothesis predicts positive ones."
     )
     normalize: bool = Field(False, description="Strength in units of the mean residual norm.")
     positions: str = Field("all", description="prompt, generated or all.")
@@ -148,11 +69,24 @@ class StudySteerConfig(_BaseModel):
     position: str = Field("mean", description="Pooling of prompt tokens: mean or last.")
     vector_data: str = Field("builtin", description="Parallel prompts for the vectors.")
     kl_prompts: int = Field(8, ge=1, description="Held-out harmless prompts for the KL check.")
-    max_eval: int = Field(20, ge=1, description="Prompts per language in each cell.")
-    max_new_tokens: int = Field(48, ge=1, description="Tokens generated per answer.")
+    max_eval: int = Field(
+        20, ge=2, description="Prompts per language: a seeded sample, split into selection "
+        "and confirmation halves."
+    )
+    selection_fraction: float = Field(
+        0.5, gt=0, lt=1, description="Share of the prompts the best cell is chosen on."
+    )
+    max_new_tokens: int | None = Field(
+        None, ge=1, description="Tokens generated per answer (null: the eval's "
+        "generation.max_new_tokens, so the sweep baseline matches the transfer matrix)."
+    )
     batch_size: int = Field(8, ge=1, description="Prompts per generation batch.")
     min_fidelity: float = Field(0.8, ge=0, le=1, description="Fidelity floor for the best cell.")
     max_kl: float = Field(1.0, ge=0, description="KL ceiling (nats) for the best cell.")
+    max_degenerate: float = Field(
+        MAX_DEGENERATE, ge=0, le=1,
+        description="Share of degenerate answers allowed in the best cell."
+    )
 
     @field_validator("eval_langs", mode="before")
     @classmethod
@@ -176,7 +110,10 @@ class ExperimentConfig(_BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: str = Field("study", description="Name shown in the report.")
-    seed: int = Field(0, description="Global seed: data split, bootstrap, generation.")
+    seed: int = Field(
+        0, description="Global seed: the data split and train sample, generation, the "
+        "bootstrap, the sweep's prompts and vector ids — unless a stage sets its own seed."
+    )
     seeds: list[int] = Field(
         [0], description="Training seeds: one adapter per (task, training language, seed)."
     )
@@ -188,6 +125,12 @@ class ExperimentConfig(_BaseModel):
     eval: StudyEvalConfig = Field(default_factory=StudyEvalConfig, description="Evaluation.")
     steer: StudySteerConfig | None = Field(None, description="Steering sweep (null: none).")
     report: ReportConfig = Field(default_factory=ReportConfig, description="Report options.")
+    report_to: ReportTo = Field(
+        default_factory=list,
+        description="Experiment trackers (tensorboard, wandb offline, mlflow file store), "
+        "written under RUN/tracking: the config, training curves, eval summaries and the "
+        "transfer matrix.",
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -201,6 +144,16 @@ class ExperimentConfig(_BaseModel):
                 tasks[name] = spec
             data = {**data, "tasks": tasks}
         return data
+
+    @model_validator(mode="after")
+    def _one_seed(self) -> ExperimentConfig:
+        """The top-level seed reaches every stage that does not set its own explicitly."""
+        for dcfg in self.tasks.values():
+            if "seed" not in dcfg.model_fields_set:
+                dcfg.seed = self.seed
+        if "seed" not in self.eval.generation.model_fields_set:
+            self.eval.generation.seed = self.seed
+        return self
 
     @model_validator(mode="after")
     def _check(self) -> ExperimentConfig:
