@@ -11,7 +11,7 @@ tokens/s, their ratio and the fraction of the measured fp32 matmul ceiling are p
 Last line: ``ratio=<crossling tok/s ÷ original tok/s>``.
 
 Usage: python benchmarks/eval_throughput.py [--n 48] [--max-new-tokens 100] [--batch-size 24]
-       [--threads N]
+       [--threads N] [--kv-cache static|dynamic] [--compile]
 """
 
 from __future__ import annotations
@@ -88,6 +88,10 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=None,
                     help="torch threads for both ways (default: torch's); on a CPU shared "
                     "with other jobs, 1 thread avoids OpenMP stalls")
+    ap.add_argument("--kv-cache", choices=["static", "dynamic"], default="static",
+                    help="crossling's KV cache (HFBackend kv_cache)")
+    ap.add_argument("--compile", action="store_true",
+                    help="compile crossling's decode step (static cache only)")
     args = ap.parse_args()
 
     import torch
@@ -101,7 +105,7 @@ def main() -> None:
     ceiling = matmul_ceiling_gflops()
     print(f"fp32 matmul ceiling: {ceiling:.1f} GFLOP/s ({torch.get_num_threads()} threads)")
     loaded = load_model(args.model)
-    backend = HFBackend(loaded)
+    backend = HFBackend(loaded, kv_cache=args.kv_cache, compile_decode=args.compile)
     prompts = load_prompts(args.n)
     cfg = GenerationConfig(max_new_tokens=args.max_new_tokens, batch_size=args.batch_size)
     backend.generate(prompts[:2], GenerationConfig(max_new_tokens=4))  # warm-up
@@ -127,7 +131,7 @@ def main() -> None:
     print(f"prompts={len(prompts)} max_new_tokens={args.max_new_tokens}")
     print(f"original (generate, batch 8, dataset order): {orig_tokens} tokens in {orig_s:.1f} s"
           f" = {orig_tps:.1f} tok/s = {100 * orig_tps * GFLOP_PER_TOKEN / ceiling:.1f}% of ceiling")
-    print(f"crossling (sorted, batch {args.batch_size}, compaction): {ours_tokens} tokens in "
+    print(f"crossling ({args.kv_cache} cache, sorted, batch {args.batch_size}, compaction): {ours_tokens} tokens in "
           f"{ours_s:.1f} s = {ours_tps:.1f} tok/s = "
           f"{100 * ours_tps * GFLOP_PER_TOKEN / ceiling:.1f}% of ceiling")
     print(f"identical greedy outputs: {sum(same)}/{len(same)}")

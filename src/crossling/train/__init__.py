@@ -6,6 +6,15 @@ lr, tokens/s, ...), ``loss.png`` and ``manifest.json`` (base model, data hash, c
 versions, wall time). Checkpoints under ``checkpoints/`` let ``--resume`` continue a killed
 run and end with the same adapter as an uninterrupted one.
 
+Speed
+-----
+Rows of a forward pass are packed into one padding-free sequence (``train.packing``,
+``packing.py``): position ids restart per row and attention cannot cross rows (flash varlen
+or a block-diagonal mask), with the same loss and gradients as padded batches. On CUDA the
+rows of each step are re-split into passes sized from free memory (``micro_batch_tokens``),
+while one optimizer step still sees ``batch_size x grad_accum`` rows. AdamW is fused where
+torch has the kernel; ``train.compile`` compiles the decoder.
+
 Scale-out (several GPUs, DDP)
 -----------------------------
 The same command runs data-parallel under ``accelerate launch``; every process trains on its

@@ -19,8 +19,10 @@ DEFAULT_TARGET_MODULES = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "
 
 # Fields that may change between a crashed run and its --resume: they do not change the
 # trained weights (how often we save / log / show progress, and the generation batch size).
+# ``compile`` and ``micro_batch_tokens`` only change the floating-point order of the sums.
 RESUME_SAFE_FIELDS = frozenset(
-    {"save_every", "log_every", "keep_checkpoints", "progress", "self_response_batch_size"}
+    {"save_every", "log_every", "keep_checkpoints", "progress", "self_response_batch_size",
+     "compile", "micro_batch_tokens"}
 )
 
 
@@ -68,6 +70,29 @@ class TrainConfig(BaseModel):
     group_size: int = Field(
         default=16, ge=1, description="Optimizer steps per length-sorted group (bigger: less padding, "
         "less randomness in which rows share a step)."
+    )
+    packing: bool = Field(
+        default=True,
+        description="Concatenate the rows of a forward pass into one sequence without padding "
+        "(position ids restart per row; attention cannot cross rows: flash varlen where the "
+        "model runs flash attention, a block-diagonal mask elsewhere). Same loss and "
+        "gradients as padded batches, no compute spent on padding.",
+    )
+    micro_batch_tokens: int | None = Field(
+        default=None, ge=8,
+        description="Packing only: tokens per forward pass. The rows of each step "
+        "(batch_size x grad_accum, unchanged) are re-split into passes of at most this many "
+        "tokens. null: chosen from free memory on CUDA; elsewhere batch_size rows per pass.",
+    )
+    fused_adamw: bool = Field(
+        default=True,
+        description="Use torch's fused AdamW kernel where the device supports it (CUDA, and "
+        "CPU in torch >= 2.4): one kernel for all LoRA tensors instead of a loop.",
+    )
+    compile: bool = Field(
+        default=False,
+        description="torch.compile the model (dynamic shapes) before training: faster steps "
+        "on GPUs after a compile warm-up of a minute or so; needs a C++ compiler on CPU.",
     )
     save_every: int = Field(default=50, ge=1, description="Checkpoint every N optimizer steps.")
     keep_checkpoints: int = Field(default=2, ge=1, description="Newest checkpoints kept on disk.")

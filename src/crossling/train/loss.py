@@ -35,14 +35,23 @@ class SFTLoss(nn.Module):
         self.model = model
 
     def forward(
-        self, input_ids: torch.Tensor, attention_mask: torch.Tensor, labels: torch.Tensor
+        self,
+        input_ids: torch.Tensor,
+        labels: torch.Tensor,
+        attention_mask: Any = None,
+        position_ids: torch.Tensor | None = None,
+        **attn_kwargs: Any,
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """Summed next-token cross-entropy over labelled positions.
 
         Args:
-            input_ids: [batch, seq] token ids.
-            attention_mask: [batch, seq], 1 on real tokens.
-            labels: [batch, seq], -100 where no loss.
+            input_ids: [batch, seq] token ids (a packed batch: [1, total tokens]).
+            labels: [batch, seq], -100 where no loss (packed: also at every row start).
+            attention_mask: padded batch: [batch, seq], 1 on real tokens. Packed batch: a
+                block-diagonal [1, 1, T, T] mask (or a dict per layer type), or None for
+                flash varlen (``crossling.train.packing.attention_inputs``).
+            position_ids: packed batch: [1, T], restarting at 0 for every row.
+            **attn_kwargs: flash varlen boundaries (``cu_seq_lens_q/k``, ``max_length_q/k``).
 
         Returns:
             (loss_sum, n_tokens): scalar fp32 loss summed over the labelled tokens, and their
@@ -53,13 +62,14 @@ class SFTLoss(nn.Module):
         head = base.get_output_embeddings()
         targets = labels[:, 1:]  # [batch, seq-1]: token t+1 is predicted at position t
         keep = targets != IGNORE_INDEX  # [batch, seq-1]
+        inputs = {"input_ids": input_ids, "attention_mask": attention_mask, "use_cache": False}
+        if position_ids is not None:
+            inputs["position_ids"] = position_ids
         if decoder is None or head is None:  # unknown layout: the model's own full forward
-            logits = self.model(input_ids=input_ids, attention_mask=attention_mask).logits
+            logits = self.model(**inputs, **attn_kwargs).logits
             picked = logits[:, :-1][keep]  # [n_tokens, vocab]
         else:
-            hidden = decoder(
-                input_ids=input_ids, attention_mask=attention_mask, use_cache=False
-            ).last_hidden_state  # [batch, seq, d_model]
+            hidden = decoder(**inputs, **attn_kwargs).last_hidden_state  # [batch, seq, d_model]
             picked = head(hidden[:, :-1][keep])  # [n_tokens, vocab]
             cap = getattr(base.config, "final_logit_softcapping", None)
             if cap:

@@ -24,6 +24,7 @@ from crossling.errors import CrosslingError
 from crossling.io import atomic_dir, atomic_write_json, read_json
 from crossling.models.adapters import AdapterMeta, write_adapter_meta
 from crossling.models.config import ModelConfig
+from crossling.models.layers import unwrap
 from crossling.paths import TrainDir
 from crossling.train.batching import build_schedule, collate, label_tokens, steps_for
 from crossling.train.checkpoint import (
@@ -41,6 +42,13 @@ from crossling.train.data import (
     load_train_rows,
     responses_mode,
     tokenize_rows,
+)
+from crossling.train.packing import (
+    attention_inputs,
+    auto_micro_tokens,
+    pack,
+    plan_micro_batches,
+    row_attention,
 )
 from crossling.train.report import plot_loss, versions, write_train_log
 
@@ -186,10 +194,7 @@ def run_train(cfg: TrainJobConfig, on_step: StepCallback | None = None) -> Path:
     model = _lora(loaded.model, tcfg, cfg.seed)
     model.train()
     params = [p for p in model.parameters() if p.requires_grad]
-    optimizer = torch.optim.AdamW(
-        params, lr=tcfg.lr, betas=tcfg.adam_betas, eps=tcfg.adam_eps,
-        weight_decay=tcfg.weight_decay,
-    )
+    optimizer = _adamw(params, tcfg)
     scheduler = _scheduler(optimizer, tcfg, n_steps)
     state = TrainState(fingerprint=fingerprint)
     ckpts = checkpoint_dirs(td.checkpoints)
@@ -201,9 +206,13 @@ def run_train(cfg: TrainJobConfig, on_step: StepCallback | None = None) -> Path:
 
     from crossling.train.loss import SFTLoss
 
+    attention = contextlib.ExitStack()  # packed rows: attention per row while training
+    attention.enter_context(row_attention(model, tcfg.packing))
+    if tcfg.compile:
+        unwrap(model).get_decoder().compile(dynamic=True)  # in place: parameter names kept
     wrapped = accelerator.prepare(SFTLoss(model))
     rank = accelerator.process_index
-    pad_id = tok.pad_token_id
+    feed = _Feeder(examples, tcfg, model, tok.pad_token_id, accelerator.device)
     from crossling.logs import ProgressLine, interactive
 
     bar = _progress(tcfg.progress and main and interactive(), n_steps, state.step)
@@ -220,12 +229,11 @@ def run_train(cfg: TrainJobConfig, on_step: StepCallback | None = None) -> Path:
     try:
         for step in range(state.step, n_steps):
             t0 = time.time()
-            micro = schedule[step][rank::world]
+            micro = feed.plan(schedule[step][rank::world])
             loss_sum = torch.zeros((), device=accelerator.device)
             tokens = torch.zeros((), device=accelerator.device)
             for j, mb in enumerate(micro):
-                batch = {k: v.to(accelerator.device) for k, v in
-                         collate([examples[i] for i in mb], pad_id).items()}
+                batch, real = feed.inputs(mb)
                 sync = j == len(micro) - 1
                 ctx = contextlib.nullcontext() if sync else accelerator.no_sync(wrapped)
                 with ctx:
@@ -233,7 +241,7 @@ def run_train(cfg: TrainJobConfig, on_step: StepCallback | None = None) -> Path:
                     # DDP averages gradients over processes; * world makes it a global sum.
                     accelerator.backward(part * world / step_tokens[step])
                 loss_sum += part.detach()
-                tokens += batch["attention_mask"].sum()
+                tokens += real
             loss_sum = accelerator.reduce(loss_sum, "sum")
             tokens = accelerator.reduce(tokens, "sum")
             loss = float(loss_sum) / step_tokens[step]
@@ -270,6 +278,7 @@ def run_train(cfg: TrainJobConfig, on_step: StepCallback | None = None) -> Path:
             if on_step is not None:
                 on_step(state.step, model)
     finally:
+        attention.close()
         trackers.close()
         if bar is not None:
             bar[0].stop()
@@ -281,6 +290,57 @@ def run_train(cfg: TrainJobConfig, on_step: StepCallback | None = None) -> Path:
                 self_dropped)
     accelerator.wait_for_everyone()
     return td.adapter
+
+
+def _adamw(params: list[Any], cfg: TrainConfig) -> Any:
+    """AdamW, fused into one kernel where torch supports it for these tensors' device."""
+    import torch
+
+    kwargs = dict(lr=cfg.lr, betas=cfg.adam_betas, eps=cfg.adam_eps, weight_decay=cfg.weight_decay)
+    if cfg.fused_adamw:
+        try:
+            return torch.optim.AdamW(params, fused=True, **kwargs)  # type: ignore[arg-type]
+        except (RuntimeError, ValueError) as e:  # device without a fused kernel
+            log.info("fused AdamW unavailable here (%s); using the default one", e)
+    return torch.optim.AdamW(params, **kwargs)  # type: ignore[arg-type]
+
+
+class _Feeder:
+    """Turns the schedule's row indices into model inputs on the device.
+
+    Packed (``train.packing``): each micro-batch is one padding-free sequence; on CUDA (or
+    with ``train.micro_batch_tokens``) the rows of a step are first re-split by a token
+    budget, so a pass fills the device whatever the configured ``batch_size``. Padded: the
+    schedule's micro-batches, right-padded.
+    """
+
+    def __init__(self, examples: list[dict[str, list[int]]], cfg: TrainConfig, model: Any,
+                 pad_id: int, device: Any) -> None:
+        self.examples, self.cfg, self.model = examples, cfg, model
+        self.pad_id, self.device = pad_id, device
+        self.lengths = [len(e["input_ids"]) for e in examples]
+        self.dtype = unwrap(model).dtype
+        self.budget = cfg.micro_batch_tokens
+        if cfg.packing and self.budget is None:
+            self.budget = auto_micro_tokens(model, device)
+            if self.budget is not None:
+                log.info("packing: %d tokens per forward pass (from free memory)", self.budget)
+
+    def plan(self, micro: list[list[int]]) -> list[list[int]]:
+        """This process's micro-batches of one step (the same rows in any case)."""
+        if not self.cfg.packing or self.budget is None:
+            return micro
+        return plan_micro_batches([i for mb in micro for i in mb], self.lengths, self.budget)
+
+    def inputs(self, rows: list[int]) -> tuple[dict[str, Any], int]:
+        """(SFTLoss keyword arguments on the device, real tokens in them)."""
+        exs = [self.examples[i] for i in rows]
+        real = sum(self.lengths[i] for i in rows)  # counted on the host: no device sync
+        if not self.cfg.packing:
+            return {k: v.to(self.device) for k, v in collate(exs, self.pad_id).items()}, real
+        packed = {k: v.to(self.device) if hasattr(v, "to") else v for k, v in pack(exs).items()}
+        attn = attention_inputs(self.model, packed, self.dtype)
+        return {"input_ids": packed["input_ids"], "labels": packed["labels"], **attn}, real
 
 
 def _nonfinite(td: TrainDir, state: TrainState, step: int, loss: float, norm: float,

@@ -8,9 +8,15 @@ per-step overhead and padding, not FLOPs:
 * prompts are sorted by token length (longest first) so a batch carries little padding;
 * rows that hit end-of-turn leave the batch at once (``Cache.batch_select_indices``), so the
   last long answer does not drag finished rows through every remaining step;
+* the KV cache is transformers' ``StaticCache`` by default: preallocated for prompt +
+  ``max_new_tokens`` and written in place, so a step does not re-concatenate the whole
+  cache; shapes are fixed, so the decode step can be compiled (``compile_decode``: CUDA
+  graphs on a GPU). ``kv_cache="dynamic"`` keeps the growing ``DynamicCache``; greedy
+  answers are the same (tested);
 * everything runs under ``torch.inference_mode``.
 
-Only public transformers APIs are used: ``DynamicCache(config=...)``, the model's forward
+Only public transformers APIs are used: ``StaticCache``/``DynamicCache(config=...)``,
+``Cache.reorder_cache``/``batch_select_indices`` to drop finished rows, the model's forward
 with a 2-D attention mask, explicit ``position_ids`` and the cache argument (named
 ``past_key_values`` up to transformers 5.23 and ``cache`` from 5.24: the name is read from
 the forward's signature). Because a silent change in a library can still turn answers into
@@ -56,6 +62,7 @@ CANARY_TOKENS = 16
 # still counts as a near-tie: bf16/fp16 kernels differ with the batch shape; in float32 only
 # rounding-level ties may flip (a broken loop is off by whole logits).
 TIE_TOLERANCE = {"float32": 1e-3, "low_precision": 0.5}
+KV_CACHES = ("static", "dynamic")
 
 
 def cache_argument(lm: Any) -> str:
@@ -86,9 +93,29 @@ class HFBackend:
             Checking that they belong to this base model is the caller's job
             (``crossling.models.adapters.check_adapter_base``; ``run_eval`` does it).
             A ``loaded.model`` that is already a ``PeftModel`` is used as it is.
+        kv_cache: ``"static"`` (default): the KV cache is transformers' ``StaticCache``,
+            preallocated for prompt + ``max_new_tokens``, written in place (no per-step
+            concatenation) and of fixed shape, which compiled decoding needs; ``"dynamic"``:
+            a ``DynamicCache`` that grows by one position per step. Same greedy outputs.
+        compile_decode: static cache only: run the one-token decode steps through
+            ``torch.compile`` (on CUDA ``mode="reduce-overhead"``, i.e. captured CUDA graphs
+            replayed every step). Shapes are fixed per batch size, so it compiles once per
+            batch size (rows that finish leave the batch when the live rows fit in half of
+            it). Pays off for long runs on a GPU; prefill stays eager.
     """
 
-    def __init__(self, loaded: LoadedModel, adapters: dict[str, Path] | None = None) -> None:
+    def __init__(
+        self,
+        loaded: LoadedModel,
+        adapters: dict[str, Path] | None = None,
+        kv_cache: str = "static",
+        compile_decode: bool = False,
+    ) -> None:
+        if kv_cache not in KV_CACHES:
+            raise CrosslingError(f"kv_cache must be one of {', '.join(KV_CACHES)}, not {kv_cache!r}.")
+        self.kv_cache = kv_cache
+        self.compile_decode = compile_decode and kv_cache == "static"
+        self._compiled: Any = None
         self.loaded = loaded
         self.tokenizer = loaded.tokenizer
         self.adapter_names: list[str] = []
@@ -192,7 +219,7 @@ class HFBackend:
             Per row: generated token ids (stop token last when stopped), and whether it stopped.
         """
         import torch
-        from transformers import DynamicCache
+        from transformers import DynamicCache, StaticCache
 
         from crossling.models.layers import unwrap
 
@@ -216,7 +243,16 @@ class HFBackend:
         out_tokens: list[list[int]] = [[] for _ in batch]
         stopped = [False] * len(batch)
         alive = list(range(len(batch)))  # original row of each live batch row
-        cache = DynamicCache(config=lm.config)
+        static = self.kv_cache == "static"
+        capacity = width + cfg.max_new_tokens
+        cache: Any
+        if static:
+            # the 2-D mask covers the whole preallocated cache: fixed shapes for every step
+            cache = StaticCache(config=lm.config, max_cache_len=capacity)
+            mask = torch.cat([mask, mask.new_zeros((len(batch), cfg.max_new_tokens))], dim=1)
+        else:
+            cache = DynamicCache(config=lm.config)
+        step_fn = self._decode_step(lm, cache_kw)
         with torch.inference_mode():
             logits = lm(
                 input_ids=ids,
@@ -227,35 +263,67 @@ class HFBackend:
                 **{cache_kw: cache},
             ).logits[:, -1, :]  # [batch, vocab]
             last_pos = pos[:, -1]  # [batch]
+            finished: set[int] = set()  # rows done but still in the batch (compiled decoding)
             for step in range(cfg.max_new_tokens):
                 nxt = self.pick(logits, cfg, gens, alive)  # [live]
                 done = torch.isin(nxt, stop)  # [live]
                 nxt_list = nxt.tolist()
                 done_list = done.tolist()
                 for j, orig in enumerate(alive):
+                    if orig in finished:
+                        continue
                     out_tokens[orig].append(nxt_list[j])
                     if done_list[j]:
                         stopped[orig] = True
                 if step == cfg.max_new_tokens - 1:
                     break
-                if any(done_list):
-                    keep_j = [j for j, d in enumerate(done_list) if not d]
-                    if not keep_j:
-                        break
-                    keep = torch.tensor(keep_j, dtype=torch.long, device=device)
-                    cache.batch_select_indices(keep)
+                for j, orig in enumerate(alive):
+                    if done_list[j]:
+                        finished.add(orig)
+                live_j = [j for j, orig in enumerate(alive) if orig not in finished]
+                if not live_j:
+                    break
+                if self._compact(len(live_j), len(alive)):
+                    keep = torch.tensor(live_j, dtype=torch.long, device=device)
+                    if static:
+                        cache.reorder_cache(keep)  # the public batch re-indexing of a Cache
+                    else:
+                        cache.batch_select_indices(keep)
                     mask, last_pos, nxt = mask[keep], last_pos[keep], nxt[keep]
-                    alive = [alive[j] for j in keep_j]
-                mask = torch.cat([mask, mask.new_ones((len(alive), 1))], dim=1)
+                    alive = [alive[j] for j in live_j]
+                if static:
+                    mask[:, width + step] = 1  # the slot this step writes
+                else:
+                    mask = torch.cat([mask, mask.new_ones((len(alive), 1))], dim=1)
                 last_pos = last_pos + 1
-                logits = lm(
-                    input_ids=nxt[:, None],
-                    attention_mask=mask,
-                    position_ids=last_pos[:, None],
-                    use_cache=True,
-                    **{cache_kw: cache},
-                ).logits[:, -1, :]  # [live, vocab]
+                logits = step_fn(nxt[:, None], mask, last_pos[:, None], cache)  # [live, vocab]
         return list(zip(out_tokens, stopped, strict=True))
+
+    def _compact(self, live: int, rows: int) -> bool:
+        """Whether finished rows leave the batch now: at once, except under compiled
+        decoding, where every batch size is a new graph: only when the live rows fit in half."""
+        if live == rows:
+            return False
+        return not self.compile_decode or live <= rows // 2
+
+    def _decode_step(self, lm: Any, cache_kw: str) -> Callable[..., Any]:
+        """One decode step ``(ids [live, 1], mask [live, kv], pos [live, 1], cache) -> logits
+        [live, vocab]``: the model's forward, compiled when ``compile_decode`` is set."""
+
+        def step(ids: Any, mask: Any, pos: Any, cache: Any) -> Any:
+            return lm(input_ids=ids, attention_mask=mask, position_ids=pos, use_cache=True,
+                      **{cache_kw: cache}).logits[:, -1, :]
+
+        if not self.compile_decode:
+            return step
+        if self._compiled is None:
+            import torch
+
+            on_cuda = self.loaded.device.type == "cuda"
+            self._compiled = torch.compile(
+                step, mode="reduce-overhead" if on_cuda else None, dynamic=False
+            )
+        return self._compiled
 
     @staticmethod
     def pick(logits: Any, cfg: GenerationConfig, gens: list[Any] | None, alive: list[int]) -> Any:
