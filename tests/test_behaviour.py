@@ -90,7 +90,6 @@ def _cfg(setup: Path, model_dir: Path, out: Path, device: str, **kw) -> Behaviou
 
 def _peft(model_dir: Path, setup: Path, device: str):
     from crossling.evaluate.backends.hf import HFBackend
-
     from crossling.models.config import ModelConfig
 
     loaded = load_model(ModelConfig(name=str(model_dir), device=device))
@@ -260,7 +259,8 @@ def test_bad_inputs_are_one_line_errors(setup, tiny_model_dir, tmp_path, device)
 
 
 def test_cli_and_config_errors(tmp_path, capsys):
-    from crossling.config import ExperimentConfig, validate_config
+    from crossling.config_loader import validate_config
+    from crossling.runner.config import ExperimentConfig
 
     from crossling.cli import main
 

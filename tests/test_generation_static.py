@@ -42,7 +42,7 @@ def test_static_equals_dynamic_greedy(lively_model_dir: Path, device: str) -> No
     handle = lm.register_forward_pre_hook(
         lambda m, a, k: seen.append(k.get("cache", k.get("past_key_values"))), with_kwargs=True)
     try:
-        HFBackend(loaded).generate(PROMPTS[:2], GenerationConfig(max_new_tokens=3))
+        HFBackend(loaded, kv_cache="static").generate(PROMPTS[:2], GenerationConfig(max_new_tokens=3))
     finally:
         handle.remove()
     assert seen and all(isinstance(c, StaticCache) for c in seen)
@@ -52,7 +52,7 @@ def test_static_equals_dynamic_when_rows_stop_early(lively_model_dir: Path, devi
     """Rows that end their turn leave the batch (the static cache is re-indexed) and the
     other rows' answers do not change."""
     loaded = _load(lively_model_dir, device)
-    backend = HFBackend(loaded)
+    backend = HFBackend(loaded, kv_cache="static")
     cfg = GenerationConfig(max_new_tokens=10, batch_size=8)
     first = backend.decode_batch(backend.encode(PROMPTS), cfg, [0] * len(PROMPTS))
     # make some rows' 3rd / 6th new token a stop token: rows finish at different steps
@@ -116,7 +116,7 @@ def test_static_path_with_adapters_and_steering_hooks(
 def test_unknown_kv_cache_is_one_line(lively_model_dir: Path) -> None:
     from crossling.errors import CrosslingError
 
-    with pytest.raises(CrosslingError, match="kv_cache must be one of static, dynamic"):
+    with pytest.raises(CrosslingError, match="kv_cache must be one of auto, static, dynamic"):
         HFBackend(_load(lively_model_dir, "cpu"), kv_cache="paged")
 
 
@@ -125,6 +125,6 @@ def test_compiled_decode_equals_dynamic(lively_model_dir: Path, device: str) -> 
     """torch.compile of the decode step (CUDA graphs on a GPU; inductor on CPU, minutes)."""
     loaded = _load(lively_model_dir, device)
     cfg = GenerationConfig(max_new_tokens=8, batch_size=4)
-    compiled = HFBackend(loaded, compile_decode=True).generate(PROMPTS[:4], cfg)
+    compiled = HFBackend(loaded, kv_cache="static", compile_decode=True).generate(PROMPTS[:4], cfg)
     dynamic = HFBackend(loaded, kv_cache="dynamic").generate(PROMPTS[:4], cfg)
     assert [g.response for g in compiled] == [g.response for g in dynamic]

@@ -8,7 +8,8 @@ per-step overhead and padding, not FLOPs:
 * prompts are sorted by token length (longest first) so a batch carries little padding;
 * rows that hit end-of-turn leave the batch at once (``Cache.batch_select_indices``), so the
   last long answer does not drag finished rows through every remaining step;
-* the KV cache is transformers' ``StaticCache`` by default: preallocated for prompt +
+* on CUDA the KV cache is transformers' ``StaticCache`` (``kv_cache="auto"``; CPU keeps
+  the ``DynamicCache``, where the static one measured no faster): preallocated for prompt +
   ``max_new_tokens`` and written in place, so a step does not re-concatenate the whole
   cache; shapes are fixed, so the decode step can be compiled (``compile_decode``: CUDA
   graphs on a GPU). ``kv_cache="dynamic"`` keeps the growing ``DynamicCache``; greedy
@@ -62,7 +63,7 @@ CANARY_TOKENS = 16
 # still counts as a near-tie: bf16/fp16 kernels differ with the batch shape; in float32 only
 # rounding-level ties may flip (a broken loop is off by whole logits).
 TIE_TOLERANCE = {"float32": 1e-3, "low_precision": 0.5}
-KV_CACHES = ("static", "dynamic")
+KV_CACHES = ("auto", "static", "dynamic")
 
 
 def cache_argument(lm: Any) -> str:
@@ -93,8 +94,8 @@ class HFBackend:
             Checking that they belong to this base model is the caller's job
             (``crossling.models.adapters.check_adapter_base``; ``run_eval`` does it).
             A ``loaded.model`` that is already a ``PeftModel`` is used as it is.
-        kv_cache: ``"static"`` (default): the KV cache is transformers' ``StaticCache``,
-            preallocated for prompt + ``max_new_tokens``, written in place (no per-step
+        kv_cache: ``"auto"`` (default): static on CUDA, dynamic elsewhere. ``"static"``:
+            transformers' ``StaticCache``, preallocated for prompt + ``max_new_tokens``, written in place (no per-step
             concatenation) and of fixed shape, which compiled decoding needs; ``"dynamic"``:
             a ``DynamicCache`` that grows by one position per step. Same greedy outputs.
         compile_decode: static cache only: run the one-token decode steps through
@@ -108,11 +109,13 @@ class HFBackend:
         self,
         loaded: LoadedModel,
         adapters: dict[str, Path] | None = None,
-        kv_cache: str = "static",
+        kv_cache: str = "auto",
         compile_decode: bool = False,
     ) -> None:
         if kv_cache not in KV_CACHES:
             raise CrosslingError(f"kv_cache must be one of {', '.join(KV_CACHES)}, not {kv_cache!r}.")
+        if kv_cache == "auto":  # static pays off on GPUs; on CPU it measured no faster
+            kv_cache = "static" if loaded.device.type == "cuda" else "dynamic"
         self.kv_cache = kv_cache
         self.compile_decode = compile_decode and kv_cache == "static"
         self._compiled: Any = None
