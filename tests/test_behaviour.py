@@ -259,13 +259,12 @@ def test_bad_inputs_are_one_line_errors(setup, tiny_model_dir, tmp_path, device)
 
 
 def test_cli_and_config_errors(tmp_path, capsys):
+    from crossling.cli import main
     from crossling.config_loader import validate_config
     from crossling.runner.config import ExperimentConfig
 
-    from crossling.cli import main
-
     assert main(["behaviour", "transfer", "--data", str(tmp_path)]) == 2
-    assert "missing --adapters" in capsys.readouterr().err
+    assert "needs --adapter" in capsys.readouterr().err
     assert main(["behaviour", "ablate", "--adapter", str(tmp_path), "--data", "x"]) == 2
     assert "NAME=DIR" in capsys.readouterr().err
     cfg = validate_config(ExperimentConfig, {"tasks": {"caps": {}}})
