@@ -9,13 +9,13 @@ the stage, never the other way round.
 
 from __future__ import annotations
 
-import math
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from crossling.languages import parse_langs
 from crossling.models.config import ModelConfig
+from crossling.steer.config import check_layer_list, check_strengths
 
 Position = Literal["mean", "last", "answer"]
 AblationDirection = Literal["train", "lang"]
@@ -106,19 +106,12 @@ class BehaviourSettings(BaseModel):
     @field_validator("strengths")
     @classmethod
     def _strengths(cls, v: list[float]) -> list[float]:
-        bad = [s for s in v if not math.isfinite(s) or s == 0]
-        if bad:
-            raise ValueError(f"strengths must be finite and non-zero, got {bad}")
-        if not v:
-            raise ValueError("give at least one strength")
-        return v
+        return check_strengths(v, allow_zero=False)
 
     @field_validator("layers")
     @classmethod
     def _layers(cls, v: list[int]) -> list[int]:
-        if not v:
-            raise ValueError("give at least one layer")
-        return sorted(set(v))
+        return check_layer_list(v)
 
 
 class StudyBehaviourConfig(BehaviourSettings):

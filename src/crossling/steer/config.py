@@ -20,6 +20,25 @@ Position = Literal["mean", "last"]
 ApplyPositions = Literal["prompt", "generated", "all"]
 
 
+def check_strengths(v: list[float], allow_zero: bool = True) -> list[float]:
+    """Validator body for a list of steering strengths: non-empty, finite (and non-zero
+    where zero would mean "no intervention")."""
+    bad = [x for x in v if not math.isfinite(x) or (x == 0 and not allow_zero)]
+    if bad:
+        raise ValueError(f"strengths must be finite{'' if allow_zero else ' and non-zero'}, "
+                         f"got {bad}")
+    if not v:
+        raise ValueError("give at least one strength")
+    return v
+
+
+def check_layer_list(v: list[int]) -> list[int]:
+    """Validator body for a list of layers: non-empty, sorted, without repeats."""
+    if not v:
+        raise ValueError("give at least one layer")
+    return sorted(set(v))
+
+
 def _langs(value: str | list[str]) -> list[str]:
     """Accept 'en,de' or a list; unknown codes raise CrosslingError with a suggestion."""
     return parse_langs(value)
@@ -187,16 +206,9 @@ class SweepConfig(BaseModel):
     @field_validator("strengths")
     @classmethod
     def _finite(cls, v: list[float]) -> list[float]:
-        bad = [s for s in v if not math.isfinite(s)]
-        if bad:
-            raise ValueError(f"strengths must be finite numbers, got {bad}")
-        if not v:
-            raise ValueError("give at least one strength")
-        return v
+        return check_strengths(v)
 
     @field_validator("layers")
     @classmethod
     def _layers(cls, v: list[int]) -> list[int]:
-        if not v:
-            raise ValueError("give at least one layer")
-        return sorted(set(v))
+        return check_layer_list(v)
