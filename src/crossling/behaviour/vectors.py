@@ -174,7 +174,13 @@ def record_answers(model: Any, tokenizer: Any, prompts: list[str], answers: list
     import torch
 
     from crossling.models.layers import get_decoder_layers
-    from crossling.steer.record import Recording, capture_layers, layer_owner, render_prompts
+    from crossling.steer.record import (
+        Recording,
+        capture_layers,
+        layer_owner,
+        pool_kept,
+        render_prompts,
+    )
 
     rendered = render_prompts(tokenizer, prompts, system_prompt)
     ids, starts = [], []
@@ -207,9 +213,7 @@ def record_answers(model: Any, tokenizer: Any, prompts: list[str], answers: list
             store.clear()
             stack(input_ids=x.to(device), attention_mask=mask.to(device), use_cache=False)
             acts = torch.stack([h.float() for h in store], dim=1)  # [b, L, seq, d]
-            w = keep.to(device).to(acts.dtype)[:, None, :, None]  # [b, 1, seq, 1]
-            means = (acts * w).sum(dim=2) / w.sum(dim=2)  # [b, L, d]
-            norms = (acts.norm(dim=-1) * w[..., 0]).sum(dim=(0, 2))  # [L]
+            means, norms = pool_kept(acts, keep)
             norm_sum = norms if norm_sum is None else norm_sum + norms
             n_tokens += int(keep.sum())
             for j, i in enumerate(idx):

@@ -12,6 +12,12 @@ from crossling.models.config import ModelConfig
 from crossling.tracking import ReportTo
 
 
+def split_names(v: object) -> object:
+    """Validator body: ``"a,b"`` → ``["a", "b"]`` (CLI flags); lists pass unchanged."""
+    if isinstance(v, str):
+        return [s.strip() for s in v.split(",") if s.strip()]
+    return v
+
 class JudgeConfig(BaseModel):
     """The three-way LLM refusal judge (``refusal_llm``): remote or in-process."""
 
@@ -113,6 +119,4 @@ class EvalConfig(BaseModel):
     @field_validator("scorers", mode="before")
     @classmethod
     def _scorers(cls, v: object) -> object:
-        if isinstance(v, str):
-            return [s.strip() for s in v.split(",") if s.strip()]
-        return v
+        return split_names(v)

@@ -18,7 +18,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from crossling.errors import CrosslingError
-from crossling.evaluate.config import JudgeConfig
+from crossling.evaluate.config import JudgeConfig, split_names
 from crossling.io import atomic_write_text
 from crossling.languages import LANGUAGES
 
@@ -45,9 +45,7 @@ class ScoreConfig(BaseModel):
     @field_validator("scorers", mode="before")
     @classmethod
     def _scorers(cls, v: object) -> object:
-        if isinstance(v, str):
-            return [s.strip() for s in v.split(",") if s.strip()]
-        return v
+        return split_names(v)
 
 
 @dataclass

@@ -32,6 +32,23 @@ def layer_owner(model: Any, layers: Any) -> Any:
     raise CrosslingError("could not find the module that owns the decoder layers; set layers_path.")
 
 
+def pool_kept(acts: Any, keep: Any) -> tuple[Any, Any]:
+    """Mean activation over the kept positions of each row, and the summed token norms.
+
+    Args:
+        acts: ``[b, L, seq, d]`` activations of every recorded layer.
+        keep: ``[b, seq]`` bool, the positions pooled (at least one per row).
+
+    Returns:
+        ``means [b, L, d]`` and ``norms [L]`` (sum of kept tokens' L2 norms, for the mean
+        residual norm the vectors are compared with).
+    """
+    w = keep.to(acts.device).to(acts.dtype)[:, None, :, None]  # [b, 1, seq, 1]
+    means = (acts * w).sum(dim=2) / w.sum(dim=2)  # [b, L, d]
+    norms = (acts.norm(dim=-1) * w[..., 0]).sum(dim=(0, 2))  # [L]
+    return means, norms
+
+
 def render_prompts(tokenizer: Any, prompts: list[str], system_prompt: str | None) -> list[str]:
     """Render user prompts with the chat template and the generation prompt, exactly as the
     training and evaluation stages do (``crossling.models.chat.render_prompt``)."""
@@ -153,9 +170,7 @@ def record_activations(
             else:
                 keep = torch.zeros_like(mask)
                 keep[:, -1] = True  # left padding: the last column is the last prompt token
-            w = keep.to(acts.dtype)[:, None, :, None]  # [b, 1, seq, 1]
-            means = (acts * w).sum(dim=2) / w.sum(dim=2)  # [b, L, d]
-            norms = (acts.norm(dim=-1) * w[..., 0]).sum(dim=(0, 2))  # [L]
+            means, norms = pool_kept(acts, keep)
             norm_sum = norms if norm_sum is None else norm_sum + norms
             n_tokens += int(keep.sum())
             for j, i in enumerate(idx):
