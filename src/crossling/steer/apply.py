@@ -10,9 +10,13 @@ owns the decoder layers (``LlamaModel`` …), which sees what the layers cannot:
 
 * the 2-D ``attention_mask`` ``[batch, past + seq]``: its last ``seq`` columns mark left
   padding, which is never steered (steering-vectors#60 read padding from the wrong place);
-* the KV cache: a forward with an empty cache starts a sequence and its ``seq`` tokens are
-  the prompt; later forwards (one token each with a cache, TransformerLens#1005) are at
-  absolute positions ``past + arange(seq)``, i.e. generated tokens. Without a cache,
+* the KV cache: a forward with an empty cache (or none) starts a sequence and its ``seq``
+  tokens are the prompt; a forward that continues a non-empty cache (one token each,
+  TransformerLens#1005) carries generated tokens. This holds however the prompt was
+  prefilled: crossling's backend prefills packed prompts without a cache and then hands
+  the decode steps a cache it filled itself, whose length is the padded width, not the
+  packed length. (Chunked prefill, which continues a cache with prompt tokens, is not
+  used by crossling or by ``generate``'s default decoding.) Without a cache,
   ``generate`` re-runs the whole sequence each step; a forward whose first ``prompt_len``
   ids equal the recorded prompt is recognised as that continuation, so prompt/generated
   positions stay right there too.
@@ -112,8 +116,12 @@ def _positions_mask(
     state.active = True
     device = x.device
     sel: Any = None
-    if positions != "all":
-        pos = past + torch.arange(seq, device=device)  # absolute positions [seq]
+    if positions != "all" and past > 0:  # continuing a cached sequence: generated tokens
+        if positions == "prompt":
+            state.mask, state.skip = None, True
+            return
+    elif positions != "all":
+        pos = torch.arange(seq, device=device)  # absolute positions [seq]
         keep = pos < state.prompt_len if positions == "prompt" else pos >= state.prompt_len
         if not bool(keep.any()):
             state.mask, state.skip = None, True

@@ -36,27 +36,24 @@ tokens, normalised by the step's token count.
 
 from __future__ import annotations
 
-import contextlib
 import itertools
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from typing import Any
 
+from crossling.models.attention import (
+    FLASH_PREFIXES,
+    ROW_ATTENTION,
+    attn_implementation,
+    row_attention,
+    row_attention_applies,
+)
 from crossling.models.chat import IGNORE_INDEX
 
-FLASH_PREFIXES = ("flash_attention", "kernels-community/flash", "kernels-community/vllm-flash")
-ROW_ATTENTION = "crossling_packed_rows"
-
-
-def attn_implementation(model: Any) -> str:
-    """The attention implementation a transformers model runs with (``sdpa`` if unknown).
-
-    ``config._attn_implementation`` is how transformers itself and its docs read it."""
-    from crossling.models.layers import unwrap
-
-    cfg = getattr(unwrap(model), "config", None)
-    impl = getattr(cfg, "_attn_implementation", None)
-    return impl if isinstance(impl, str) and impl else "sdpa"
-
+__all__ = [
+    "FLASH_PREFIXES", "ROW_ATTENTION", "attention_inputs", "attn_implementation",
+    "auto_micro_tokens", "block_causal_mask", "pack", "plan_micro_batches", "row_attention",
+    "row_attention_applies", "uses_varlen",
+]
 
 def uses_varlen(impl: str) -> bool:
     """Whether this attention implementation runs packed rows as variable-length attention."""
@@ -226,77 +223,3 @@ def auto_micro_tokens(model: Any, device: Any, fraction: float = 0.6) -> int | N
     elem = next(unwrap(model).parameters()).element_size()
     per_token = layers * (14 * hidden + 4 * inter) * elem + vocab * 4 * 3
     return max(512, int(fraction * free / per_token))
-
-
-def _row_attention(
-    module: Any, query: Any, key: Any, value: Any, attention_mask: Any, dropout: float = 0.0,
-    scaling: float | None = None, packed_rows: tuple[int, ...] | None = None, **kwargs: Any,
-) -> tuple[Any, None]:
-    """Causal attention inside each packed row.
-
-    Args:
-        query: [1, heads, T, head_dim]; key, value: [1, kv_heads, T, head_dim].
-        packed_rows: row offsets ``(0, n1, n1 + n2, ..., T)``.
-
-    Returns:
-        ([1, T, heads, head_dim], None), the layout transformers' attention functions return.
-    """
-    import torch
-    from torch.nn.functional import scaled_dot_product_attention as sdpa
-
-    if packed_rows is None:
-        raise RuntimeError(
-            f"attention '{ROW_ATTENTION}' runs packed sequences only (pass packed_rows)"
-        )
-    window = getattr(module, "sliding_window", None)
-    gqa = query.shape[1] != key.shape[1]
-    p = dropout if module.training else 0.0
-    outs = []
-    for a, b in itertools.pairwise(packed_rows):
-        q, k, v = query[:, :, a:b], key[:, :, a:b], value[:, :, a:b]
-        if window is not None and b - a > window:
-            pos = torch.arange(b - a, device=query.device)
-            back = pos[:, None] - pos[None, :]
-            mask = (back >= 0) & (back < window)  # [n, n]
-            outs.append(sdpa(q, k, v, attn_mask=mask, dropout_p=p, scale=scaling, enable_gqa=gqa))
-        else:
-            outs.append(sdpa(q, k, v, is_causal=True, dropout_p=p, scale=scaling, enable_gqa=gqa))
-    return torch.cat(outs, dim=2).transpose(1, 2).contiguous(), None
-
-
-def row_attention_applies(model: Any) -> bool:
-    """Whether ``row_attention`` can take over this model's attention: sdpa or eager, and no
-    attention-logit soft-capping (which sdpa cannot express)."""
-    from crossling.models.layers import unwrap
-
-    cfg = unwrap(model).config
-    cfg = getattr(cfg, "text_config", None) or cfg
-    return attn_implementation(model) in ("sdpa", "eager") and not getattr(
-        cfg, "attn_logit_softcapping", None
-    )
-
-
-@contextlib.contextmanager
-def row_attention(model: Any, enabled: bool = True) -> Iterator[bool]:
-    """Run the model's attention per packed row while the block is active.
-
-    Registers :func:`_row_attention` with ``transformers.AttentionInterface`` and switches
-    the model to it with ``set_attn_implementation``; the previous implementation is
-    restored on exit. Yields whether the switch happened (not for flash models, which run
-    varlen already, nor for models ``row_attention_applies`` rejects: those use the mask).
-    """
-    from transformers import AttentionInterface
-
-    from crossling.models.layers import unwrap
-
-    if not enabled or not row_attention_applies(model):
-        yield False
-        return
-    base = unwrap(model)
-    before = attn_implementation(model)
-    AttentionInterface.register(ROW_ATTENTION, _row_attention)
-    base.set_attn_implementation(ROW_ATTENTION)
-    try:
-        yield True
-    finally:
-        base.set_attn_implementation(before)

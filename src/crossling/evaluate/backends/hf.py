@@ -6,6 +6,9 @@ its own loop instead of ``model.generate`` because on small models the time goes
 per-step overhead and padding, not FLOPs:
 
 * prompts are sorted by token length (longest first) so a batch carries little padding;
+* the prompts of a batch are prefilled packed: one ``[1, total tokens]`` sequence with no
+  padding at all (attention kept inside each prompt), whose keys and values are then laid
+  out left-padded in the KV cache; decoding then runs on the padded ``[rows, 1]`` batch;
 * rows that hit end-of-turn leave the batch at once (``Cache.batch_select_indices``), so the
   last long answer does not drag finished rows through every remaining step;
 * on CUDA the KV cache is transformers' ``StaticCache`` (``kv_cache="auto"``; CPU keeps
@@ -103,6 +106,9 @@ class HFBackend:
             replayed every step). Shapes are fixed per batch size, so it compiles once per
             batch size (rows that finish leave the batch when the live rows fit in half of
             it). Pays off for long runs on a GPU; prefill stays eager.
+        packed_prefill: prefill a batch's prompts as one padding-free sequence (default;
+            models with sliding-window layers or attention soft-capping are prefilled
+            padded). Same greedy answers; False forces the padded prefill.
     """
 
     def __init__(
@@ -111,6 +117,7 @@ class HFBackend:
         adapters: dict[str, Path] | None = None,
         kv_cache: str = "auto",
         compile_decode: bool = False,
+        packed_prefill: bool = True,
     ) -> None:
         if kv_cache not in KV_CACHES:
             raise CrosslingError(f"kv_cache must be one of {', '.join(KV_CACHES)}, not {kv_cache!r}.")
@@ -118,6 +125,7 @@ class HFBackend:
             kv_cache = "static" if loaded.device.type == "cuda" else "dynamic"
         self.kv_cache = kv_cache
         self.compile_decode = compile_decode and kv_cache == "static"
+        self.packed_prefill = packed_prefill
         self._compiled: Any = None
         self.loaded = loaded
         self.tokenizer = loaded.tokenizer
@@ -257,14 +265,16 @@ class HFBackend:
             cache = DynamicCache(config=lm.config)
         step_fn = self._decode_step(lm, cache_kw)
         with torch.inference_mode():
-            logits = lm(
-                input_ids=ids,
-                attention_mask=mask,
-                position_ids=pos,
-                use_cache=True,
-                logits_to_keep=1,
-                **{cache_kw: cache},
-            ).logits[:, -1, :]  # [batch, vocab]
+            logits = self._packed_prefill(lm, batch, cache)  # [batch, vocab] or None
+            if logits is None:
+                logits = lm(
+                    input_ids=ids,
+                    attention_mask=mask,
+                    position_ids=pos,
+                    use_cache=True,
+                    logits_to_keep=1,
+                    **{cache_kw: cache},
+                ).logits[:, -1, :]  # [batch, vocab]
             last_pos = pos[:, -1]  # [batch]
             finished: set[int] = set()  # rows done but still in the batch (compiled decoding)
             for step in range(cfg.max_new_tokens):
@@ -301,6 +311,69 @@ class HFBackend:
                 last_pos = last_pos + 1
                 logits = step_fn(nxt[:, None], mask, last_pos[:, None], cache)  # [live, vocab]
         return list(zip(out_tokens, stopped, strict=True))
+
+    def packs_prefill(self, lm: Any) -> bool:
+        """Whether prompts are prefilled packed for this model (see :meth:`_packed_prefill`):
+        asked for, sdpa/eager attention without soft-capping, no sliding-window layers (a
+        window over a left-padded cache counts slots, not tokens)."""
+        from crossling.models.attention import has_sliding_layers, row_attention_applies
+
+        return self.packed_prefill and row_attention_applies(lm) and not has_sliding_layers(lm)
+
+    def _packed_prefill(self, lm: Any, batch: list[list[int]], cache: Any) -> Any:
+        """Prefill the batch's prompts as one padding-free sequence and fill ``cache`` from it.
+
+        A padded prefill of prompts of lengths 31..86 computes ``rows x 86`` positions, ~40 %
+        of them padding; packed, it computes exactly the prompts' tokens. The prompts are
+        concatenated into ``[1, T]`` with positions restarting per prompt and attention kept
+        inside each prompt (``crossling.models.attention.row_attention``), which hands every
+        layer's keys and values to us; they are laid out left-padded, ``[rows, kv_heads,
+        width, head_dim]`` (zeros in padding slots, which the attention mask hides), and
+        written with the cache's public ``update``. What follows is the same as after a
+        padded prefill (tested: same greedy answers).
+
+        Returns:
+            Next-token logits of every row ``[rows, vocab]``, or None when packing does not
+            apply to this model (the caller prefills padded).
+        """
+        import itertools
+
+        import torch
+
+        from crossling.models.attention import row_attention
+
+        if not self.packs_prefill(lm):
+            return None
+        device = self.loaded.device
+        lens = [len(r) for r in batch]
+        rows = tuple(itertools.accumulate(lens, initial=0))
+        flat = torch.tensor([[t for r in batch for t in r]], dtype=torch.long, device=device)
+        pos = torch.cat([torch.arange(n) for n in lens])[None].to(device)  # [1, T]
+        last = torch.tensor(rows[1:], device=device) - 1  # [rows]: each prompt's last token
+        sink: dict[int, tuple[Any, Any]] = {}
+        with row_attention(lm) as switched:
+            if not switched:
+                return None
+            logits = lm(input_ids=flat, position_ids=pos, use_cache=False, logits_to_keep=last,
+                        packed_rows=rows, kv_sink=sink).logits[0]  # [rows, vocab]
+        n_layers = int((getattr(lm.config, "text_config", None) or lm.config).num_hidden_layers)
+        if sorted(sink) != list(range(n_layers)):
+            raise CrosslingError(
+                f"packed prefill saw keys of {len(sink)} of {n_layers} layers of "
+                f"{type(lm).__name__}; run with HFBackend(packed_prefill=False) and report "
+                "this model."
+            )
+        width = max(lens)
+        row_of = torch.repeat_interleave(torch.arange(len(batch)), torch.tensor(lens)).to(device)
+        col_of = torch.cat([torch.arange(width - n, width) for n in lens]).to(device)  # [T]
+        for layer in range(n_layers):
+            kv = []
+            for t in sink[layer]:  # [1, kv_heads, T, head_dim]
+                padded = t.new_zeros((len(batch), width, t.shape[1], t.shape[3]))
+                padded[row_of, col_of] = t[0].transpose(0, 1)  # [T, kv_heads, head_dim]
+                kv.append(padded.transpose(1, 2).contiguous())  # [rows, kv_heads, width, dim]
+            cache.update(kv[0], kv[1], layer)
+        return logits
 
     def _compact(self, live: int, rows: int) -> bool:
         """Whether finished rows leave the batch now: at once, except under compiled

@@ -1,0 +1,115 @@
+"""Packed prefill: the HF backend prefills a batch's prompts as one padding-free sequence and
+lays their keys/values out in the KV cache; answers equal the padded prefill's (the oracle),
+on both cache kinds, with rows stopping early, LoRA adapters and steering at every position
+setting; models it cannot serve (sliding-window layers) fall back to the padded prefill."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from tests.test_generation import PROMPTS, make_adapter
+
+from crossling.evaluate.backends.base import GenerationConfig
+from crossling.evaluate.backends.hf import HFBackend
+
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
+
+
+def _load(model_dir: Path, device: str) -> Any:
+    from crossling.models import ModelConfig, load_model
+
+    return load_model(ModelConfig(name=str(model_dir), device=device))
+
+
+def _first_forward_shape(backend: HFBackend, prompts: list[str]) -> tuple[int, ...]:
+    """Shape of the input ids of the first model forward of one generate call."""
+    from crossling.models.layers import unwrap
+
+    seen: list[Any] = []
+    handle = unwrap(backend.model).register_forward_pre_hook(
+        lambda m, a, k: seen.append(tuple(k["input_ids"].shape)), with_kwargs=True)
+    try:
+        backend.generate(prompts, GenerationConfig(max_new_tokens=2, batch_size=len(prompts)))
+    finally:
+        handle.remove()
+    return seen[0]
+
+
+@pytest.mark.parametrize("kv_cache", ["static", "dynamic"])
+def test_packed_prefill_equals_padded(lively_model_dir: Path, device: str, kv_cache: str) -> None:
+    loaded = _load(lively_model_dir, device)
+    packed = HFBackend(loaded, kv_cache=kv_cache)
+    padded = HFBackend(loaded, kv_cache=kv_cache, packed_prefill=False)
+    # the packed path really runs: one [1, total prompt tokens] forward, no padding
+    lens = [len(ids) for ids in packed.encode(PROMPTS)]
+    assert len(set(lens)) > 1, "prompts of one length cannot show that padding is avoided"
+    assert _first_forward_shape(packed, PROMPTS) == (1, sum(lens))
+    assert _first_forward_shape(padded, PROMPTS) == (len(PROMPTS), max(lens))
+
+    cfg = GenerationConfig(max_new_tokens=12, batch_size=5)
+    a, b = packed.generate(PROMPTS, cfg), padded.generate(PROMPTS, cfg)
+    assert [(g.response, g.new_tokens, g.stopped) for g in a] == [
+        (g.response, g.new_tokens, g.stopped) for g in b]
+    assert len({g.response for g in a}) > 4  # a lively model: the answers differ
+
+
+def test_packed_prefill_equals_padded_when_rows_stop_early(lively_model_dir: Path, device: str) -> None:
+    loaded = _load(lively_model_dir, device)
+    packed, padded = HFBackend(loaded), HFBackend(loaded, packed_prefill=False)
+    cfg = GenerationConfig(max_new_tokens=10, batch_size=8)
+    first = padded.decode_batch(padded.encode(PROMPTS), cfg, [0] * len(PROMPTS))
+    stops = {first[0][0][2], first[1][0][5]}  # rows end their turn at different steps
+    for b in (packed, padded):
+        b.stop_ids = {*b.stop_ids, *stops}
+    a, b = packed.generate(PROMPTS, cfg), padded.generate(PROMPTS, cfg)
+    assert any(g.stopped for g in a) and not all(g.stopped for g in a)
+    assert [(g.response, g.new_tokens, g.stopped) for g in a] == [
+        (g.response, g.new_tokens, g.stopped) for g in b]
+
+
+@pytest.mark.parametrize(("family", "packs"), [("qwen2", True), ("gemma3", False)])
+def test_packed_prefill_other_families(
+    family: str, packs: bool, smol_tokenizer_dir: Path, tmp_path: Path, device: str
+) -> None:
+    """Qwen2 packs; Gemma 3 has sliding-window layers, so it is prefilled padded."""
+    from tests.conftest import make_tiny_model_dir
+
+    from crossling.models.layers import unwrap
+
+    model_dir = make_tiny_model_dir(tmp_path / family, smol_tokenizer_dir, family=family,
+                                    layers=2, init_range=0.1)
+    loaded = _load(model_dir, device)
+    packed, padded = HFBackend(loaded), HFBackend(loaded, packed_prefill=False)
+    assert packed.packs_prefill(unwrap(packed.model)) is packs
+    cfg = GenerationConfig(max_new_tokens=12, batch_size=5)
+    assert [g.response for g in packed.generate(PROMPTS[:5], cfg)] == [
+        g.response for g in padded.generate(PROMPTS[:5], cfg)]
+
+
+@pytest.mark.parametrize("positions", ["all", "prompt", "generated"])
+def test_packed_prefill_with_adapter_and_steering(
+    lively_model_dir: Path, tmp_path: Path, device: str, positions: str
+) -> None:
+    """Steering decides prompt vs generated tokens per forward; a packed prefill (no cache,
+    one row of all prompts) must count as the prompt and the decode steps as generated."""
+    import torch
+
+    from crossling.steer.apply import add_to_layers
+
+    adapter = make_adapter(lively_model_dir, tmp_path / "a", seed=1)
+    loaded = _load(lively_model_dir, device)
+    backend = HFBackend(loaded, {"a": adapter})
+    backend.set_adapter("a")
+    hidden = int(backend.model.config.hidden_size)
+    delta = {1: 2.0 * torch.randn(hidden, generator=torch.Generator().manual_seed(0))}
+    cfg = GenerationConfig(max_new_tokens=8, batch_size=6)
+    plain = [g.response for g in backend.generate(PROMPTS[:6], cfg)]
+    out = {}
+    for name, packed in (("packed", True), ("padded", False)):
+        backend.packed_prefill = packed
+        with add_to_layers(backend.model, delta, positions=positions):
+            out[name] = [g.response for g in backend.generate(PROMPTS[:6], cfg)]
+    assert out["packed"] == out["padded"]
+    assert out["packed"] != plain, "steering had no effect: the comparison would prove nothing"
