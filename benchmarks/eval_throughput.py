@@ -2,16 +2,17 @@
 
 The seed study generated with ``model.generate`` in batches of 8 prompts taken in dataset
 order (here with left padding so its greedy outputs are correct and comparable). crossling
-sorts prompts by length, decodes larger batches with its own loop into a preallocated KV cache, and drops finished rows
-from the batch and KV cache. Both run greedy on the packaged SmolLM2-135M with the same
+sorts prompts by length, takes as many per batch as its ``batch_size: auto`` gives (64 on a
+CPU), prefills each batch's prompts packed (no padding), decodes with its own loop and drops
+finished rows from the batch and KV cache. Both run greedy on the packaged SmolLM2-135M with the same
 prompts and ``max_new_tokens``; the outputs must be identical (checked), then generated
 tokens/s, their ratio and the fraction of the measured fp32 matmul ceiling are printed
 (~0.27 GFLOP per generated token: 2 × 135M parameters).
 
 Last line: ``ratio=<crossling tok/s ÷ original tok/s>``.
 
-Usage: python benchmarks/eval_throughput.py [--n 48] [--max-new-tokens 100] [--batch-size 24]
-       [--threads N] [--kv-cache static|dynamic] [--compile]
+Usage: python benchmarks/eval_throughput.py [--n 48] [--max-new-tokens 100] [--batch-size auto]
+       [--threads N] [--kv-cache auto|static|dynamic] [--prefill packed|padded] [--compile]
 """
 
 from __future__ import annotations
@@ -82,14 +83,16 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--n", type=int, default=48, help="prompts")
     ap.add_argument("--max-new-tokens", type=int, default=100)
-    ap.add_argument("--batch-size", type=int, default=24,
-                    help="crossling batch size (= interleaving chunk)")
+    ap.add_argument("--batch-size", default="auto",
+                    help="crossling batch size, a number or auto (= interleaving chunk)")
     ap.add_argument("--model", default="smollm2-135m")
     ap.add_argument("--threads", type=int, default=None,
                     help="torch threads for both ways (default: torch's); on a CPU shared "
                     "with other jobs, 1 thread avoids OpenMP stalls")
-    ap.add_argument("--kv-cache", choices=["static", "dynamic"], default="static",
+    ap.add_argument("--kv-cache", choices=["auto", "static", "dynamic"], default="auto",
                     help="crossling's KV cache (HFBackend kv_cache)")
+    ap.add_argument("--prefill", choices=["packed", "padded"], default="packed",
+                    help="crossling's prefill (HFBackend packed_prefill)")
     ap.add_argument("--compile", action="store_true",
                     help="compile crossling's decode step (static cache only)")
     args = ap.parse_args()
@@ -105,9 +108,12 @@ def main() -> None:
     ceiling = matmul_ceiling_gflops()
     print(f"fp32 matmul ceiling: {ceiling:.1f} GFLOP/s ({torch.get_num_threads()} threads)")
     loaded = load_model(args.model)
-    backend = HFBackend(loaded, kv_cache=args.kv_cache, compile_decode=args.compile)
+    backend = HFBackend(loaded, kv_cache=args.kv_cache, compile_decode=args.compile,
+                        packed_prefill=args.prefill == "packed")
     prompts = load_prompts(args.n)
     cfg = GenerationConfig(max_new_tokens=args.max_new_tokens, batch_size=args.batch_size)
+    size = backend.batch_size(cfg, max(len(ids) for ids in backend.encode(prompts)))
+    cfg = cfg.model_copy(update={"batch_size": size})
     backend.generate(prompts[:2], GenerationConfig(max_new_tokens=4))  # warm-up
 
     # Interleave the two ways chunk by chunk, so that both see the same machine load (a
@@ -115,8 +121,8 @@ def main() -> None:
     ours, orig_texts = [], []
     ours_s = orig_s = 0.0
     orig_tokens = 0
-    for start in range(0, len(prompts), args.batch_size):
-        chunk = prompts[start : start + args.batch_size]
+    for start in range(0, len(prompts), size):
+        chunk = prompts[start : start + size]
         t = time.perf_counter()
         ours += backend.generate(chunk, cfg)
         ours_s += time.perf_counter() - t
@@ -131,7 +137,8 @@ def main() -> None:
     print(f"prompts={len(prompts)} max_new_tokens={args.max_new_tokens}")
     print(f"original (generate, batch 8, dataset order): {orig_tokens} tokens in {orig_s:.1f} s"
           f" = {orig_tps:.1f} tok/s = {100 * orig_tps * GFLOP_PER_TOKEN / ceiling:.1f}% of ceiling")
-    print(f"crossling ({args.kv_cache} cache, sorted, batch {args.batch_size}, compaction): {ours_tokens} tokens in "
+    print(f"crossling ({backend.kv_cache} cache, {args.prefill} prefill, sorted, batch "
+          f"{min(size, len(prompts))} of {args.batch_size}, compaction): {ours_tokens} tokens in "
           f"{ours_s:.1f} s = {ours_tps:.1f} tok/s = "
           f"{100 * ours_tps * GFLOP_PER_TOKEN / ceiling:.1f}% of ceiling")
     print(f"identical greedy outputs: {sum(same)}/{len(same)}")

@@ -113,3 +113,50 @@ def test_packed_prefill_with_adapter_and_steering(
             out[name] = [g.response for g in backend.generate(PROMPTS[:6], cfg)]
     assert out["packed"] == out["padded"]
     assert out["packed"] != plain, "steering had no effect: the comparison would prove nothing"
+
+
+def test_auto_batch_size_gives_the_same_answers(lively_model_dir: Path, device: str) -> None:
+    """``batch_size: auto`` (the default) is a speed setting only: same greedy answers."""
+    backend = HFBackend(_load(lively_model_dir, device))
+    auto = GenerationConfig(max_new_tokens=8)
+    assert auto.batch_size == "auto"
+    if device == "cpu":
+        from crossling.evaluate.backends.hf import AUTO_CPU_BATCH
+
+        assert backend.batch_size(auto, 40) == AUTO_CPU_BATCH
+    assert backend.batch_size(GenerationConfig(batch_size=3), 40) == 3
+    assert [g.response for g in backend.generate(PROMPTS, auto)] == [
+        g.response for g in backend.generate(PROMPTS, GenerationConfig(max_new_tokens=8, batch_size=3))]
+
+
+def test_rows_that_fit_follow_memory_and_length() -> None:
+    """The CUDA estimate: Qwen2.5-0.5B's shape in bf16 (KV: 24 layers x 2 x 2 heads x 64 x 2
+    bytes = 12 KiB per token)."""
+    from transformers import Qwen2Config
+
+    from crossling.evaluate.backends.hf import AUTO_MAX_BATCH, rows_that_fit
+
+    cfg = Qwen2Config(hidden_size=896, intermediate_size=4864, num_hidden_layers=24,
+                      num_attention_heads=14, num_key_value_heads=2, vocab_size=151936)
+    gib = 2**30
+    assert rows_that_fit(cfg, 2, 100, 64, 100 * gib) == AUTO_MAX_BATCH  # an idle H200
+    small = rows_that_fit(cfg, 2, 100, 64, 1 * gib)
+    assert 1 < small < AUTO_MAX_BATCH
+    assert rows_that_fit(cfg, 2, 100, 64, 2 * gib) in (2 * small, 2 * small + 1)
+    # longer answers need more KV cache per row: fewer rows fit
+    assert rows_that_fit(cfg, 2, 100, 2048, 1 * gib) < small // 4
+    assert rows_that_fit(cfg, 2, 100, 64, 1) == 1  # never zero
+
+
+def test_bad_generation_batch_size_is_one_line(tmp_path: Path, capsys: Any) -> None:
+    from crossling.cli import main
+
+    data = tmp_path / "data"
+    assert main(["data", "build", "--task", "caps", "--source", "builtin", "--train-langs", "en",
+                 "--eval-langs", "en", "--eval-size", "2", "--out", str(data)]) == 0
+    capsys.readouterr()
+    out = tmp_path / "out"
+    assert main(["eval", "--data", str(data), "--out", str(out), "--batch-size", "many"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "batch_size" in err and "auto" in err, err
+    assert "Traceback" not in err and not out.exists()

@@ -57,7 +57,8 @@ def eval_cmd(
     out: str | None = typer.Option(None, help="Output folder (reruns resume)."),
     limit: int | None = typer.Option(None, help="At most N prompts per language and kind."),
     max_new_tokens: int | None = typer.Option(None, help="Tokens per answer at most."),
-    batch_size: int | None = typer.Option(None, help="Prompts decoded together."),
+    batch_size: str | None = typer.Option(
+        None, help="Prompts decoded together: a number, or auto (as many as fit)."),
     sample: bool | None = typer.Option(None, "--sample/--greedy", help="Sampling or greedy."),
     temperature: float | None = typer.Option(None, help="Sampling temperature."),
     top_p: float | None = typer.Option(None, help="Nucleus sampling mass."),
