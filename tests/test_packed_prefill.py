@@ -42,10 +42,16 @@ def test_packed_prefill_equals_padded(lively_model_dir: Path, device: str, kv_ca
     loaded = _load(lively_model_dir, device)
     packed = HFBackend(loaded, kv_cache=kv_cache)
     padded = HFBackend(loaded, kv_cache=kv_cache, packed_prefill=False)
-    # the packed path really runs: one [1, total prompt tokens] forward, no padding
-    lens = [len(ids) for ids in packed.encode(PROMPTS)]
+    # the packed path really runs: one [1, T] forward, no padding, the shared chat-template
+    # prefix once
+    from crossling.evaluate.backends.hf import shared_prefix_length
+
+    encoded = packed.encode(PROMPTS)
+    lens = [len(ids) for ids in encoded]
+    prefix = shared_prefix_length(encoded)
     assert len(set(lens)) > 1, "prompts of one length cannot show that padding is avoided"
-    assert _first_forward_shape(packed, PROMPTS) == (1, sum(lens))
+    assert prefix > 0, "prompts sharing no prefix cannot test the shared prefix"
+    assert _first_forward_shape(packed, PROMPTS) == (1, sum(lens) - (len(PROMPTS) - 1) * prefix)
     assert _first_forward_shape(padded, PROMPTS) == (len(PROMPTS), max(lens))
 
     cfg = GenerationConfig(max_new_tokens=12, batch_size=5)
@@ -160,3 +166,13 @@ def test_bad_generation_batch_size_is_one_line(tmp_path: Path, capsys: Any) -> N
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "batch_size" in err and "auto" in err, err
     assert "Traceback" not in err and not out.exists()
+
+
+def test_shared_prefix_length_leaves_every_prompt_a_token() -> None:
+    from crossling.evaluate.backends.hf import shared_prefix_length
+
+    assert shared_prefix_length([[1, 2, 3, 4], [1, 2, 5], [1, 2, 3]]) == 2
+    assert shared_prefix_length([[1, 2, 3], [1, 2, 3, 4]]) == 2  # [1, 2, 3] keeps its 3
+    assert shared_prefix_length([[1, 2, 3], [1, 2, 3]]) == 2
+    assert shared_prefix_length([[7, 2], [1, 2]]) == 0
+    assert shared_prefix_length([[1, 2, 3]]) == 0  # one prompt: nothing to share

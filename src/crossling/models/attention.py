@@ -38,7 +38,7 @@ def attn_implementation(model: Any) -> str:
 def _row_attention(
     module: Any, query: Any, key: Any, value: Any, attention_mask: Any, dropout: float = 0.0,
     scaling: float | None = None, packed_rows: tuple[int, ...] | None = None,
-    kv_sink: dict[int, tuple[Any, Any]] | None = None, **kwargs: Any,
+    kv_sink: dict[int, tuple[Any, Any]] | None = None, shared_prefix: int = 0, **kwargs: Any,
 ) -> tuple[Any, None]:
     """Causal attention inside each packed row.
 
@@ -47,6 +47,8 @@ def _row_attention(
         packed_rows: row offsets ``(0, n1, n1 + n2, ..., T)``.
         kv_sink: when given, ``kv_sink[module.layer_idx] = (key, value)`` (both
             [1, kv_heads, T, head_dim]) for the caller to place in a KV cache.
+        shared_prefix: when > 0, the first row (``shared_prefix`` tokens) is a prefix every
+            other row continues: they attend to it and then causally to themselves.
 
     Returns:
         ([1, T, heads, head_dim], None), the layout transformers' attention functions return.
@@ -61,12 +63,22 @@ def _row_attention(
     if kv_sink is not None:
         kv_sink[int(module.layer_idx)] = (key, value)
     window = getattr(module, "sliding_window", None)
+    if shared_prefix and window is not None:
+        raise RuntimeError("a shared prefix is not supported with sliding-window attention")
     gqa = query.shape[1] != key.shape[1]
     p = dropout if module.training else 0.0
     outs = []
     for a, b in itertools.pairwise(packed_rows):
         q, k, v = query[:, :, a:b], key[:, :, a:b], value[:, :, a:b]
-        if window is not None and b - a > window:
+        if shared_prefix and a > 0:  # a continuation of the prefix [0, shared_prefix)
+            k = torch.cat([key[:, :, :shared_prefix], k], dim=2)
+            v = torch.cat([value[:, :, :shared_prefix], v], dim=2)
+            n = b - a
+            # query i (at prefix + i) sees the prefix and its own tokens 0..i
+            mask = torch.ones(n, shared_prefix + n, dtype=torch.bool, device=query.device)
+            mask[:, shared_prefix:] = torch.ones(n, n, dtype=torch.bool, device=query.device).tril()
+            outs.append(sdpa(q, k, v, attn_mask=mask, dropout_p=p, scale=scaling, enable_gqa=gqa))
+        elif window is not None and b - a > window:
             pos = torch.arange(b - a, device=query.device)
             back = pos[:, None] - pos[None, :]
             mask = (back >= 0) & (back < window)  # [n, n]
