@@ -137,6 +137,14 @@ def test_changed_config_is_refused_unless_forced(tiny_model_dir: Path, tmp_path:
     cfg["tasks"]["caps"]["train_langs"] = ["en"]
     cfg_path.write_text(yaml.safe_dump(cfg))
     assert main(["run", str(cfg_path), "--out", str(out)]) == 0
+    # a speed-only setting (the generation batch) keeps the folder and every stage valid
+    cfg["eval"].setdefault("generation", {})["batch_size"] = 3
+    cfg_path.write_text(yaml.safe_dump(cfg))
+    capsys.readouterr()
+    assert main(["run", str(cfg_path), "--out", str(out)]) == 0
+    cap = capsys.readouterr()
+    printed = cap.out + cap.err
+    assert "eval caps: up to date" in printed, printed
     cfg["train"]["max_steps"] = 4
     cfg_path.write_text(yaml.safe_dump(cfg))
     capsys.readouterr()

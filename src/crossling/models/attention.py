@@ -91,25 +91,22 @@ def _row_attention(
 def row_attention_applies(model: Any) -> bool:
     """Whether ``row_attention`` can take over this model's attention: sdpa or eager, and no
     attention-logit soft-capping (which sdpa cannot express)."""
-    from crossling.models.layers import unwrap
+    from crossling.models.layers import text_config
 
-    cfg = unwrap(model).config
-    cfg = getattr(cfg, "text_config", None) or cfg
     return attn_implementation(model) in ("sdpa", "eager") and not getattr(
-        cfg, "attn_logit_softcapping", None
+        text_config(model), "attn_logit_softcapping", None
     )
 
 
 def has_sliding_layers(model: Any) -> bool:
     """Whether some decoder layers attend within a sliding window (Gemma 3, Mistral …)."""
-    from crossling.models.layers import unwrap
+    from crossling.models.layers import text_config
 
-    cfg = unwrap(model).config
-    cfg = getattr(cfg, "text_config", None) or cfg
+    cfg = text_config(model)
     layer_types = getattr(cfg, "layer_types", None) or []
-    return "sliding_attention" in layer_types or (bool(getattr(cfg, "sliding_window", None)) and (
-        not layer_types or any(t != "full_attention" for t in layer_types)
-    ))
+    if layer_types:  # Qwen2 sets a window but marks every layer full attention
+        return any(t != "full_attention" for t in layer_types)
+    return bool(getattr(cfg, "sliding_window", None))
 
 
 @contextlib.contextmanager

@@ -31,6 +31,13 @@ def unwrap(model: Any) -> Any:
     return get_base() if callable(get_base) else model
 
 
+def text_config(model_or_config: Any) -> Any:
+    """The language model's config: of a (peft-wrapped) model or a config itself, and the
+    ``text_config`` inside it for multimodal wrappers (Gemma 3)."""
+    cfg = getattr(unwrap(model_or_config), "config", model_or_config)
+    return getattr(cfg, "text_config", None) or cfg
+
+
 def get_decoder_layers(model: Any, layers_path: str | None = None) -> Any:
     """Return the ``nn.ModuleList`` of decoder layers.
 

@@ -124,6 +124,25 @@ def run_info() -> dict[str, Any]:
             "python": platform.python_version(), "platform": platform.platform()}
 
 
+# Settings that change how fast a stage runs, never its numbers (greedy and sampled answers
+# do not depend on the generation batch, tested): a change of them keeps a run folder valid.
+SPEED_ONLY = (("eval", "generation", "batch_size"),)
+
+
+def _numbers_config(config: dict[str, Any]) -> dict[str, Any]:
+    """A dumped config without ``report_to`` and the ``SPEED_ONLY`` settings."""
+    import copy
+
+    out = copy.deepcopy({k: v for k, v in config.items() if k != "report_to"})
+    for path in SPEED_ONLY:
+        node: Any = out
+        for key in path[:-1]:
+            node = node.get(key) if isinstance(node, dict) else None
+        if isinstance(node, dict):
+            node.pop(path[-1], None)
+    return out
+
+
 def prepare_run_dir(cfg: ExperimentConfig, out: Path, force: bool) -> RunDir:
     """Create the run folder or check that it belongs to this config.
 
@@ -134,8 +153,8 @@ def prepare_run_dir(cfg: ExperimentConfig, out: Path, force: bool) -> RunDir:
     resolved = dump_config(cfg)
     if run.config.exists():
         # report_to only says where the numbers are also sent; it never changes them.
-        old = {k: v for k, v in read_yaml(run.config).items() if k != "report_to"}
-        new = cfg.model_dump(mode="json", exclude={"report_to"})
+        old = _numbers_config(read_yaml(run.config))
+        new = _numbers_config(cfg.model_dump(mode="json"))
         if old != new:
             diff = sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k))
             if not force:
@@ -222,8 +241,9 @@ def stage_eval(cfg: ExperimentConfig, run: RunDir) -> None:
             tracking_dir=str(run.tracking),
         )
         key = f"eval-{task}"
-        inputs = hash_inputs(ecfg.model_dump(mode="json", exclude={"out", "data", "report_to",
-                                                                   "tracking_dir"}),
+        inputs = hash_inputs(ecfg.model_dump(mode="json", exclude={
+                                 "out": True, "data": True, "report_to": True,
+                                 "tracking_dir": True, "generation": {"batch_size"}}),
                              {k: hash_folder(v.adapter) for k, v in adapters.items()},
                              sha256_file(run.data(task).manifest))
         if stamp_matches(run, key, inputs) and run.eval(task).summary_json.exists():

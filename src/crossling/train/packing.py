@@ -48,6 +48,7 @@ from crossling.models.attention import (
     row_attention_applies,
 )
 from crossling.models.chat import IGNORE_INDEX
+from crossling.models.layers import text_config, unwrap
 
 __all__ = [
     "FLASH_PREFIXES", "ROW_ATTENTION", "attention_inputs", "attn_implementation",
@@ -142,7 +143,6 @@ def attention_inputs(model: Any, packed: dict[str, Any], dtype: Any) -> dict[str
         ``max_length_q/k``; no mask) or ``attention_mask`` (a 4-D tensor, or a dict per layer
         type for models with sliding-window layers).
     """
-    from crossling.models.layers import unwrap
 
     impl = attn_implementation(model)
     out: dict[str, Any] = {"position_ids": packed["position_ids"]}
@@ -153,8 +153,7 @@ def attention_inputs(model: Any, packed: dict[str, Any], dtype: Any) -> dict[str
         cu, longest = packed["cu_seq_lens"], packed["max_length"]
         out.update(cu_seq_lens_q=cu, cu_seq_lens_k=cu, max_length_q=longest, max_length_k=longest)
         return out
-    cfg = unwrap(model).config
-    cfg = getattr(cfg, "text_config", None) or cfg
+    cfg = text_config(model)
     full = block_causal_mask(packed["seq_ids"], packed["position_ids"], impl, dtype)
     layer_types = getattr(cfg, "layer_types", None) or []
     window = getattr(cfg, "sliding_window", None)
@@ -208,14 +207,12 @@ def auto_micro_tokens(model: Any, device: Any, fraction: float = 0.6) -> int | N
     """
     import torch
 
-    from crossling.models.layers import unwrap
 
     dev = torch.device(device)
     if dev.type != "cuda" or not torch.cuda.is_available():
         return None
     free, _total = torch.cuda.mem_get_info(dev)
-    cfg = unwrap(model).config
-    cfg = getattr(cfg, "text_config", None) or cfg
+    cfg = text_config(model)
     hidden = int(getattr(cfg, "hidden_size", 1024))
     inter = int(getattr(cfg, "intermediate_size", 4 * hidden))
     layers = int(getattr(cfg, "num_hidden_layers", 24))

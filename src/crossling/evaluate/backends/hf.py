@@ -6,9 +6,11 @@ its own loop instead of ``model.generate`` because on small models the time goes
 per-step overhead and padding, not FLOPs:
 
 * prompts are sorted by token length (longest first) so a batch carries little padding;
-* the prompts of a batch are prefilled packed: one ``[1, total tokens]`` sequence with no
-  padding at all (attention kept inside each prompt), whose keys and values are then laid
-  out left-padded in the KV cache; decoding then runs on the padded ``[rows, 1]`` batch;
+* the prompts of a batch are prefilled packed: one sequence with no padding at all, the
+  prefix every prompt shares (system prompt, chat header) in it once, attention kept inside
+  each prompt; its keys and values are then laid out left-padded in the KV cache and
+  decoding runs on the ``[rows, 1]`` batch (``_packed_prefill``);
+* ``batch_size: auto`` takes as many prompts per batch as fit (``batch_size``);
 * rows that hit end-of-turn leave the batch at once (``Cache.batch_select_indices``), so the
   last long answer does not drag finished rows through every remaining step;
 * on CUDA the KV cache is transformers' ``StaticCache`` (``kv_cache="auto"``; CPU keeps
@@ -371,6 +373,7 @@ class HFBackend:
         import torch
 
         from crossling.models.attention import row_attention
+        from crossling.models.layers import text_config
 
         if not self.packs_prefill(lm):
             return None
@@ -389,7 +392,7 @@ class HFBackend:
                 return None
             logits = lm(input_ids=flat, position_ids=pos, use_cache=False, logits_to_keep=last,
                         packed_rows=rows, shared_prefix=prefix, kv_sink=sink).logits[0]
-        n_layers = int((getattr(lm.config, "text_config", None) or lm.config).num_hidden_layers)
+        n_layers = int(text_config(lm).num_hidden_layers)
         if sorted(sink) != list(range(n_layers)):
             raise CrosslingError(
                 f"packed prefill saw keys of {len(sink)} of {n_layers} layers of "
@@ -476,7 +479,9 @@ def rows_that_fit(
     values, ``elem`` bytes each), its float32 logits (and a softmax when sampling) and its
     share of the packed prefill's activations; the weights are already loaded.
     """
-    cfg = getattr(config, "text_config", None) or config
+    from crossling.models.layers import text_config
+
+    cfg = text_config(config)
     heads = int(cfg.num_attention_heads)
     kv_heads = int(getattr(cfg, "num_key_value_heads", None) or heads)
     head_dim = int(getattr(cfg, "head_dim", None) or cfg.hidden_size // heads)
