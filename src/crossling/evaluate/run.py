@@ -220,7 +220,7 @@ def generate_missing(
             backend.set_adapter(None if adapter == BASE_ADAPTER else adapter)
             # every language of one adapter in one call: batches fill up (a backend sorts by
             # length across languages), which is what makes generation fast
-            batch = sorted(todo[adapter], key=lambda r: langs.index(str(r["lang"])))
+            batch = todo[adapter]
             task = progress.add_task(f"{adapter} → {', '.join(langs)}", total=len(batch))
 
             def write(i: int, gen: Any, batch: list[dict[str, Any]] = batch,
