@@ -9,16 +9,19 @@ prompts and ``max_new_tokens``; the outputs must be identical (checked), then ge
 tokens/s, their ratio and the fraction of the measured fp32 matmul ceiling are printed
 (~0.27 GFLOP per generated token: 2 × 135M parameters).
 
-Last line: ``ratio=<crossling tok/s ÷ original tok/s>``.
+Last line: ``ratio=<crossling tok/s ÷ original tok/s>``, the median over ``--repeats``
+rounds (each round runs both ways over all prompts).
 
 Usage: python benchmarks/eval_throughput.py [--n 48] [--max-new-tokens 100] [--batch-size auto]
-       [--threads N] [--kv-cache auto|static|dynamic] [--prefill packed|padded] [--compile]
+       [--threads N] [--kv-cache auto|static|dynamic] [--prefill packed|padded]
+       [--repeats 3] [--compile]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import statistics
 import time
 from importlib.resources import files
 
@@ -93,6 +96,9 @@ def main() -> None:
                     help="crossling's KV cache (HFBackend kv_cache)")
     ap.add_argument("--prefill", choices=["packed", "padded"], default="packed",
                     help="crossling's prefill (HFBackend packed_prefill)")
+    ap.add_argument("--repeats", type=int, default=3,
+                    help="rounds of both ways, alternating; the median ratio is printed "
+                    "(a shared CPU's speed drifts by ±15 %% between minutes)")
     ap.add_argument("--compile", action="store_true",
                     help="compile crossling's decode step (static cache only)")
     args = ap.parse_args()
@@ -116,6 +122,17 @@ def main() -> None:
     cfg = cfg.model_copy(update={"batch_size": size})
     backend.generate(prompts[:2], GenerationConfig(max_new_tokens=4))  # warm-up
 
+    print(f"prompts={len(prompts)} max_new_tokens={args.max_new_tokens}")
+    ratios = [one_round(backend, loaded, prompts, cfg, size, args, ceiling)
+              for _ in range(args.repeats)]
+    if len(ratios) > 1:
+        print(f"ratios per round: {', '.join(f'{r:.2f}' for r in ratios)} (median of "
+              f"{len(ratios)} rounds, each way run alternately)")
+    print(f"ratio={statistics.median(ratios):.2f}")
+
+
+def one_round(backend, loaded, prompts, cfg, size, args, ceiling) -> float:  # type: ignore[no-untyped-def]
+    """Both ways over all prompts; checks the outputs are identical; returns the tok/s ratio."""
     # Interleave the two ways chunk by chunk, so that both see the same machine load (a
     # shared CPU's load drifts over minutes); each chunk is one crossling batch.
     ours, orig_texts = [], []
@@ -134,7 +151,6 @@ def main() -> None:
 
     same = [g.response == o for g, o in zip(ours, orig_texts, strict=True)]
     ours_tps, orig_tps = ours_tokens / ours_s, orig_tokens / orig_s
-    print(f"prompts={len(prompts)} max_new_tokens={args.max_new_tokens}")
     print(f"original (generate, batch 8, dataset order): {orig_tokens} tokens in {orig_s:.1f} s"
           f" = {orig_tps:.1f} tok/s = {100 * orig_tps * GFLOP_PER_TOKEN / ceiling:.1f}% of ceiling")
     print(f"crossling ({backend.kv_cache} cache, {args.prefill} prefill, sorted, batch "
@@ -148,8 +164,7 @@ def main() -> None:
                          f"{orig_texts[bad][:80]!r}")
     if ours_tokens != orig_tokens:
         raise SystemExit(f"token counts differ: {ours_tokens} vs {orig_tokens}")
-    print(f"ratio={ours_tps / orig_tps:.2f}")
-
+    return ours_tps / orig_tps
 
 if __name__ == "__main__":
     main()
