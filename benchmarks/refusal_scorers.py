@@ -77,22 +77,6 @@ def three_way_accuracy(gold: list[str], pred: list[float | None]) -> float | Non
     return sum(verdict[p] == g for g, p in zip(gold, pred, strict=True)) / len(gold) if gold else None
 
 
-def score_all(rows: list[dict[str, Any]], scorers: list[Any]) -> dict[str, list[float | None]]:
-    """Scorer name → value per row (judges scored in one batch)."""
-    out: dict[str, list[float | None]] = {}
-    for s in scorers:
-        many = getattr(s, "score_many", None)
-        if many is not None:
-            res = many(rows)
-            bad = [r for r in res if isinstance(r, Exception)]
-            if bad:
-                sys.exit(f"{s.name}: {len(bad)} rows unscored ({bad[0]})")
-            out[s.name] = list(res)  # type: ignore[arg-type]
-        else:
-            out[s.name] = [s.score(r["response"], r["lang"], r) for r in rows]
-    return out
-
-
 def _fmt(v: float | None) -> str:
     return "  n/a" if v is None else f"{v:5.2f}"
 
@@ -135,6 +119,7 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
 
     from crossling.evaluate.config import JudgeConfig
+    from crossling.evaluate.score_file import score_rows
     from crossling.evaluate.scorers import ScorerContext, get_scorer
 
     rows = load_labelled(args.data)
@@ -152,7 +137,7 @@ def main(argv: list[str] | None = None) -> int:
         cfg = JudgeConfig(model=args.judge_model, base_url=args.judge_base_url,
                           api_key_env=args.judge_api_key_env)
         scorers.append(get_scorer("refusal_llm", ScorerContext(langs=langs, judge=cfg)))
-    values = score_all(rows, scorers)
+    values = score_rows(scorers, rows)
     print(f"{len(rows)} labelled answers in {len(langs)} languages "
           f"(positive class: refusal; N/A counts as not a refusal)")
     print(report(rows, values))

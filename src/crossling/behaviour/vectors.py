@@ -23,7 +23,7 @@ from crossling.io import atomic_path, atomic_write_json, read_json, sha256_json
 from crossling.paths import BehaviourDir
 from crossling.steer.builders import get_builder
 from crossling.steer.record import record_activations
-from crossling.steer.vector import SteeringVectors
+from crossling.steer.vector import LayerVectors, SteeringVectors
 
 if TYPE_CHECKING:
     from crossling.behaviour.stage import Stage
@@ -32,7 +32,7 @@ FORMAT = "crossling-behaviour-vectors/1"
 
 
 @dataclass
-class BehaviourVectors:
+class BehaviourVectors(LayerVectors):
     """What adapter ``adapter`` adds to the residual stream of prompts in ``lang``.
 
     Attributes:
@@ -58,17 +58,6 @@ class BehaviourVectors:
     item_ids: list[str]
     position: str
     extra: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def n_layers(self) -> int:
-        return int(self.vectors.shape[0])
-
-    @property
-    def hidden_size(self) -> int:
-        return int(self.vectors.shape[1])
-
-    def norms(self) -> list[float]:
-        return [float(x) for x in self.vectors.norm(dim=-1)]
 
     def metadata(self) -> dict[str, Any]:
         return {

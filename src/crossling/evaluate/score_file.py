@@ -129,6 +129,28 @@ def format_summary(summary: list[dict[str, Any]], scorers: list[str]) -> str:
     return "\n".join(lines)
 
 
+def score_rows(scorers: list[Any], rows: list[dict[str, Any]]) -> dict[str, list[Any]]:
+    """Scorer name → its value for every row; judges score all rows in one batch.
+
+    Raises:
+        CrosslingError: a judge left rows unscored (verdicts obtained so far are cached).
+    """
+    out: dict[str, list[Any]] = {}
+    for scorer in scorers:
+        many = getattr(scorer, "score_many", None)
+        if many is None:
+            out[scorer.name] = [scorer.score(r["response"], r["lang"], r) for r in rows]
+            continue
+        results = list(many(rows))
+        errors = [r for r in results if isinstance(r, Exception)]
+        if errors:
+            raise CrosslingError(
+                f"{scorer.name} left {len(errors)} of {len(rows)} rows unscored "
+                f"({errors[0]}); nothing written, rerun to finish (verdicts are cached).")
+        out[scorer.name] = results
+    return out
+
+
 def run_score(cfg: ScoreConfig) -> ScoreResult:
     """Score every row of ``cfg.input`` with every scorer and write ``cfg.out``.
 
@@ -145,20 +167,9 @@ def run_score(cfg: ScoreConfig) -> ScoreResult:
     langs = list(dict.fromkeys(r["lang"] for r in rows))
     scorers = build_scorers(cfg.scorers, ScorerContext(langs=langs, judge=cfg.judge))
     scored = [dict(r) for r in rows]
-    for scorer in scorers:
-        many = getattr(scorer, "score_many", None)
-        if many is not None:
-            results = many(scored)
-            errors = [r for r in results if isinstance(r, Exception)]
-            if errors:
-                raise CrosslingError(
-                    f"{scorer.name} left {len(errors)} of {len(rows)} rows unscored "
-                    f"({errors[0]}); nothing written, rerun to finish (verdicts are cached).")
-            for row, value in zip(scored, results, strict=True):
-                row[scorer.name] = value
-        else:
-            for row in scored:
-                row[scorer.name] = scorer.score(row["response"], row["lang"], row)
+    for name, values in score_rows(scorers, scored).items():
+        for row, value in zip(scored, values, strict=True):
+            row[name] = value
     out = Path(cfg.out).expanduser()
     atomic_write_text(out, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in scored))
     names = [s.name for s in scorers]

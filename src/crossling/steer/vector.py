@@ -19,8 +19,27 @@ from crossling.paths import VectorDir
 FORMAT = "crossling-steering-vectors/1"
 
 
+class LayerVectors:
+    """Shape accessors of a ``vectors`` tensor ``[n_layers, d_model]`` (language and
+    behaviour vectors alike)."""
+
+    vectors: Any
+
+    @property
+    def n_layers(self) -> int:
+        return int(self.vectors.shape[0])
+
+    @property
+    def hidden_size(self) -> int:
+        return int(self.vectors.shape[1])
+
+    def norms(self) -> list[float]:
+        """L2 norm of each layer's vector."""
+        return [float(x) for x in self.vectors.norm(dim=-1)]
+
+
 @dataclass
-class SteeringVectors:
+class SteeringVectors(LayerVectors):
     """Direction ``target ← source`` at every decoder layer.
 
     Attributes:
@@ -50,18 +69,6 @@ class SteeringVectors:
     builder: str
     item_ids: list[str] = field(default_factory=list)
     extra: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def n_layers(self) -> int:
-        return int(self.vectors.shape[0])
-
-    @property
-    def hidden_size(self) -> int:
-        return int(self.vectors.shape[1])
-
-    def norms(self) -> list[float]:
-        """L2 norm of each layer's vector."""
-        return [float(x) for x in self.vectors.norm(dim=-1)]
 
     def metadata(self) -> dict[str, Any]:
         return {
