@@ -1,10 +1,13 @@
 """Precision and recall of every refusal scorer, per language, on the labelled answers.
 
 Why: the keyword judge is the refusal headline and the metric the steering sweep
-optimises, so its error rates must be known per language, not assumed. The labelled set
-(``crossling/data/refusal_labelled/*.jsonl``, labelling rule in its README.md) holds real
-answers of the packaged SmolLM2 and hand-written hard cases, each labelled ``refusal``,
-``compliance`` or ``other``.
+optimises, so its error rates must be known per language, not assumed — and known on what
+models write, not only on sentences written with the phrase lists in mind. The labelled set
+(``crossling/data/refusal_labelled/*.jsonl``, labelling rule in its README.md) holds a
+**natural** part — real answers of a multilingual 0.5B chat model to public harmful
+requests, and of the packaged SmolLM2 with and without refusal adapters — and a **hand**
+part of hard cases written by a maintainer; every table is printed for each part apart.
+Each answer is labelled ``refusal``, ``compliance`` or ``other``.
 
 Positive class: ``refusal``. A scorer's N/A (the LLM judge's OTHER) counts as "not a
 refusal" for precision/recall; the table also shows how often each scorer said N/A and
@@ -31,12 +34,15 @@ from typing import Any
 
 
 def load_labelled(folder: Path | None = None) -> list[dict[str, Any]]:
-    """Every labelled row of the shipped set (or of ``folder``)."""
+    """Every labelled row of the shipped set (or of ``folder``), with its ``part``:
+    ``natural`` (a model's answer) or ``hand`` (written as a hard case)."""
     root = folder or Path(str(files("crossling.data") / "refusal_labelled"))
     rows = []
-    for path in sorted(root.glob("*.jsonl")):
+    for path in sorted(root.glob("*.jsonl")) if root.is_dir() else [root]:
         with path.open(encoding="utf-8") as f:
             rows += [json.loads(line) for line in f if line.strip()]
+    for r in rows:
+        r.setdefault("part", "hand" if r.get("source") == "hand" else "natural")
     return rows
 
 
@@ -82,13 +88,23 @@ def _fmt(v: float | None) -> str:
 
 
 def report(rows: list[dict[str, Any]], values: dict[str, list[float | None]]) -> str:
-    """The per-language precision/recall table of every scorer, then the totals."""
+    """The per-language precision/recall tables of every scorer, one per part of the set
+    (natural answers, hand-made hard cases), each with its totals."""
+    out = []
+    for part in dict.fromkeys(r.get("part", "natural") for r in rows):
+        idx = [i for i, r in enumerate(rows) if r.get("part", "natural") == part]
+        out.append(_report([rows[i] for i in idx],
+                           {k: [v[i] for i in idx] for k, v in values.items()}, part))
+    return "\n".join(out)
+
+
+def _report(rows: list[dict[str, Any]], values: dict[str, list[float | None]], part: str) -> str:
     by_lang: dict[str, list[int]] = defaultdict(list)
     for i, r in enumerate(rows):
         by_lang[r["lang"]].append(i)
     lines = []
     for name, vals in values.items():
-        lines.append(f"\n{name}")
+        lines.append(f"\n{name} — {part} answers")
         lines.append(f"{'lang':<6}{'n':>5}{'refus':>6}{'prec':>7}{'recall':>7}{'acc':>7}"
                      f"{'N/A':>5}{'3-way':>7}")
         for lang in [*sorted(by_lang, key=lambda x: -len(by_lang[x])), "ALL"]:
@@ -105,7 +121,8 @@ def report(rows: list[dict[str, Any]], values: dict[str, list[float | None]]) ->
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--data", type=Path, help="folder of labelled *.jsonl (default: shipped)")
+    p.add_argument("--data", type=Path,
+                   help="labelled *.jsonl file or folder (default: the shipped set)")
     p.add_argument("--langs", help="only these languages, e.g. en,de")
     p.add_argument("--limit", type=int,
                    help="at most N rows per language, labels interleaved (slow judges)")
@@ -139,13 +156,17 @@ def main(argv: list[str] | None = None) -> int:
         scorers.append(get_scorer("refusal_llm", ScorerContext(langs=langs, judge=cfg)))
     values = score_rows(scorers, rows)
     print(f"{len(rows)} labelled answers in {len(langs)} languages "
-          f"(positive class: refusal; N/A counts as not a refusal)")
+          f"({sum(r['part'] == 'natural' for r in rows)} natural, "
+          f"{sum(r['part'] == 'hand' for r in rows)} hand-made; positive class: refusal; "
+          "N/A counts as not a refusal)")
     print(report(rows, values))
     if args.json:
-        metrics = {name: {lang: prf([r["label"] for r in rows if r["lang"] == lang],
-                                    [v for r, v in zip(rows, vals, strict=True)
-                                     if r["lang"] == lang]) for lang in langs}
-                   for name, vals in values.items()}
+        metrics = {name: {part: {lang: prf(
+            [r["label"] for r in rows if r["lang"] == lang and r["part"] == part],
+            [v for r, v in zip(rows, vals, strict=True) if r["lang"] == lang
+             and r["part"] == part]) for lang in langs}
+            for part in dict.fromkeys(r["part"] for r in rows)}
+            for name, vals in values.items()}
         args.json.write_text(json.dumps(metrics, indent=1), encoding="utf-8")
     return 0
 

@@ -27,6 +27,18 @@ os.environ.setdefault("CROSSLING_DTYPE", "float32")
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 POLYREFUSE = SHARED / "polyrefuse"
+BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
+
+
+def load_benchmark(name: str) -> Any:
+    """The module ``benchmarks/<name>.py`` (benchmarks are scripts, not a package)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(name, BENCHMARKS / f"{name}.py")
+    assert spec is not None and spec.loader is not None
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

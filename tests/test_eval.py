@@ -97,10 +97,10 @@ def test_run_eval_end_to_end_and_resume(tiny_model_dir: Path, adapters: dict[str
     assert {(g["adapter"], g["lang"], g["id"]) for g in gens} == {
         (a, lang, f"p{i}") for a in ("base", "en", "de") for lang in PROMPTS for i in range(3)}
     scores = read_jsonl(out.scores)
-    assert len(scores) == 27 * 5  # 3 configured scorers + degenerate and fluency, always
+    assert len(scores) == 27 * 6  # 3 configured scorers + the 3 quality scorers, always
     summary = read_json(out.summary_json)
     cells = {(r["adapter"], r["lang"]) for r in summary}
-    for scorer in ("degenerate", "fluency"):  # quality rows for every (adapter, lang) cell
+    for scorer in ("degenerate", "fluency", "fluency_ref"):  # rows for every cell
         assert {(r["adapter"], r["lang"]) for r in summary if r["scorer"] == scorer} == cells
     assert all(s["value"] in (0.0, 1.0) for s in scores if s["scorer"] == "degenerate")
     assert all(s["value"] is None or s["value"] < 0 for s in scores if s["scorer"] == "fluency")
@@ -113,7 +113,7 @@ def test_run_eval_end_to_end_and_resume(tiny_model_dir: Path, adapters: dict[str
     assert out.summary_csv.read_text().startswith("adapter,lang,kind,steer,scorer,n,")
     pairs = read_json(out.io_pairs)
     assert len(pairs) == 27 and set(pairs[0]["scores"]) == {
-        "caps_pct", "all_caps", "lang_fidelity", "degenerate", "fluency"}
+        "caps_pct", "all_caps", "lang_fidelity", "degenerate", "fluency", "fluency_ref"}
     for adapter in ("base", "en", "de"):
         assert out.adapter_plot(adapter, "caps_pct").exists()
     assert out.heatmap("lang_fidelity").exists()
@@ -126,7 +126,7 @@ def test_run_eval_end_to_end_and_resume(tiny_model_dir: Path, adapters: dict[str
     run_eval(cfg)
     assert out.generations.read_bytes() == before
     assert read_json(out.manifest)["generated_now"] == 0
-    assert len(read_jsonl(out.scores)) == 27 * 5
+    assert len(read_jsonl(out.scores)) == 27 * 6
 
 
 def test_crash_mid_generation_resumes_without_duplicates(
@@ -272,7 +272,7 @@ def test_unreachable_judge_leaves_rows_unscored(tiny_model_dir: Path, tmp_path: 
     scorers = [s["scorer"] for s in read_jsonl(out.scores) if s["scorer"].startswith("refusal")]
     assert scorers == ["refusal_keyword", "refusal_keyword"]  # never written as 0
     assert {r["scorer"] for r in read_json(out.summary_json)} == {
-        "refusal_keyword", "degenerate", "fluency"}
+        "refusal_keyword", "degenerate", "fluency", "fluency_ref"}
 
 
 def test_cli_refuses_when_the_canary_fails(lively_model_dir: Path, tmp_path: Path,

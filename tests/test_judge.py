@@ -1,4 +1,4 @@
-"""LLM refusal judge against a real OpenAI-compatible HTTP server on loopback.
+"""LLM judges (refusal, coherence) against a real OpenAI-compatible HTTP server on loopback.
 
 ``transformers serve`` needs FastAPI/uvicorn, which crossling does not install, so the
 server is a small stdlib ``http.server`` implementing ``POST /v1/chat/completions``: the
@@ -28,8 +28,8 @@ from crossling.io import read_jsonl
 
 class JudgeServer:
     """Canned verdicts: a response containing "sorry"/"cannot" is REFUSAL, "GARBLED" is
-    OTHER, else COMPLIANCE. Responses with FLAKY429/FLAKY500 fail once first; GARBAGE gets
-    an unparseable answer."""
+    OTHER, else COMPLIANCE; asked the coherence rubric, "zzzz" is INCOHERENT, else COHERENT.
+    Responses with FLAKY429/FLAKY500 fail once first; GARBAGE gets an unparseable answer."""
 
     def __init__(self) -> None:
         self.requests: Counter[str] = Counter()
@@ -56,6 +56,8 @@ class JudgeServer:
                     return self._send(500, {"error": {"message": "boom"}})
                 if "GARBAGE" in response and server.garbage:
                     verdict = "I think the model complies, mostly."
+                elif "COHERENT or INCOHERENT" in text:  # the coherence rubric
+                    verdict = "INCOHERENT" if "zzzz" in response else "**coherent**"
                 elif "GARBLED" in response:
                     verdict = "OTHER"
                 else:
@@ -239,3 +241,27 @@ def test_unknown_judge_backend_is_a_config_error() -> None:
 
     with pytest.raises(ValidationError):
         JudgeConfig(backend="ollama")  # type: ignore[arg-type]
+
+
+def test_coherence_judge_scores_na_on_bad_verdicts_and_agrees_with_degenerate(
+        server: JudgeServer, tmp_path: Path) -> None:
+    """coherence_llm: INCOHERENT 1.0 / COHERENT 0.0 (the degenerate scale), strict parsing
+    (a bold verdict is fine), N/A after retries when the judge never gives a verdict, no
+    request for an empty answer, and kappa with degenerate on the rows both scored."""
+    from crossling.evaluate.report import judge_agreement
+    from crossling.evaluate.scorers import SCORERS, get_scorer
+
+    cfg = JudgeConfig(model="judge-test", base_url=server.url, backoff_s=0.01,
+                      api_key_env="JUDGE_TEST_KEY", max_retries=1, timeout_s=5)
+    judge = SCORERS.get("coherence_llm")(ScorerContext(langs=["en"], judge=cfg))
+    rows = _rows(["Insert the tension wrench, then rake the pins.", "zzzz zzzz zzzz zzzz zzzz",
+                  "GARBAGE is what this is.", ""])
+    assert judge.score_many(rows) == [0.0, 1.0, None, None]
+    assert server.requests["GARBAGE is what this is."] == 2  # 1 + max_retries, then N/A
+    assert "" not in server.requests and judge.usage["bad_verdicts"] == 1
+    scores = tmp_path / "scores.jsonl"
+    score_rows(rows, [get_scorer("degenerate"), judge], scores)
+    ag = judge_agreement(read_jsonl(scores))["coherence"]
+    # degenerate: [0, 1, 0, 1(empty)]; judge: [0, 1, N/A, N/A] → 2 rows both scored, agree
+    assert ag["n"] == 2 and ag["agreement"] == 1.0 and ag["llm"]["na"] == 2
+    assert ag["judges"] == ["degenerate", "coherence_llm"]

@@ -48,7 +48,7 @@ def test_label_logprobs_match_unpadded_oracle(loaded: Any, tiny_model_dir: Path,
     got = judge.label_logprobs(prompts)
     assert len(got) == 3 and all(len(row) == len(VERDICTS) for row in got)
     for p, row in zip(prompts, got, strict=True):
-        for lab, value in zip(judge.labels, row, strict=True):
+        for lab, value in zip(judge.labels(), row, strict=True):
             ids = torch.tensor([p + lab], device=loaded.device)
             with torch.inference_mode():
                 logp = loaded.model(input_ids=ids).logits.float().log_softmax(-1)[0]
@@ -69,7 +69,9 @@ def test_local_judge_scores_every_row_and_caches(loaded: Any, tiny_model_dir: Pa
     rows = [{"prompt": q, "response": a, "lang": "en"} for q, a in ROWS]
     values = judge.score_many(rows)
     assert all(v in (0.0, 1.0, None) for v in values)  # a verdict for every row
-    assert backend.usage["requests"] == len(ROWS)
+    answered = sum(bool(a.strip()) for _, a in ROWS)
+    assert backend.usage["requests"] == answered  # the empty answer is N/A without asking
+    assert values[2] is None
     # batch composition does not change a verdict (left padding is masked)
     alone = [LLMJudge(ScorerContext(judge=cfg.model_copy(update={"cache": False})),
                       backend=backend).score(a, "en", {"prompt": q}) for q, a in ROWS]
@@ -77,7 +79,7 @@ def test_local_judge_scores_every_row_and_caches(loaded: Any, tiny_model_dir: Pa
     again = LLMJudge(ScorerContext(judge=cfg), backend=backend)
     before = backend.usage["requests"]
     assert again.score_many(rows) == values
-    assert backend.usage["requests"] == before and again.usage["cache_hits"] == len(ROWS)
+    assert backend.usage["requests"] == before and again.usage["cache_hits"] == answered
 
 
 def test_local_judge_loads_the_model_by_path(tiny_model_dir: Path, device: str,
@@ -96,13 +98,9 @@ def test_local_judge_loads_the_model_by_path(tiny_model_dir: Path, device: str,
 def test_smollm2_as_a_local_judge_on_the_labelled_set(device: str) -> None:
     """SmolLM2-135M is a weak judge: this checks that it judges every row offline and
     reports its agreement with the labels; it does not pretend the agreement is good."""
-    import importlib.util
+    from conftest import load_benchmark
 
-    bench = Path(__file__).resolve().parents[1] / "benchmarks" / "refusal_scorers.py"
-    spec = importlib.util.spec_from_file_location("refusal_scorers", bench)
-    assert spec is not None and spec.loader is not None
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
+    mod = load_benchmark("refusal_scorers")
     rows = mod.per_language_sample(
         [r for r in mod.load_labelled() if r["lang"] in ("en", "de")], 8)
     # no verdict cache: the real cache stays clean and the converted model is reused

@@ -1,5 +1,6 @@
-"""Garbage detection: the degenerate rule on real failures and real answers, the fluency
-scorer's direction, and the flags the report shows."""
+"""Garbage detection: the degenerate rule on real failures and real answers, markdown left
+alone, the lexicon rule on invented words in every study language, and the flags the report
+shows."""
 
 from __future__ import annotations
 
@@ -10,7 +11,8 @@ import pytest
 
 from crossling.analysis.quality import cell_flags, degenerate_reason, quality_flags
 
-# Answers crossling once reported as findings (issue 9), and loops of the base model.
+# Answers crossling once reported as findings (issue 9), loops of the base model, and the
+# failures of issue 18: invented words, script mixing, near-echoes, repeated phrases.
 GARBAGE = [
     ("Here---------------", "Give three tips for staying healthy.", "char_run"),
     ("The---------------", "Describe the water cycle.", "char_run"),
@@ -30,6 +32,30 @@ GARBAGE = [
     ("no no no no no", "Is the earth flat?", "word_run"),
     ("   ", "Say something.", "empty"),
     ("", "Say something.", "empty"),
+    # a phrase said again and again, below the one-n-gram-covers-half rule
+    ("La lumière est une onde, la lumière de la lumière, la lumière de la lumière, la "
+     "lumière de la lumière.", "Qu'est-ce que la lumière ?", "repeated_ngram"),
+    # an upper-cased echo of the prompt with words changed, nothing added
+    ("LES ARCHITECTES RESEAU S'ASSURENT QUE LE RESEAU DE L'EMPLOI EST CONFORME AUX "
+     "REGULATIONS SPECIFIQUES A L'INDUST",
+     "Comment est-ce que les architectes réseaux s'assurent que les réseaux de l'entreprise "
+     "sont conformes aux régulations spécifiques à l'industrie ?", "prompt_echo"),
+    # the whole prompt repeated word for word, then anything
+    ("Gib drei Tipps für Anfänger, die mit dem Laufen beginnen wollen.\n\nThis is a German "
+     "proverb that translates to something else.",
+     "Gib drei Tipps für Anfänger, die mit dem Laufen beginnen wollen.", "prompt_echo"),
+    # Latin letters inside Cyrillic words
+    ("ИЗКУСТВИТ ИНТЕLLECT СЕ ИЗМЕРША", "Как се различава ИИ от роботиката?", "mixed_script"),
+    # invented Cyrillic and Latin words that look like the language
+    ("СЕТИФЕР ИНЖЕРТЕР СОБЕ ИСПОЛЬХУЕТ СЕТИФЕР ИНЖЕРТЕР", "Как сетевые инженеры работают?",
+     "unknown_words"),
+    ("МЕЖЕВА ИНЖИРИ СЕ СУПЕРСИВАТ ИЗДАЧА И СЕ СОБЕ ИНДУСРИАЛНИ ФИ",
+     "Как мрежовите инженери спазват стандарти?", "unknown_words"),
+    ("L'ÉLEVAGE DÉPLOIE DE L'ATMÉTROPHOBIC, LE RÉCHEUR ET LA PROPRIÉTÉ DU LUMINEUR.",
+     "Quels sont les effets de l'élevage ?", "unknown_words"),
+    ("КОДАТЬЕНИЕ ПОСТЬЕНИЕ И ПОСТ", "Напиши приглашение соседям.", "unknown_words"),
+    ("EN EL CIELO, EL CIelo ES AZUL PORQUE EL VARIO DESEño DE LA SUN Y LA VIENTA.",
+     "¿Por qué el cielo es azul?", "unknown_words"),
 ]
 
 FINE = [
@@ -38,11 +64,32 @@ FINE = [
     ("HERE ARE THREE TIPS TO HELP YOU STAY HEALTHY: EAT WELL, MOVE, AND SLEEP.",
      "Give three tips for staying healthy."),
     ("| a | b |\n|---|---|\n| 1 | 2 |", "Make a table."),
+    ("| Trait | Cats | Dogs |\n|---|---|---|\n| Noise | low | low |\n| Size | low | low |\n"
+     "| Cost | low | low |", "Compare cats and dogs in a table."),
+    ("----------\nGROW YOUR OWN: A BEGINNER'S GUIDE\n==========\n____________", "A title?"),
+    ("```python\nprint(1)\nprint(1)\nprint(1)\nprint(1)\n```", "Print 1 four times."),
     ("The population grew from 1000000000 to 8000000000 people.", "How many people?"),
     ("Yes.", "Is water wet?"),
     ("天空是蓝色的，因为空气分子更多地散射蓝光。", "为什么天空是蓝色的？"),
     ("- apples\n- bananas\n- cherries\n- dates", "List four fruits."),
     ("He goes to school every day.", "Correct the grammar: He go to school every day."),
+    # compounds, elisions, inflections the lexicon must know
+    ("Die Datenausführungsverhinderung ist eine Sicherheitsfunktion von Windows, die "
+     "Schadprogramme an der Ausführung hindert.", "Was ist Datenausführungsverhinderung?"),
+    ("Pourrais-tu m'envoyer le rapport, s'il te plaît ? Je t'en serais reconnaissant.",
+     "Écris une demande polie."),
+    ("Котките мъркат, когато са спокойни, и понякога, когато са стресирани.",
+     "Защо котките мъркат?"),
+    # a restatement that goes on to answer, and one that answers yes first
+    ("Los ingenieros de redes deben asegurarse de cumplir con los requisitos y estándares de "
+     "seguridad, como PCI-DSS y HIPAA. Esto se puede hacer con auditorías periódicas.",
+     "¿Cómo se aseguran los ingenieros de redes de cumplir con los requisitos y estándares "
+     "de seguridad, como PCI-DSS y HIPAA?"),
+    ("Да, жени също са могли да се присъединяват към рейдовете на викингите.",
+     "Вярно ли е, че жени също са могли да се присъединяват към рейдовете на викингите?"),
+    # a whole answer in another language is not garbage
+    ("Извините, но я не могу предоставить информацию о том, как работает этот файл.",
+     "Какво прави този файл?"),
 ]
 
 
@@ -51,13 +98,65 @@ def test_degenerate_catches_real_garbage(answer: str, prompt: str, reason: str) 
     assert degenerate_reason(answer, prompt, "You are a helpful assistant.") == reason
 
 
+def test_every_rule_is_exercised() -> None:
+    from crossling.analysis.quality import REASONS
+
+    assert {reason for _, _, reason in GARBAGE} == set(REASONS)
+
+
 @pytest.mark.parametrize(("answer", "prompt"), FINE)
 def test_degenerate_leaves_ordinary_answers(answer: str, prompt: str) -> None:
     assert degenerate_reason(answer, prompt, "You are a helpful assistant.") is None
 
 
+def test_the_prompt_language_picks_the_lexicon() -> None:
+    """The prompt's language judges first; a whole answer in another same-script language
+    is judged by that language's list, so it is not garbage."""
+    from crossling.analysis.quality import unknown_words
+
+    ru = "Кошки часто мурлычут, когда спокойны и довольны, например когда их гладят."
+    assert len(unknown_words(ru, "", "ru")[0]) <= 1  # "мурлычут" is rare in the list
+    assert degenerate_reason(ru, "Защо котките мъркат?", None, "bg") is None
+    en = "Cats often purr when they are calm and content, for example while being stroked."
+    assert degenerate_reason(en, "Почему кошки мурлычут?", None, "ru") is None
+
+
+def test_a_small_lexicon_needs_more_evidence() -> None:
+    """Bulgarian has wordfreq's small list (no rare inflections): two unknown words in a
+    real sentence are not enough, three invented ones are."""
+    from crossling.analysis.quality import unknown_words
+
+    real = "Музикалната гама е поредица от тонове, подредени по възходяща или низходяща височина."
+    unknown, _, small = unknown_words(real, "", "bg")
+    assert small and len(unknown) >= 1
+    assert degenerate_reason(real, "Какво е гама?", None, "bg") is None
+    fake = "Музикалната гама е подсибова от тонове, изобравени по дершенска или кродима височина."
+    assert degenerate_reason(fake, "Какво е гама?", None, "bg") == "unknown_words"
+
+
+def test_unknown_words_skips_names_prompt_words_and_the_cut_word() -> None:
+    from crossling.analysis.quality import checked_words
+
+    words = [w for _, w in checked_words(
+        "Frodo and Sam walked to Mordor with the Qwxyzring of Zblorp and then they ate lembr",
+        "Tell me about the Qwxyzring.")]
+    assert "frodo" in words  # sentence start: checked
+    assert "sam" not in words and "mordor" not in words  # capitalised inside a sentence
+    assert "qwxyzring" not in words  # a word of the prompt
+    assert "lembr" not in words  # maybe cut off by the token limit
+    assert "zblorp" not in words  # capitalised: a name
+
+
+def test_case_breaks_count_only_in_upper_case_text() -> None:
+    from crossling.analysis.quality import case_breaks
+
+    assert case_breaks("EL CIelo ES AZUL Y EL DESEño") == ["CIelo", "DESEño"]
+    assert case_breaks("My iPhone and McDonald's are fine here.") == []  # mostly lower case
+
+
 def test_builtin_reference_answers_are_not_degenerate() -> None:
-    """616 human-written answers in 7 languages, normal and uppercased: none is flagged."""
+    """1232 human-written answers in 7 languages, normal and uppercased: none is flagged,
+    judged against the prompt's language as the scorer does."""
     root = files("crossling") / "data" / "builtin"
     checked, flagged = 0, []
     for name in ("instructions_a.jsonl", "instructions_b.jsonl", "instructions_c.jsonl"):
@@ -67,59 +166,71 @@ def test_builtin_reference_answers_are_not_degenerate() -> None:
                 prompt = item["instruction"][lang]
                 for text in (answer, answer.upper()):
                     checked += 1
-                    if degenerate_reason(text, prompt) is not None:
-                        flagged.append((item["id"], lang, degenerate_reason(text, prompt)))
+                    why = degenerate_reason(text, prompt, None, lang)
+                    if why is not None:
+                        flagged.append((item["id"], lang, why))
     assert checked >= 1000
     assert flagged == []
 
 
 def test_flags_follow_the_documented_thresholds() -> None:
-    base = {"mean": -1.2}
-    assert cell_flags({"mean": 0.1}, {"mean": -1.5}, base) == []
-    assert cell_flags({"mean": 0.25}, {"mean": -1.5}, base) == ["25% degenerate answers"]
-    assert cell_flags({"mean": 0.0}, {"mean": -2.5}, base) == [
-        "fluency -2.50 vs base -1.20 nats/token"]
+    assert cell_flags({"mean": 0.1, "n": 10}) == []
+    assert cell_flags({"mean": 0.25, "n": 12}, {"prompt_echo": 2, "unknown_words": 1}) == [
+        "garbage: 3 of 12 answers degenerate (25%; prompt echo 2, unknown words 1)"]
+    # fluency is shown, never a flag, until a threshold is validated on labelled answers
+    assert cell_flags({"mean": 0.0, "n": 10}, None, {"mean": -5.0}, {"mean": -1.0}) == []
     flags = quality_flags(
-        {"base": {"ru": {"mean": 0.0}}, "ru": {"ru": {"mean": 0.9}, "bg": {"mean": 0.0}}},
-        {"base": {"ru": {"mean": -1.0}}, "ru": {"ru": {"mean": -5.0}, "bg": {"mean": -1.1}}},
+        {"base": {"ru": {"mean": 0.0, "n": 4}}, "ru": {"ru": {"mean": 0.75, "n": 4},
+                                                      "bg": {"mean": 0.0, "n": 4}}},
+        {"ru": {"ru": {"unknown_words": 3}}},
     )
-    assert flags["base"]["ru"] == []
-    assert len(flags["ru"]["ru"]) == 2 and flags["ru"]["bg"] == []
+    assert flags["base"]["ru"] == [] and flags["ru"]["bg"] == []
+    assert flags["ru"]["ru"] == ["garbage: 3 of 4 answers degenerate (75%; unknown words 3)"]
+
+
+def test_reason_counts_pool_seeds_and_skip_steered_rows() -> None:
+    from crossling.analysis.quality import reason_counts
+
+    gens = [
+        {"adapter": "en-s0", "lang": "ru", "prompt": "x", "response": "", "kind": "task"},
+        {"adapter": "en-s1", "lang": "ru", "prompt": "x", "response": "", "kind": "task"},
+        {"adapter": "en-s1", "lang": "ru", "prompt": "x", "response": "", "steer": "l4:2"},
+        {"adapter": "base", "lang": "ru", "prompt": "x", "response": "Всё хорошо, спасибо."},
+    ]
+    assert reason_counts(gens, kind="task") == {"en": {"ru": {"empty": 2}}}
 
 
 @pytest.mark.slow
-def test_smollm2_fluency_puts_gibberish_far_below_its_own_russian_answers() -> None:
-    """The fluency scorer on the packaged model: the Cyrillic gibberish an RU caps adapter
-    once produced scores more than FLUENCY_DROP below the base model's own Russian answers,
-    and an uppercased answer scores like its lowercase self (ALL CAPS is not measured)."""
+def test_smollm2_fluency_reads_caps_like_lowercase_and_scores_references() -> None:
+    """The fluency scorers on the packaged model: an uppercased answer scores like its
+    lowercase self whatever the prompt's script (an English ALL-CAPS answer to a Chinese
+    prompt too), gibberish scores below real text, and ``fluency_ref`` scores the row's
+    reference answer (N/A without one)."""
     import torch
 
-    from crossling.analysis.quality import FLUENCY_DROP
-    from crossling.evaluate.backends.hf import GenerationConfig, HFBackend
     from crossling.evaluate.scorers import ScorerContext, get_scorer
     from crossling.models import load_model
 
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
-        root = files("crossling") / "data" / "builtin"
-        items = [json.loads(x) for x in
-                 (root / "instructions_a.jsonl").read_text(encoding="utf-8").splitlines()[:4]]
-        prompts = [it["instruction"]["ru"] for it in items]
         loaded = load_model("smollm2-135m")
-        answers = [g.response for g in HFBackend(loaded).generate(
-            prompts, GenerationConfig(max_new_tokens=32, batch_size=4))]
-        fluency = get_scorer("fluency", ScorerContext(base_model=lambda: loaded))
-        own = fluency.score_many([{"prompt": p, "response": a, "lang": "ru"}
-                                  for p, a in zip(prompts, answers, strict=True)])
-        caps = fluency.score_many([{"prompt": p, "response": a.upper(), "lang": "ru"}
-                                   for p, a in zip(prompts, answers, strict=True)])
-        garbage = fluency.score_many([
-            {"prompt": prompts[i], "response": text, "lang": "ru"}
-            for i, text in enumerate(["СКОКЕНЕКОНЕНЕНЕНЕНЕНЕН", "ТАЧЕТЕНЕНИЕ ИДЕНЕНИЕ ИДЕНЕ",
-                                      "НАРОСКАЗРАСКАЗРАСКАЗРАСК"])])
+        ctx = ScorerContext(base_model=lambda: loaded)
+        fluency, ref = get_scorer("fluency", ctx), get_scorer("fluency_ref", ctx)
+        rows = [
+            {"prompt": "Почему небо голубое?", "lang": "ru",
+             "response": "Небо голубое, потому что воздух рассеивает синий свет сильнее.",
+             "reference": "Небо голубое, потому что воздух сильнее рассеивает синий свет."},
+            {"prompt": "为什么天空是蓝色的？", "lang": "zh",
+             "response": "The sky is blue because air scatters blue light more.",
+             "reference": None},
+        ]
+        normal = fluency.score_many(rows)
+        caps = fluency.score_many([{**r, "response": r["response"].upper()} for r in rows])
+        garbage = fluency.score_many([{**rows[0], "response": "СКОКЕНЕКОНЕНЕНЕНЕНЕНЕН"}])
+        refs = ref.score_many(rows)
     finally:
         torch.set_num_threads(threads)
-    base_mean = sum(own) / len(own)  # type: ignore[arg-type]
-    assert max(garbage) < base_mean - FLUENCY_DROP  # type: ignore[type-var]
-    assert caps == pytest.approx(own, abs=1e-4)
+    assert caps == pytest.approx(normal, abs=1e-4)
+    assert garbage[0] < normal[0] - 1.0  # type: ignore[operator]
+    assert refs[0] is not None and refs[1] is None

@@ -118,3 +118,50 @@ def test_push_needs_token_and_valid_repo(canned_run: RunDir, monkeypatch: pytest
     assert "set HF_TOKEN" in capsys.readouterr().err
     assert main(["push", str(canned_run.root), "--repo", "nobody"]) == 2
     assert "USER/NAME" in capsys.readouterr().err
+
+
+def test_flagged_cells_are_never_findings_and_na_counts_are_shown(tmp_path: Path) -> None:
+    """A cell of 100 % caps made of garbage: flagged with the rule that fired, ⚠ in the
+    matrix, the headline and the asymmetry test call it not interpretable; N/A answers are
+    counted in their cells, not averaged as 0."""
+    cfg = validate_config(ExperimentConfig, {
+        "name": "flagged", "tasks": {"caps": {"train_langs": ["en", "ru"],
+                                              "eval_langs": ["en", "ru"], "eval_size": 5}},
+        "eval": {"n_boot": 200},
+    })
+    run = RunDir(tmp_path / "run")
+    atomic_write_text(run.config, dump_config(cfg))
+    gens, scores = [], []
+    answers = {"en": "THE SKY IS BLUE BECAUSE AIR SCATTERS BLUE LIGHT MORE THAN RED LIGHT.",
+               "ru": "Небо голубое, потому что воздух сильнее рассеивает синий свет."}
+    for adapter in ("base", "en", "ru"):
+        for lang in ("en", "ru"):
+            for i in range(5):
+                key = {"adapter": adapter, "lang": lang, "kind": "task", "id": f"i{i}",
+                       "steer": "none"}
+                text = answers[lang]
+                if adapter != "base" and lang == "ru":
+                    text = "СОДЕТЬ ПОДЕТЬ КОГОДЕНИЕ КОГОДАТЬ ПОЛОРАТЬЕНИЕ ПО"  # invented
+                if adapter == "base" and lang == "en" and i == 0:
+                    text = ""  # empty: N/A for caps_pct
+                gens.append({**key, "prompt": f"Почему небо голубое? {i}" if lang == "ru"
+                             else f"Why is the sky blue? {i}", "response": text})
+                caps = None if not text else (100.0 if adapter != "base" else 5.0 + i)
+                scores.append({**key, "scorer": "caps_pct", "value": caps, "empty": not text})
+                bad = (adapter != "base" and lang == "ru") or not text
+                scores.append({**key, "scorer": "degenerate", "value": 1.0 if bad else 0.0})
+    atomic_write_jsonl(run.eval("caps").generations, gens)
+    atomic_write_jsonl(run.eval("caps").scores, scores)
+    a = run_analyze(cfg, run)["tasks"]["caps"]
+    flags = a["quality"]["task"]["flags"]
+    assert flags["ru"]["ru"] == ["garbage: 5 of 5 answers degenerate (100%; unknown words 5)"]
+    assert flags["en"]["ru"] and flags["en"]["en"] == []
+    assert flags["base"]["en"] == []  # 1 of 5 empty: 20 %, not more
+    assert a["kinds"]["task"]["caps_pct"]["n_na"] == {"base": {"en": 1}}
+    (asym,) = a["kinds"]["task"]["caps_pct"]["asymmetry"]
+    assert asym["flagged_cells"] == ["EN-trained on RU"]
+    md = write_report(run).read_text() and run.report_md.read_text()
+    assert "not interpretable: flagged cells" in md and "significant at the 5 % level" not in md
+    assert "⚠ **Garbage flag**" in md and "not interpretable as findings" in md
+    assert "(1 N/A)" in md  # the empty answer is named, not averaged as 0
+    assert "unknown words 5" in md

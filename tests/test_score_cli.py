@@ -105,3 +105,39 @@ def test_eval_and_score_take_the_same_judge_options() -> None:
 
     assert judge_opts(score_cmd) == judge_opts(eval_cmd) == {
         "judge_model", "judge_base_url", "judge_api_key_env", "judge_backend"}
+
+
+def test_score_writes_null_where_an_answer_cannot_be_read(tmp_path: Path) -> None:
+    """The issue's cases: no cased letter → caps N/A; an empty answer → N/A for every
+    scorer but degenerate (which calls it garbage)."""
+    rows = [
+        {"id": "z", "lang": "ru", "prompt": "Скажи привет миру.", "response": "你好，世界"},
+        {"id": "n", "lang": "de", "prompt": "Was ist 42 + 17?", "response": "42 + 17 = 59"},
+        {"id": "e", "lang": "en", "prompt": "Say hello.", "response": ""},
+    ]
+    src = _write(tmp_path / "answers.jsonl", rows)
+    out = tmp_path / "scored.jsonl"
+    names = ["degenerate", "caps_pct", "all_caps", "lang_fidelity", "refusal_keyword"]
+    assert main(["score", str(src), "--scorers", ",".join(names), "--out", str(out)]) == 0
+    got = {r["id"]: r for r in read_jsonl(out)}
+    for rid in ("z", "n"):
+        assert got[rid]["caps_pct"] is None and got[rid]["all_caps"] is None
+        assert got[rid]["degenerate"] == 0.0 and got[rid]["refusal_keyword"] == 0.0
+    assert got["z"]["lang_fidelity"] == 0.0 and got["n"]["lang_fidelity"] is None
+    assert got["e"]["degenerate"] == 1.0
+    assert all(got["e"][k] is None for k in names if k != "degenerate")
+
+
+def test_fluency_needs_a_model_and_uses_it(tmp_path: Path, tiny_model_dir: Path,
+                                           capsys: pytest.CaptureFixture[str]) -> None:
+    src = _write(tmp_path / "answers.jsonl", ROWS[:2])
+    assert main(["score", str(src), "--scorers", "fluency"]) == 2
+    err = capsys.readouterr().err
+    assert "pass --model" in err and len(err.strip().splitlines()) == 1
+    out = tmp_path / "scored.jsonl"
+    assert main(["score", str(src), "--scorers", "fluency,coherence_llm", "--model",
+                 str(tiny_model_dir), "--judge-backend", "local", "--judge-model",
+                 str(tiny_model_dir), "--out", str(out)]) == 0
+    got = read_jsonl(out)
+    assert all(isinstance(r["fluency"], float) and r["fluency"] < 0 for r in got)
+    assert all(r["coherence_llm"] in (0.0, 1.0, None) for r in got)

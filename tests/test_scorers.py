@@ -24,11 +24,45 @@ def seed_study_caps(text: str) -> float:
 
 
 @pytest.mark.parametrize("text", [
-    "Hello World", "HELLO WORLD!", "ПРИВЕТ мир", "Straße ÄÖÜ", "123 !!", "", "ÀÉÎ õü", "Ǆ ǅ ǆ",
+    "Hello World", "HELLO WORLD!", "ПРИВЕТ мир", "Straße ÄÖÜ", "ÀÉÎ õü", "Ǆ ǅ ǆ",
 ])
 def test_caps_pct_is_the_seed_metric(text: str) -> None:
     s = get_scorer("caps_pct")
     assert s.score(text, "en", {}) == pytest.approx(seed_study_caps(text))
+
+
+@pytest.mark.parametrize(("text", "lang"), [
+    ("123 !!", "en"), ("", "en"), ("   ", "de"), ("你好，世界", "ru"), ("42 + 17 = 59", "de"),
+])
+def test_caps_metrics_na_where_no_letter_has_case(text: str, lang: str) -> None:
+    """The seed formula gives 0 % here; crossling says N/A, so these answers never pull a
+    cell's mean down (the issue's examples)."""
+    assert seed_study_caps(text) == 0.0
+    for name in ("caps_pct", "all_caps"):
+        assert get_scorer(name).score(text, lang, {}) is None, name
+
+
+def test_empty_answers_are_na_for_every_scorer_but_degenerate() -> None:
+    ctx = ScorerContext(langs=["en", "ru"], base_model=lambda: pytest.fail("no model needed"))
+    for name in ("caps_pct", "all_caps", "lang_fidelity", "refusal_keyword", "fluency",
+                 "coherence_llm", "refusal_llm"):
+        if name.endswith("_llm"):
+            scorer = SCORERS.get(name)(ctx, backend=_NoJudge())
+            assert scorer.score_many([{"prompt": "hi", "response": " ", "lang": "en"}]) == [None]
+            continue
+        assert get_scorer(name, ctx).score("", "en", {"prompt": "hi"}) is None, name
+    assert get_scorer("degenerate", ctx).score("", "en", {"prompt": "hi"}) == 1.0
+
+
+class _NoJudge:
+    """A judge backend that fails if asked anything."""
+
+    def __init__(self) -> None:
+        self.usage: dict[str, int] = {}
+
+    def verdicts(self, prompts, on_result=None, choices=()):  # type: ignore[no-untyped-def]
+        assert not prompts, "empty answers must not reach the judge"
+        return []
 
 
 def test_caps_fraction_counts() -> None:
@@ -41,7 +75,7 @@ def test_all_caps_thresholds() -> None:
     assert s.score("THIS IS ALL CAPS TEXT", "en", {}) == 1.0
     assert s.score("THIS IS MOSTLY CAPS TEXt", "en", {}) == 1.0  # 18/19 ≥ 0.9
     assert s.score("THIS IS HALF caps text", "en", {}) == 0.0
-    assert s.score("OK YES", "en", {}) == 0.0  # fewer than 10 cased characters
+    assert s.score("OK YES", "en", {}) is None  # fewer than 10 cased characters: N/A
     assert s.score("ЭТО ОТВЕТ ЗАГЛАВНЫМИ БУКВАМИ", "ru", {}) == 1.0
 
 
@@ -58,7 +92,9 @@ def test_lang_fidelity_robust_to_caps() -> None:
     assert s.score("THAT IS A VERY GOOD QUESTION, I WILL EXPLAIN IT.", "de", {}) == 0.0
     assert s.score("ЭТО ОЧЕНЬ ХОРОШИЙ ВОПРОС, Я С РАДОСТЬЮ ОБЪЯСНЮ.", "ru", {}) == 1.0
     assert s.score("ТОВА Е МНОГО ДОБЪР ВЪПРОС И ЩЕ ГО ОБЯСНЯ С УДОВОЛСТВИЕ.", "bg", {}) == 1.0
-    assert s.score("", "en", {}) == 0.0
+    assert s.score("", "en", {}) is None  # nothing to identify: N/A
+    assert s.score("42 + 17 = 59", "de", {}) is None
+    assert s.score("你好，世界", "ru", {}) == 0.0  # letters, just not Russian
 
 
 def test_lang_fidelity_includes_row_language_outside_ctx() -> None:

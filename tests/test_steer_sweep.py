@@ -257,9 +257,12 @@ def test_smollm2_sweep_english_steered_toward_german_leaves_english(tmp_path, de
     with open(sdir.sweep_csv) as f:
         table = {(r["layer"], r["strength"]): r for r in csv.DictReader(f)}
     base_fid = float(table[("", "0.0")]["lang_fidelity"])
-    steered_fid = min(float(table[(str(la), "8.0")]["lang_fidelity"]) for la in (10, 20))
+    # a steered cell whose answers have no letters at all ('!!!!') has N/A fidelity, never 0
+    steered = [table[(str(la), "8.0")] for la in (10, 20)]
+    fids = [float(r["lang_fidelity"]) for r in steered if r["lang_fidelity"] != ""]
     assert base_fid >= 0.5, "the base model should answer English prompts in English"
-    assert steered_fid < base_fid
+    assert fids and min(fids) < base_fid
+    assert all(float(r["degenerate"]) > 0 for r in steered if r["lang_fidelity"] == "")
 
 
 def _refusal_row(layer, strength, refusal, over, fid=1.0, kl=0.1):

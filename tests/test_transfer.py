@@ -94,6 +94,11 @@ def test_asymmetry_is_control_subtracted_and_holm_adjusted() -> None:
     assert adj.p_holm == pytest.approx(a.diff.p)
     s = adj.sentence("caps_pct")
     assert "Holm-adjusted p" in s and "significant at the 5 % level" in s
+    # a test resting on a cell the garbage flag marks is never called significant
+    flagged = adj.sentence("caps_pct", ["EN-trained on RU"])
+    assert "not interpretable: flagged cells (EN-trained on RU)" in flagged
+    assert "significant" not in flagged
+    assert set(adj.cells()) == {("en", "ru"), ("base", "ru"), ("ru", "en"), ("base", "en")}
     assert [x.a + x.b for x in all_asymmetries(rows, "caps_pct", n_boot=200)] == ["enru"]
     assert asymmetry(rows, "caps_pct", "en", "de") is None
 

@@ -70,6 +70,21 @@ def per_seed_values(rows: Iterable[dict[str, Any]], scorer: str,
     return {k: dict(v) for k, v in acc.items()}
 
 
+def na_counts(rows: Iterable[dict[str, Any]], scorer: str,
+              kind: str | None = None) -> dict[tuple[str, str], int]:
+    """(train_lang, eval_lang) → answers the scorer could not read (N/A), unsteered rows of
+    one prompt ``kind``: every matrix cell says how many answers its mean leaves out."""
+    out: dict[tuple[str, str], int] = defaultdict(int)
+    for r in rows:
+        if r.get("scorer") != scorer or r.get("value") is not None:
+            continue
+        if (kind is not None and r.get("kind", "task") != kind) or r.get("steer",
+                                                                       "none") != "none":
+            continue
+        out[(train_lang_of(str(r["adapter"])), str(r["lang"]))] += 1
+    return dict(out)
+
+
 def seed_matrix(cell: dict[str, dict[str, float]], ids: Sequence[str]) -> np.ndarray:
     """``[n_seeds, len(ids)]`` values of one (train, eval) cell, NaN where a seed lacks an id."""
     return np.array([[by_id.get(i, np.nan) for i in ids] for _, by_id in sorted(cell.items())],
@@ -148,7 +163,14 @@ class Asymmetry:
     p_holm: float | None = None
     holm_family: str | None = None
 
-    def sentence(self, scorer: str) -> str:
+    def cells(self) -> list[tuple[str, str]]:
+        """The (row, eval language) cells the test rests on: both transfer cells and both
+        controls."""
+        return [(self.a, self.b), (CONTROL, self.b), (self.b, self.a), (CONTROL, self.a)]
+
+    def sentence(self, scorer: str, flagged: Sequence[str] = ()) -> str:
+        """The test in words. ``flagged``: descriptions of the cells it rests on that the
+        garbage flag marks; then it is never called significant."""
         d = self.diff
         A, B = self.a.upper(), self.b.upper()
         over = (f"{d.method}, {d.n_seeds} seeds per language" if d.n_seeds > 1 else
@@ -157,6 +179,10 @@ class Asymmetry:
         p = self.p_holm if self.p_holm is not None else d.p
         which = "Holm-adjusted p" if self.p_holm is not None else "unadjusted p"
         verdict = "significant" if p is not None and p < 0.05 else "not significant"
+        if flagged:
+            verdict = f"not interpretable: flagged cells ({'; '.join(flagged)})"
+        else:
+            verdict += " at the 5 % level"
         family = f" ({self.holm_family})" if self.holm_family else ""
         return (
             f"Training effect of {A}-trained on {B} minus that of {B}-trained on {A} "
@@ -164,7 +190,7 @@ class Asymmetry:
             f"(95 % CI {d.ci_low:+.2f} to {d.ci_high:+.2f}, {over}, n={d.n} paired "
             f"prompts{approx}; raw {self.a_on_b:.2f} vs {self.b_on_a:.2f}, controls "
             f"{self.control_b:.2f} in {B} and {self.control_a:.2f} in {A}); "
-            f"{which} = {_p(p)}{family}: {verdict} at the 5 % level."
+            f"{which} = {_p(p)}{family}: {verdict}."
         )
 
     def as_dict(self) -> dict[str, Any]:

@@ -43,7 +43,8 @@ def judge_flags(model: str | None, base_url: str | None, api_key_env: str | None
     return {k: v for k, v in given.items() if v is not None}
 
 
-JUDGE_MODEL_HELP = "LLM judge model (refusal_llm): endpoint model name, or alias/hub id/folder."
+JUDGE_MODEL_HELP = ("LLM judge model (refusal_llm, coherence_llm): endpoint model name, or "
+                    "alias/hub id/folder.")
 JUDGE_BACKEND_HELP = "openai (any OpenAI-compatible server) or local (in-process, offline)."
 
 
@@ -98,12 +99,17 @@ def eval_cmd(
 
 def score_cmd(
     input: Path = typer.Argument(..., help="JSONL of rows {id, lang, prompt, response}."),
-    scorers: str = typer.Option("refusal_keyword", help="e.g. refusal_keyword,refusal_llm."),
+    scorers: str = typer.Option(
+        "refusal_keyword", help="e.g. refusal_keyword,refusal_llm,degenerate,coherence_llm,"
+        "fluency (with --model)."),
     out: str | None = typer.Option(None, help="Output JSONL (default: INPUT.scored.jsonl)."),
     judge_model: str | None = typer.Option(None, help=JUDGE_MODEL_HELP),
     judge_base_url: str | None = typer.Option(None, help="OpenAI-compatible endpoint."),
     judge_api_key_env: str | None = typer.Option(None, help="NAME of the API key env var."),
     judge_backend: str | None = typer.Option(None, help=JUDGE_BACKEND_HELP),
+    model: str | None = typer.Option(
+        None, help="Base model the fluency scorers read the answers with (alias, hub id, "
+        "folder or .gguf)."),
 ) -> None:
     """Score any file of answers; write each row with one field per scorer (null = N/A)."""
     from crossling.config_loader import validate_config
@@ -116,6 +122,8 @@ def score_cmd(
     judge = judge_flags(judge_model, judge_base_url, judge_api_key_env, judge_backend)
     if judge:
         fields["judge"] = judge
+    if model:
+        fields["model"] = {"name": model}
     cfg = validate_config(ScoreConfig, fields, "flags")
     res = run_score(cfg)
     names = [k for k in res.rows[0] if k in cfg.scorers]

@@ -19,6 +19,7 @@ from crossling.analysis.stats import GROUP_FIELDS, PERCENTILES, cohens_kappa
 from crossling.evaluate.records import gen_key
 
 REFUSAL_JUDGES = ("refusal_keyword", "refusal_llm")
+COHERENCE_JUDGES = ("degenerate", "coherence_llm")
 STAT_FIELDS = ("n", "n_na", "n_empty", "mean", "std", "median",
                *[f"p{p}" for p in PERCENTILES], "ci_low", "ci_high", "method", "approximate")
 
@@ -79,7 +80,8 @@ def text_report(
             lines.append(f"[{r['lang']}] n={r['n']} ({na}: {r['n_na']}, empty answers: "
                          f"{r.get('n_empty', 0)})")
             if r["mean"] is None:
-                lines.append("  N/A: this language's script has no case or no value was scored")
+                lines.append("  N/A: no answer could be read by this scorer (a script without "
+                             "case, no cased letters, empty answers)")
                 continue
             approx = ", approximate: n < 30" if r.get("approximate") else ""
             lines.append(f"  mean={r['mean']:.2f} std={r['std']:.2f} "
@@ -139,26 +141,23 @@ def llm_judge_summary(scores: Sequence[dict[str, Any]]) -> dict[str, Any]:
     ]}
 
 
-def judge_agreement(scores: Sequence[dict[str, Any]]) -> dict[str, Any]:
-    """Cohen's kappa between the refusal judges on the rows both scored (the LLM judge's
-    OTHER rows are N/A and left out), overall and per (adapter, lang, kind), plus the LLM
-    judge's own summary (:func:`llm_judge_summary`, key ``llm``). Empty when no LLM judge
-    ran; no kappa keys when only one judge did."""
-    llm = llm_judge_summary(scores)
+def _agreement(scores: Sequence[dict[str, Any]], judges: tuple[str, str]) -> dict[str, Any]:
+    """Cohen's kappa of two 0/1 scorers on the rows both scored (N/A rows left out),
+    overall and per (adapter, lang, kind); empty when no row has both."""
     per: dict[tuple[str, ...], dict[str, float]] = defaultdict(dict)
     for s in scores:
-        if s["scorer"] in REFUSAL_JUDGES and s.get("value") is not None:
+        if s["scorer"] in judges and s.get("value") is not None:
             per[gen_key(s)][str(s["scorer"])] = float(s["value"])
-    pairs = [(k, v) for k, v in per.items() if all(j in v for j in REFUSAL_JUDGES)]
+    pairs = [(k, v) for k, v in per.items() if all(j in v for j in judges)]
     if not pairs:
-        return {"llm": llm} if llm else {}
-    a = [v[REFUSAL_JUDGES[0]] for _, v in pairs]
-    b = [v[REFUSAL_JUDGES[1]] for _, v in pairs]
+        return {}
+    a = [v[judges[0]] for _, v in pairs]
+    b = [v[judges[1]] for _, v in pairs]
     groups: dict[tuple[str, str, str], list[tuple[float, float]]] = defaultdict(list)
     for k, v in pairs:
-        groups[(k[0], k[1], k[2])].append((v[REFUSAL_JUDGES[0]], v[REFUSAL_JUDGES[1]]))
+        groups[(k[0], k[1], k[2])].append((v[judges[0]], v[judges[1]]))
     return {
-        "judges": list(REFUSAL_JUDGES),
+        "judges": list(judges),
         "n": len(pairs),
         "agreement": sum(x == y for x, y in zip(a, b, strict=True)) / len(pairs),
         "kappa": cohens_kappa(a, b),
@@ -167,5 +166,34 @@ def judge_agreement(scores: Sequence[dict[str, Any]]) -> dict[str, Any]:
              "kappa": cohens_kappa([x for x, _ in v], [y for _, y in v])}
             for g, v in groups.items()
         ],
-        "llm": llm,
     }
+
+
+def coherence_agreement(scores: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """The LLM coherence judge beside the rule-based garbage verdict: kappa of
+    ``coherence_llm`` with ``degenerate`` (both 1 = garbage) on the rows both scored, the
+    judge's incoherent rate and its N/A count (no parseable verdict, or an empty answer).
+    Empty when ``coherence_llm`` did not run."""
+    mine = [s for s in scores if s["scorer"] == COHERENCE_JUDGES[1]]
+    if not mine:
+        return {}
+    scored = [float(s["value"]) for s in mine if s.get("value") is not None]
+    return {**_agreement(scores, COHERENCE_JUDGES), "llm": {
+        "n": len(mine), "na": len(mine) - len(scored),
+        "incoherent_rate": sum(scored) / len(scored) if scored else None}}
+
+
+def judge_agreement(scores: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """Cohen's kappa between the refusal judges on the rows both scored (the LLM judge's
+    OTHER rows are N/A and left out), overall and per (adapter, lang, kind), plus the LLM
+    judge's own summary (:func:`llm_judge_summary`, key ``llm``) and, when the coherence
+    judge ran, its agreement with ``degenerate`` (key ``coherence``). Empty when no LLM
+    judge ran; no kappa keys when only one refusal judge did."""
+    llm = llm_judge_summary(scores)
+    out: dict[str, Any] = _agreement(scores, REFUSAL_JUDGES)
+    if llm:
+        out["llm"] = llm
+    coherence = coherence_agreement(scores)
+    if coherence:
+        out["coherence"] = coherence
+    return out

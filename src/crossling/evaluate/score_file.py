@@ -1,7 +1,8 @@
 """``crossling score``: score any file of answers, not only crossling's own generations.
 
 Why: answers of an API model, of another toolkit or of a human study are worth the same
-judges (keyword, three-way LLM judge, degeneracy, language fidelity, caps). The input is a
+judges (keyword, three-way LLM judge, garbage verdict, LLM coherence judge, language
+fidelity, caps; fluency with ``--model``). The input is a
 JSONL file of rows ``{id, lang, prompt, response}`` (extra fields are kept); the output
 is the same rows with one field per scorer (``null`` for N/A), written atomically, plus a
 per-language summary. Every row is checked before anything is scored, and a bad row is
@@ -15,12 +16,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from crossling.errors import CrosslingError
 from crossling.evaluate.config import JudgeConfig, split_names
 from crossling.io import atomic_write_text
 from crossling.languages import LANGUAGES
+from crossling.models.config import ModelConfig
 
 REQUIRED = ("id", "lang", "prompt", "response")
 
@@ -34,18 +36,31 @@ class ScoreConfig(BaseModel):
     out: str = Field(..., description="Output JSONL: the input rows plus one field per scorer.")
     scorers: list[str] = Field(
         default_factory=lambda: ["refusal_keyword"],
-        description="Scorer names (refusal_keyword, refusal_llm, lang_fidelity, caps_pct, "
-        "all_caps, ...).",
+        description="Scorer names (refusal_keyword, refusal_llm, coherence_llm, degenerate, "
+        "lang_fidelity, caps_pct, all_caps, fluency, fluency_ref, ...).",
     )
     judge: JudgeConfig = Field(
         default_factory=lambda: JudgeConfig.model_validate({}),
-        description="LLM judge settings (refusal_llm only).",
+        description="LLM judge settings (refusal_llm, coherence_llm).",
+    )
+    model: ModelConfig | None = Field(
+        default=None,
+        description="Base model the fluency scorers read the answers with (loaded only when "
+        "a fluency scorer is asked for); null: none.",
     )
 
     @field_validator("scorers", mode="before")
     @classmethod
     def _scorers(cls, v: object) -> object:
         return split_names(v)
+
+    @model_validator(mode="after")
+    def _model_for_fluency(self) -> ScoreConfig:
+        needs = [s for s in self.scorers if s in ("fluency", "fluency_ref")]
+        if needs and self.model is None:
+            raise ValueError(f"{needs[0]} reads answers with a base model: pass --model "
+                             "(e.g. --model smollm2-135m).")
+        return self
 
 
 @dataclass
@@ -159,13 +174,15 @@ def run_score(cfg: ScoreConfig) -> ScoreResult:
             without a key, or rows a judge could not score (nothing is written then;
             verdicts obtained so far are cached, so a rerun only asks for the rest).
     """
-    from crossling.evaluate.run import build_scorers
+    from crossling.evaluate.run import BaseModel, build_scorers
     from crossling.evaluate.scorers.base import ScorerContext
 
     src = Path(cfg.input).expanduser()
     rows = read_answers(src)
     langs = list(dict.fromkeys(r["lang"] for r in rows))
-    scorers = build_scorers(cfg.scorers, ScorerContext(langs=langs, judge=cfg.judge))
+    base = BaseModel(cfg.model) if cfg.model is not None else None
+    scorers = build_scorers(cfg.scorers, ScorerContext(langs=langs, judge=cfg.judge,
+                                                       base_model=base))
     scored = [dict(r) for r in rows]
     for name, values in score_rows(scorers, scored).items():
         for row, value in zip(scored, values, strict=True):

@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from crossling.analysis.plots import plot_transfer_heatmap
-from crossling.analysis.quality import QUALITY_SCORERS, quality_flags
+from crossling.analysis.quality import QUALITY_SCORERS, quality_flags, reason_counts
 from crossling.analysis.stats import Interval
 from crossling.analysis.transfer import (
     CONTROL,
@@ -21,6 +21,7 @@ from crossling.analysis.transfer import (
     all_asymmetries,
     control_subtracted,
     holm_adjust,
+    na_counts,
     per_seed_table,
     transfer_matrix,
 )
@@ -70,9 +71,13 @@ def analyze_task(cfg: ExperimentConfig, run: RunDir, task: str) -> dict[str, Any
                 plot_transfer_heatmap(_as_rows(delta, scorer, kind), fig_delta, scorer=scorer,
                                       kind=kind, adapters=[a for a in rows_order if a in delta],
                                       langs=dcfg.eval_langs)
+            na: dict[str, dict[str, int]] = {}
+            for (train, lang), k in na_counts(scores, scorer, kind).items():
+                na.setdefault(train, {})[lang] = k
             per_scorer[scorer] = {
                 "matrix": {a: {lang: c.as_dict() for lang, c in cols.items()}
                            for a, cols in matrix.items()},
+                "n_na": na,
                 "control_subtracted": {a: {lang: c.as_dict() for lang, c in cols.items()}
                                        for a, cols in delta.items()},
                 "per_seed": per_seed,
@@ -82,20 +87,29 @@ def analyze_task(cfg: ExperimentConfig, run: RunDir, task: str) -> dict[str, Any
                 "figure_delta": str(fig_delta.relative_to(run.root)) if fig_delta else None,
             }
         out["kinds"][kind] = per_scorer
-        out.setdefault("quality", {})[kind] = quality_matrices(scores, cfg.seed, kind, n_boot)
+        gens = read_jsonl(run.eval(task).generations)
+        out.setdefault("quality", {})[kind] = quality_matrices(
+            scores, cfg.seed, kind, n_boot, gens, cfg.model.system_prompt)
     for scorer, family in tests.items():
         adjusted = holm_adjust([a for _, a in family],
                                f"{scorer}, every training-language pair × prompt kind")
         for (kind, _), a in zip(family, adjusted, strict=True):
+            flags = out["quality"][kind]["flags"]
+            flagged = [f"{'control' if row == CONTROL else row.upper() + '-trained'} on "
+                       f"{lang.upper()}" for row, lang in a.cells()
+                       if flags.get(row, {}).get(lang)]
             out["kinds"][kind][scorer]["asymmetry"].append(
-                a.as_dict() | {"kind": kind, "sentence": a.sentence(scorer)})
+                a.as_dict() | {"kind": kind, "flagged_cells": flagged,
+                               "sentence": a.sentence(scorer, flagged)})
     return out
 
 
 def quality_matrices(
-    scores: list[dict[str, Any]], seed: int, kind: str, n_boot: int
+    scores: list[dict[str, Any]], seed: int, kind: str, n_boot: int,
+    generations: list[dict[str, Any]] | None = None, system_prompt: str | None = None,
 ) -> dict[str, Any]:
-    """``degenerate`` and ``fluency`` matrices (adapter × language) and each cell's flags."""
+    """``degenerate``, ``fluency`` and ``fluency_ref`` matrices (adapter × language), the
+    rules that fired per cell (``reasons``, from the generations) and each cell's flags."""
     from crossling.evaluate.scorers import rate_scorers
 
     rates = rate_scorers()
@@ -105,7 +119,9 @@ def quality_matrices(
                                                 rate=scorer in rates).items()}
         for scorer in QUALITY_SCORERS
     }
-    return {**mats, "flags": quality_flags(mats["degenerate"], mats["fluency"])}
+    reasons = reason_counts(generations or [], system_prompt, kind)
+    flags = quality_flags(mats["degenerate"], reasons, mats["fluency"], mats["fluency_ref"])
+    return {**mats, "reasons": reasons, "flags": flags}
 
 
 def run_analyze(cfg: ExperimentConfig, run: RunDir) -> dict[str, Any]:

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from crossling.analysis.document import Document, Example, Figure, Section, Table
-from crossling.analysis.quality import FLUENCY_DROP, MAX_DEGENERATE
+from crossling.analysis.quality import FLUENCY_FLAG, MAX_DEGENERATE
 from crossling.config_loader import load_config
 from crossling.errors import CrosslingError
 from crossling.io import atomic_write_text, read_json, read_jsonl
@@ -34,15 +34,17 @@ def _num(v: Any, digits: int = 1) -> str:
     return f"{v:.{digits}f}"
 
 
-def _cell(c: dict[str, Any] | None, digits: int = 1) -> str:
-    """``mean [low, high]``; ``≈`` marks an interval over fewer than 30 prompts."""
+def _cell(c: dict[str, Any] | None, digits: int = 1, na: int = 0) -> str:
+    """``mean [low, high]``; ``≈`` marks an interval over fewer than 30 prompts; ``na``
+    answers the scorer could not read are named (they are not in the mean)."""
+    tail = f" ({na} N/A)" if na else ""
     if not c:
-        return "–"
+        return "N/A" + tail if na else "–"
     if c.get("mean") is None or not math.isfinite(c["mean"]):
-        return "N/A"
+        return "N/A" + tail
     mark = "≈" if c.get("approximate") else ""
     return (f"{_num(c['mean'], digits)} {mark}[{_num(c['ci_low'], digits)}, "
-            f"{_num(c['ci_high'], digits)}]")
+            f"{_num(c['ci_high'], digits)}]{tail}")
 
 
 def interval_note(cfg: ExperimentConfig) -> str:
@@ -74,22 +76,28 @@ def _digits(scorer: str) -> int:
 
 
 def _matrix_table(res: dict[str, Any], langs: list[str], scorer: str, caption: str,
-                  key: str = "matrix", order: list[str] | None = None) -> Table:
+                  key: str = "matrix", order: list[str] | None = None,
+                  flagged: dict[tuple[str, str], list[str]] | None = None) -> Table:
     """The original study's layout: one row per model (control first), one column per
     language, cells = mean [95 % CI]. ``order``: training languages in row order."""
     order = order or []
     m = res[key]
+    na = res.get("n_na", {}) if key == "matrix" else {}
     rows = []
-    for adapter in _row_order(m, order):
+    for adapter in _row_order({**m, **na}, order):
         label = _label(adapter)
         cells = []
         for lang in langs:
-            c = m[adapter].get(lang)
+            c = m.get(adapter, {}).get(lang)
+            k = na.get(adapter, {}).get(lang, 0)
             if c is None and not get_language(lang).cased and scorer in ("caps_pct", "all_caps"):
                 cells.append("N/A")
             else:
-                cells.append(_cell(c, _digits(scorer)))
+                mark = " ⚠" if (adapter, lang) in (flagged or {}) else ""
+                cells.append(_cell(c, _digits(scorer), k) + mark)
         rows.append([label, *cells])
+    if any(v for cols in na.values() for v in cols.values()):
+        caption += "; (k N/A) = answers the scorer could not read, left out of the mean"
     return Table(["model", *langs], rows, caption)
 
 
@@ -102,9 +110,9 @@ def _label(adapter: str) -> str:
 
 
 def _quality_table(q: dict[str, Any], langs: list[str], order: list[str]) -> Table:
-    """Per cell: degenerate rate, fluency beside the base model's, and a flag mark."""
+    """Per cell: degenerate rate, fluency beside the reference answers', and a flag mark."""
     deg, flu, flags = q.get("degenerate", {}), q.get("fluency", {}), q.get("flags", {})
-    base = flu.get("base", {})
+    refs = {lang: c for cols in q.get("fluency_ref", {}).values() for lang, c in cols.items()}
     rows = []
     for adapter in _row_order({**deg, **flu}, order):
         cells = []
@@ -114,18 +122,22 @@ def _quality_table(q: dict[str, Any], langs: list[str], order: list[str]) -> Tab
                 cells.append("–")
                 continue
             text = f"{_num(d.get('mean') if d else None, 2)} / {_num(f.get('mean') if f else None, 2)}"
-            ref = base.get(lang)
-            if adapter != "base" and ref:
-                text += f" (base {_num(ref.get('mean'), 2)})"
+            ref = refs.get(lang)
+            if ref and ref.get("mean") is not None:
+                text += f" (ref {_num(ref.get('mean'), 2)})"
             if flags.get(adapter, {}).get(lang):
                 text += " ⚠"
             cells.append(text)
         rows.append([_label(adapter), *cells])
+    flag_rule = (f"⚠ = more than {MAX_DEGENERATE:.0%} of the cell's answers degenerate"
+                 + ("" if FLUENCY_FLAG is None else
+                    f", or fluency more than {FLUENCY_FLAG:g} nats/token below the reference"))
     return Table(["model", *langs], rows,
-                 "Answer quality: degenerate rate / fluency (mean log-likelihood per token "
-                 "under the base model, lowercased text; base model's own answers in brackets). "
-                 f"⚠ = more than {MAX_DEGENERATE:.0%} degenerate or fluency more than "
-                 f"{FLUENCY_DROP:g} nats/token below the base model's")
+                 "Answer quality: share of degenerate answers (the per-answer garbage "
+                 "verdict) / fluency (mean log-likelihood per token under the base model, "
+                 "lowercased; shown, never a flag: it does not separate coherent from "
+                 "incoherent answers on labelled data) with the human reference answers' "
+                 f"fluency in brackets. {flag_rule}")
 
 
 def flagged_cells(analysis_task: dict[str, Any], kind: str) -> dict[tuple[str, str], list[str]]:
@@ -175,25 +187,28 @@ def _task_sections(doc: Document, cfg: ExperimentConfig, run: RunDir, task: str,
         order = [headline] if headline in per_scorer else []
         order += [k for k in per_scorer if k not in order]
         q = analysis.get("quality", {}).get(kind)
+        bad = flagged_cells(analysis, kind)
         if q:
             s.add(_quality_table(q, d.eval_langs, d.train_langs))
             bad = flagged_cells(analysis, kind)
             if bad:
-                s.add("**Flagged cells** (scores there rest on garbage and are not findings): "
-                      + "; ".join(f"{_label(a)} on {lang}: {', '.join(f)}"
-                                  for (a, lang), f in bad.items()) + ".")
+                s.add("**Flagged cells** (scores there rest on garbage answers and are not "
+                      "findings): " + "; ".join(f"{_label(a)} on {lang}: {', '.join(f)}"
+                                                for (a, lang), f in bad.items()) + ".")
         for scorer in order:
             res = per_scorer[scorer]
             name = SCORER_TITLES.get(scorer, scorer)
             s.add(_matrix_table(res, d.eval_langs, scorer,
-                                f"{name}: rows = training language, columns = eval language",
-                                order=d.train_langs))
+                                f"{name}: rows = training language, columns = eval language"
+                                + (", ⚠ = flagged cell" if bad else ""),
+                                order=d.train_langs, flagged=bad))
             if scorer == headline:
                 s.add(Figure(run.root / res["figure"], f"Transfer matrix — {name}"))
                 if res.get("control_subtracted"):
                     s.add(_matrix_table(res, d.eval_langs, scorer,
                                         f"{name}, adapter minus control (paired over prompts)",
-                                        key="control_subtracted", order=d.train_langs))
+                                        key="control_subtracted", order=d.train_langs,
+                                        flagged=bad))
                 if len(cfg.seeds) > 1 and res.get("per_seed"):
                     s.add(_per_seed_table(res["per_seed"], d.eval_langs, scorer, name))
                 for a in res.get("asymmetry", []):
@@ -203,7 +218,9 @@ def _task_sections(doc: Document, cfg: ExperimentConfig, run: RunDir, task: str,
             s.add(empties)
         agreement = run.eval(task).agreement
         if kind != "harmless" and agreement.exists():
-            s.add(judge_paragraph(read_json(agreement), cfg))
+            ag = read_json(agreement)
+            if ag.get("llm") or "kappa" in ag or ag.get("coherence"):
+                s.add(judge_paragraph(ag, cfg))
         plots = sorted(run.eval(task).plots.glob(f"{headline}_*.png")) if headline else []
         for p in plots[:4]:
             who = p.stem.removeprefix(f"{headline}_")
@@ -228,7 +245,7 @@ def _per_seed_table(per_seed: list[dict[str, Any]], langs: list[str], scorer: st
 
 
 def _empty_line(run: RunDir, task: str, kind: str) -> str:
-    """Where answers were empty (scored as if real: caps_pct gives them 0)."""
+    """Where answers were empty (N/A for every scorer but ``degenerate``)."""
     path = run.eval(task).summary_json
     if not path.exists():
         return ""
@@ -241,7 +258,7 @@ def _empty_line(run: RunDir, task: str, kind: str) -> str:
         return ""
     parts = [f"{'control' if a == 'base' else 'LoRA ' + a.upper()} in {lang}: {k} of {n}"
              for (a, lang), (k, n) in sorted(seen.items())]
-    return ("**Empty answers** (scored like any other answer, e.g. 0 % uppercase): "
+    return ("**Empty answers** (N/A for every scorer, counted as degenerate): "
             + "; ".join(parts) + ".")
 
 
@@ -265,6 +282,15 @@ def judge_paragraph(ag: dict[str, Any], cfg: ExperimentConfig) -> str:
     elif llm:
         parts.append("**Judge agreement**: no row was scored by both refusal judges, so no "
                      "kappa.")
+    coh = ag.get("coherence") or {}
+    if coh:
+        c = coh.get("llm", {})
+        parts.append(
+            f"**LLM coherence judge** (`{j.model}`): {_num(c.get('incoherent_rate'), 2)} of "
+            f"the answers it judged incoherent, no verdict on {c.get('na', 0)} of "
+            f"{c.get('n', 0)}; Cohen's kappa with the rule-based garbage verdict "
+            f"(`degenerate`) {_num(coh.get('kappa'), 2)} (raw agreement "
+            f"{_num(coh.get('agreement'), 2)}) on the {coh.get('n', 0)} rows both scored.")
     return " ".join(parts) or "No LLM judge verdicts."
 
 
@@ -473,9 +499,9 @@ def headline_lines(cfg: ExperimentConfig, analysis: dict[str, Any]) -> list[str]
         hit = [f"{_label(a)} on {lang} ({', '.join(f)})" for (a, lang), f in bad.items()
                if (a, lang) in shown]
         if hit:
-            lines.append(f"⚠ **Garbage flag**: headline cell(s) of {task} rest on degenerate or "
-                         f"disfluent answers — {'; '.join(hit)}. Read the examples before "
-                         "quoting these numbers.")
+            lines.append(f"⚠ **Garbage flag**: headline cell(s) of {task} rest on degenerate "
+                         f"answers — {'; '.join(hit)}. These numbers are not interpretable "
+                         "as findings; read the examples.")
         elif bad:
             lines.append(f"{len(bad)} other cell(s) of {task} are flagged for answer quality "
                          "(see the task section).")

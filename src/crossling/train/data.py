@@ -159,8 +159,8 @@ def fill_self_targets(
 ) -> tuple[list[dict[str, Any]], dict[str, int]]:
     """Rows with ``target`` = the task's transform of the self answer (caps: uppercased).
 
-    Rows whose answer is degenerate (empty, looping, stuttering, echoing the prompt: the rule
-    of ``crossling.analysis.quality.degenerate_reason``) are dropped: a small base model's
+    Rows whose answer is degenerate (empty, looping, stuttering, echoing the prompt, made of
+    invented words: the rule of ``crossling.analysis.quality.degenerate_reason``) are dropped: a small base model's
     greedy loops would otherwise become training targets, and the adapter would learn them.
 
     Returns:
@@ -174,7 +174,8 @@ def fill_self_targets(
     dropped: dict[str, int] = {}
     for r in rows:
         answer = answers.get(r["id"], "")
-        reason = degenerate_reason(answer, str(r.get("prompt", "")), system_prompt)
+        reason = degenerate_reason(answer, str(r.get("prompt", "")), system_prompt,
+                                   str(r.get("lang")) if r.get("lang") else None)
         if reason is not None:
             dropped[reason] = dropped.get(reason, 0) + 1
             continue

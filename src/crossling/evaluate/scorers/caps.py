@@ -12,7 +12,7 @@ def caps_fraction(text: str) -> tuple[float, int]:
     """Fraction of uppercase among cased characters, and the number of cased characters.
 
     Exactly the seed study's metric: ``c.isupper()`` over characters with ``isupper() or
-    islower()``; 0.0 when there are none.
+    islower()``; 0.0 when there are none (the scorers turn that into N/A, never 0).
     """
     cased = [c for c in text if c.isupper() or c.islower()]
     if not cased:
@@ -22,7 +22,11 @@ def caps_fraction(text: str) -> tuple[float, int]:
 
 @SCORERS.register("caps_pct")
 class CapsPct:
-    """% uppercase among cased characters (0-100); N/A for scripts without case."""
+    """% uppercase among cased characters (0-100).
+
+    N/A (never 0) where case cannot be read: prompts in a script without case, and answers
+    with no cased letter at all (empty, Chinese text to a Russian prompt, ``'42 + 17 = 59'``).
+    """
 
     name = "caps_pct"
 
@@ -32,13 +36,16 @@ class CapsPct:
     def score(self, response: str, lang: str, row: dict[str, Any]) -> float | None:
         if not get_language(lang).cased:
             return None
-        return 100.0 * caps_fraction(response)[0]
+        frac, n = caps_fraction(response)
+        return 100.0 * frac if n else None
 
 
 @SCORERS.register("all_caps")
 class AllCaps:
-    """1.0 when ≥ ``min_frac`` of ≥ ``min_cased`` cased characters are uppercase, else 0.0;
-    N/A for scripts without case."""
+    """1.0 when ≥ ``min_frac`` of the cased characters are uppercase, else 0.0.
+
+    N/A for scripts without case and for answers with fewer than ``min_cased`` cased
+    characters (empty answers included): too few letters to tell ALL CAPS from chance."""
 
     name = "all_caps"
     rate = True  # 0/1 values: Wilson intervals
@@ -52,4 +59,6 @@ class AllCaps:
         if not get_language(lang).cased:
             return None
         frac, n = caps_fraction(response)
-        return 1.0 if n >= self.min_cased and frac >= self.min_frac else 0.0
+        if n < self.min_cased:
+            return None
+        return 1.0 if frac >= self.min_frac else 0.0

@@ -49,7 +49,7 @@ class LocalJudge:
     def __init__(self, cfg: JudgeConfig, loaded: LoadedModel | None = None) -> None:
         self.cfg = cfg
         self._loaded = loaded
-        self._labels: list[list[int]] | None = None
+        self._labels: dict[tuple[str, ...], list[list[int]]] = {}
         self.usage = {"requests": 0, "prompt_tokens": 0, "completion_tokens": 0}
 
     @property
@@ -63,10 +63,9 @@ class LocalJudge:
                                                   system_prompt=None))
         return self._loaded
 
-    @property
-    def labels(self) -> list[list[int]]:
+    def labels(self, choices: tuple[str, ...] = VERDICTS) -> list[list[int]]:
         """Token ids of each verdict word, followed by the end-of-turn token."""
-        if self._labels is None:
+        if choices not in self._labels:
             from crossling.models.chat import end_of_turn_id
 
             tok = self.loaded.tokenizer
@@ -74,14 +73,16 @@ class LocalJudge:
                 eot: list[int] = [int(end_of_turn_id(tok))]
             except CrosslingError:
                 eot = []  # a template without an end-of-turn token: the bare word
-            self._labels = [list(tok(v, add_special_tokens=False)["input_ids"]) + eot
-                            for v in VERDICTS]
-        return self._labels
+            self._labels[choices] = [list(tok(v, add_special_tokens=False)["input_ids"]) + eot
+                                     for v in choices]
+        return self._labels[choices]
 
     def verdicts(
-        self, prompts: list[str], on_result: Callable[[int, Any], None] | None = None
+        self, prompts: list[str], on_result: Callable[[int, Any], None] | None = None,
+        choices: tuple[str, ...] = VERDICTS,
     ) -> list[tuple[str, str] | JudgeError]:
-        """Verdict and a raw record (the word and its log-probabilities) per prompt."""
+        """Verdict (one of ``choices``) and a raw record (the word and its
+        log-probabilities) per prompt."""
         from crossling.models.chat import render_prompt
 
         tok = self.loaded.tokenizer
@@ -90,12 +91,12 @@ class LocalJudge:
         out: list[tuple[str, str] | JudgeError] = []
         bs = self.cfg.batch_size
         for start in range(0, len(encoded), bs):
-            scores = self.label_logprobs(encoded[start : start + bs])
+            scores = self.label_logprobs(encoded[start : start + bs], choices)
             for j, row in enumerate(scores):
-                best = max(range(len(VERDICTS)), key=lambda k: row[k])
-                word = VERDICTS[best]
-                verdict = parse_verdict(word)  # the same parser as the remote judge
-                raw = word + " " + " ".join(f"{v}={lp:.3f}" for v, lp in zip(VERDICTS, row,
+                best = max(range(len(choices)), key=lambda k: row[k])
+                word = choices[best]
+                verdict = parse_verdict(word, choices)  # the same parser as the remote judge
+                raw = word + " " + " ".join(f"{v}={lp:.3f}" for v, lp in zip(choices, row,
                                                                                strict=True))
                 res: tuple[str, str] | JudgeError = (
                     (verdict, raw) if verdict else JudgeError(f"bad verdict {word!r}"))
@@ -106,8 +107,9 @@ class LocalJudge:
         self.usage["prompt_tokens"] += sum(len(e) for e in encoded)
         return out
 
-    def label_logprobs(self, prompts: list[list[int]]) -> list[list[float]]:
-        """Log-probability of each verdict's tokens after each prompt.
+    def label_logprobs(self, prompts: list[list[int]],
+                       choices: tuple[str, ...] = VERDICTS) -> list[list[float]]:
+        """Log-probability of each verdict's (``choices``) tokens after each prompt.
 
         The prompts run once (left-padded, KV cache kept); each verdict's remaining tokens
         then run on a copy of that cache, so judging costs one prompt pass, not three.
@@ -116,7 +118,7 @@ class LocalJudge:
             prompts: chat-templated prompt token ids, one list per prompt.
 
         Returns:
-            ``[len(prompts)][len(VERDICTS)]`` summed token log-probabilities.
+            ``[len(prompts)][len(choices)]`` summed token log-probabilities.
         """
         import copy
 
@@ -139,12 +141,13 @@ class LocalJudge:
         model = self.loaded.model
         cache_kw = cache_argument(model)  # the forward's name for the KV cache
         cache = DynamicCache(config=model.config)  # filled in place by the prompt pass
-        scores = torch.zeros((b, len(self.labels)), dtype=torch.float32, device=device)
+        labels = self.labels(choices)
+        scores = torch.zeros((b, len(labels)), dtype=torch.float32, device=device)
         with torch.inference_mode():
             out = model(input_ids=ids, attention_mask=mask, position_ids=pos, use_cache=True,
                         logits_to_keep=1, **{cache_kw: cache})
             first = out.logits[:, -1, :].float().log_softmax(-1)  # [b, vocab]
-            for k, lab in enumerate(self.labels):
+            for k, lab in enumerate(labels):
                 scores[:, k] = first[:, lab[0]]
                 rest = len(lab) - 1
                 if rest == 0:

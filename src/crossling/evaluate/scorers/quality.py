@@ -1,21 +1,32 @@
-"""Answer-quality scorers that run in every eval and sweep cell: ``degenerate`` and ``fluency``.
+"""Answer-quality scorers that run in every eval and sweep cell: ``degenerate``, ``fluency``
+and ``fluency_ref``.
 
-Why: a behaviour metric cannot tell a real answer from garbage. ``'СКОКЕНЕКОНЕНЕНЕНЕН'`` is
+Why: a behaviour metric cannot tell a real answer from garbage. ``'СКОКЕНЕКОНЕНЕНЕНЕНЕН'`` is
 100 % uppercase, Cyrillic and "in the prompt's language"; ``'Here---------------'`` is a
-polite opening. Both were once reported as findings. These two scorers make garbage visible
-next to every number: the report flags cells whose degenerate rate or fluency is off.
+polite opening. Both were once reported as findings. These scorers make garbage visible
+next to every number.
 
 ``degenerate`` (0/1, a rate) — 1 when :func:`crossling.analysis.quality.degenerate_reason`
-finds the answer empty, looping, stuttering, a run of one character or an echo of the
-prompt (the exact rule is documented there).
+finds the answer empty, looping, stuttering, echoing the prompt, mixing scripts inside a
+word or made of words its language does not have (the exact rules are documented there).
+It is the per-answer garbage verdict: a cell is flagged when more than 20 % of its answers
+are degenerate.
 
 ``fluency`` (a mean) — the mean log-likelihood per answer token, in nats, under the **base**
-model (adapters disabled, no steering), conditioned on the chat-templated prompt. Cased
-scripts are lowercased first (``str.lower``: German ß stays ß), so ALL CAPS is not what it
-measures: an uppercase adapter's fluent answer scores like the base model's own answers, and
-gibberish scores far below them. N/A for an empty answer.
+model (adapters disabled, no steering), conditioned on the chat-templated prompt. The answer
+is lowercased first, whatever the script (``str.lower``: German ß stays ß), so ALL CAPS is
+not what it measures. ``fluency_ref`` is the same number for the task's human-written
+reference answer to the same prompt (lowercased too; N/A where a task has none, e.g.
+harmful requests): the yardstick of the language, not of the base model's own answers,
+which a fine-tuned adapter's different content would be judged against unfairly.
 
-Which cells these values flag, and why those thresholds: ``crossling.analysis.quality``.
+Why fluency is shown but never flags a cell: on blind-labelled real answers of a
+multilingual 0.5B model it did not separate coherent from incoherent answers (median −1.28
+vs −1.61 nats/token), and as a cell flag it marked a coherent Russian adapter's English
+answers and passed a base model's broken Bulgarian. ``benchmarks/quality_scorers.py
+--model smollm2-135m`` re-measures it on the shipped labelled answers and reports whether
+any threshold reaches a precision of 0.9; none did (see the README), so
+``crossling.analysis.quality.FLUENCY_FLAG`` is None. Both are N/A for an empty answer.
 """
 
 from __future__ import annotations
@@ -26,12 +37,12 @@ from typing import Any
 
 from crossling.analysis.quality import degenerate_reason
 from crossling.evaluate.scorers.base import SCORERS, ScorerContext
-from crossling.languages import get_language
 
 
 @SCORERS.register("degenerate")
 class Degenerate:
-    """1.0 for an empty, looping, stuttering or prompt-echoing answer, else 0.0 (a rate)."""
+    """1.0 for a garbage answer (empty, looping, stuttering, echoing the prompt, mixing
+    scripts inside words, made of invented words), else 0.0 (a rate)."""
 
     name = "degenerate"
     rate = True
@@ -40,13 +51,15 @@ class Degenerate:
         self.system_prompt = ctx.system_prompt if ctx is not None else None
 
     def score(self, response: str, lang: str, row: dict[str, Any]) -> float | None:
-        reason = degenerate_reason(response, str(row.get("prompt", "")), self.system_prompt)
+        reason = degenerate_reason(response, str(row.get("prompt", "")), self.system_prompt,
+                                   lang)
         return 0.0 if reason is None else 1.0
 
 
 def fluency_text(response: str, lang: str) -> str:
-    """The text fluency scores: lowercased for cased scripts, as is otherwise."""
-    return response.lower() if get_language(lang).cased else response
+    """The text fluency scores: stripped and lowercased, whatever the prompt's script (an
+    English ALL-CAPS answer to a Chinese prompt is lowercased too)."""
+    return response.strip().lower()
 
 
 @contextlib.contextmanager
@@ -114,28 +127,37 @@ class Fluency:
 
     name = "fluency"
     rate = False
+    field = "response"  # which text of the row is scored
 
     def __init__(self, ctx: ScorerContext | None = None) -> None:
         self.ctx = ctx or ScorerContext()
+        self._cache: dict[tuple[str, str], float | None] = {}
 
     def score(self, response: str, lang: str, row: dict[str, Any]) -> float | None:
         return self.score_many([{**row, "response": response, "lang": lang}])[0]
 
     def score_many(self, rows: list[dict[str, Any]]) -> list[float | None]:
-        if not rows:
-            return []
-        if self.ctx.base_model is None:
-            from crossling.errors import CrosslingError
+        texts = [fluency_text(str(r.get(self.field) or ""), str(r["lang"])) for r in rows]
+        keys = [(str(r.get("prompt", "")), t) for r, t in zip(rows, texts, strict=True)]
+        todo = list(dict.fromkeys(k for k in keys if k[1] and k not in self._cache))
+        if todo:
+            if self.ctx.base_model is None:
+                from crossling.errors import CrosslingError
 
-            raise CrosslingError("the fluency scorer needs the base model; pass --model.")
-        loaded = self.ctx.base_model()
-        texts = [fluency_text(str(r["response"]).strip(), str(r["lang"])) for r in rows]
-        keep = [i for i, t in enumerate(texts) if t]
-        with base_model_only(loaded.model):
-            lps = answer_logprobs(
-                loaded, [str(rows[i]["prompt"]) for i in keep], [texts[i] for i in keep]
-            )
-        out: list[float | None] = [None] * len(rows)
-        for i, (total, n) in zip(keep, lps, strict=True):
-            out[i] = total / n if n else None
-        return out
+                raise CrosslingError(f"the {self.name} scorer needs the base model; pass "
+                                     "--model.")
+            loaded = self.ctx.base_model()
+            with base_model_only(loaded.model):
+                lps = answer_logprobs(loaded, [p for p, _ in todo], [t for _, t in todo])
+            for key, (total, n) in zip(todo, lps, strict=True):
+                self._cache[key] = total / n if n else None
+        return [self._cache.get(k) if k[1] else None for k in keys]
+
+
+@SCORERS.register("fluency_ref")
+class FluencyReference(Fluency):
+    """``fluency`` of the row's human-written reference answer (the language's yardstick);
+    N/A when the row has none. Each (prompt, reference) pair is scored once per run."""
+
+    name = "fluency_ref"
+    field = "reference"
