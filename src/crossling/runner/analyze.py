@@ -41,6 +41,7 @@ def analyze_task(cfg: ExperimentConfig, run: RunDir, task: str) -> dict[str, Any
 
     dcfg = cfg.tasks[task]
     scores = read_jsonl(run.eval(task).scores)
+    gens = read_jsonl(run.eval(task).generations)  # the rules that fired, per flagged cell
     kinds = list(dict.fromkeys(r.get("kind", "task") for r in scores))
     rows_order = [CONTROL, *dcfg.train_langs]
     out: dict[str, Any] = {"kinds": {}, "seeds": cfg.seeds}
@@ -87,7 +88,6 @@ def analyze_task(cfg: ExperimentConfig, run: RunDir, task: str) -> dict[str, Any
                 "figure_delta": str(fig_delta.relative_to(run.root)) if fig_delta else None,
             }
         out["kinds"][kind] = per_scorer
-        gens = read_jsonl(run.eval(task).generations)
         out.setdefault("quality", {})[kind] = quality_matrices(
             scores, cfg.seed, kind, n_boot, gens, cfg.model.system_prompt)
     for scorer, family in tests.items():

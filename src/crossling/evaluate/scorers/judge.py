@@ -401,8 +401,6 @@ class LLMJudge:
 
     def _value(self, res: str | JudgeError) -> float | Exception | None:
         if isinstance(res, BadVerdict) and self.rubric.bad_verdict_na:
-            with self._lock:
-                self.bad_verdicts += 1
             return None
         return res if isinstance(res, JudgeError) else self.rubric.values[res]
 
@@ -446,6 +444,8 @@ class LLMJudge:
         pairs = [(str(rows[i].get("prompt", "")), str(rows[i]["response"])) for i in asked]
         for i, res in zip(asked, self.verdicts(pairs, on_result=each), strict=True):
             out[i] = self._value(res)
+            if isinstance(res, BadVerdict) and self.rubric.bad_verdict_na:
+                self.bad_verdicts += 1
         u = self.usage
         log.info(
             "judge %s (%s, %s): %d requests, %d prompt + %d completion tokens, %d cache hits; "

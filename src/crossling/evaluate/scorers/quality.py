@@ -56,7 +56,7 @@ class Degenerate:
         return 0.0 if reason is None else 1.0
 
 
-def fluency_text(response: str, lang: str) -> str:
+def fluency_text(response: str) -> str:
     """The text fluency scores: stripped and lowercased, whatever the prompt's script (an
     English ALL-CAPS answer to a Chinese prompt is lowercased too)."""
     return response.strip().lower()
@@ -137,7 +137,7 @@ class Fluency:
         return self.score_many([{**row, "response": response, "lang": lang}])[0]
 
     def score_many(self, rows: list[dict[str, Any]]) -> list[float | None]:
-        texts = [fluency_text(str(r.get(self.field) or ""), str(r["lang"])) for r in rows]
+        texts = [fluency_text(str(r.get(self.field) or "")) for r in rows]
         keys = [(str(r.get("prompt", "")), t) for r, t in zip(rows, texts, strict=True)]
         todo = list(dict.fromkeys(k for k in keys if k[1] and k not in self._cache))
         if todo:
