@@ -19,7 +19,8 @@ FLOOR_BIN := $(FLOOR_VENV)/bin
 FLOOR_STAMP := $(FLOOR_VENV)/.crossling-installed
 CORE_TESTS := tests/test_generation.py tests/test_quality.py tests/test_train.py \
 	tests/test_steer_apply.py tests/test_steer_vectors.py tests/test_steer_sweep.py \
-	tests/test_scorers.py tests/test_eval.py tests/test_packing.py tests/test_packed_prefill.py
+	tests/test_scorers.py tests/test_eval.py tests/test_packing.py tests/test_packed_prefill.py \
+	tests/test_canary.py tests/test_stats.py
 
 .PHONY: demo test test-fast test-floor lint bench clean setup setup-floor
 

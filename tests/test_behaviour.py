@@ -60,11 +60,16 @@ def _adapter(model_dir: Path, out: Path, lang: str, seed: int, device: str) -> P
 @pytest.fixture(scope="module")
 def setup(tmp_path_factory: pytest.TempPathFactory, tiny_model_dir: Path, device: str,
           one_torch_thread: None):
-    """Eval prompts e0..e5 (en, de), a wide parallel file p0..p11 and two adapters."""
+    """Eval prompts e0..e5 (en, de), training rows p0, p1 (en) and p2 (de), a wide parallel
+    file p0..p11 and two adapters."""
     root = tmp_path_factory.mktemp("behaviour")
     rows = [{"id": f"e{i}", "lang": lang, "prompt": t, "reference": None, "kind": "task"}
             for lang, texts in (("en", EN), ("de", DE)) for i, t in enumerate(texts[:6])]
     atomic_write_jsonl(root / "data" / "eval.jsonl", rows)
+    for lang, texts, ids in (("en", EN, [0, 1]), ("de", DE, [2])):
+        atomic_write_jsonl(root / "data" / f"train_{lang}.jsonl", [
+            {"id": f"p{i}", "lang": lang, "prompt": texts[i], "target": texts[i].upper()}
+            for i in ids])
     # the parallel file also holds the eval ids e0..e2: they must never reach a vector
     wide = [{"id": f"p{i}", "en": e, "de": d} for i, (e, d) in enumerate(zip(EN, DE, strict=True))]
     wide += [{"id": f"e{i}", "en": EN[i], "de": DE[i]} for i in range(3)]
@@ -81,7 +86,7 @@ def _cfg(setup: Path, model_dir: Path, out: Path, device: str, **kw) -> Behaviou
         data=str(setup / "data"), langs=["en", "de"], vector_data=str(setup / "parallel.jsonl"),
         max_prompts=6, min_prompts=3, kl_prompts=3, layers=[0, 2], strengths=[1.0, 4.0],
         max_eval=6, max_new_tokens=4, batch_size=4, min_fidelity=0.0, max_kl=1e6,
-        min_coherence=0.0,
+        min_coherence=0.0, random_draws=2,
         out=str(out), n_boot=200,
     )
     base.update(kw)
@@ -179,6 +184,21 @@ def test_delta_w_cosine_matches_explicit_products(setup):
     expect = float(torch.nn.functional.cosine_similarity(dw_a.flatten(), dw_b.flatten(), dim=0))
     got = res["cos"][res["modules"].index("self_attn.v_proj")][res["layers"].index(1)]
     assert got == pytest.approx(expect, abs=1e-5)
+    # output-side Gram cosine: cos(ΔW_a ΔW_aᵀ, ΔW_b ΔW_bᵀ), blind to the input basis A
+    ga, gb = dw_a @ dw_a.T, dw_b @ dw_b.T
+    expect = float(torch.nn.functional.cosine_similarity(ga.flatten(), gb.flatten(), dim=0))
+    got = res["out_cos"][res["modules"].index("self_attn.v_proj")][res["layers"].index(1)]
+    assert got == pytest.approx(expect, abs=1e-4)
+    expect = float(torch.nn.functional.cosine_similarity(wa[key].flatten(), wb[key].flatten(),
+                                                         dim=0))
+    got = res["a_cos"][res["modules"].index("self_attn.v_proj")][res["layers"].index(1)]
+    assert got == pytest.approx(expect, abs=1e-5)
+    assert all(abs(v - 1.0) < 1e-4 for k in ("out_cos", "a_cos") for row in self_res[k]
+               for v in row)
+    from crossling.behaviour.geometry import shared_init
+
+    assert shared_init(setup / "ad_en", setup / "ad_en")["identical_lora_a_init"] is True
+    assert shared_init(setup / "ad_en", setup / "ad_de")["identical_lora_a_init"] is False
     # norms carry the LoRA scale alpha / r = 4 / 2
     a0 = next(k for k in wa if "layers.0." in k and "down_proj.lora_A" in k)
     norm = 2.0 * float((wa[a0.replace("lora_A", "lora_B")] @ wa[a0]).norm())
@@ -199,6 +219,11 @@ def test_stage_end_to_end_files_disjoint_ids_and_resume(setup, tiny_model_dir, t
     v = BehaviourVectors.load(bdir, "en", "de")
     assert v.item_ids and not set(v.item_ids) & {"e0", "e1", "e2", "e3", "e4", "e5"}
     assert not set(v.item_ids) & set(stage.kl)
+    # nor any adapter's training prompts (train_en: p0, p1; train_de: p2), in any language
+    assert not set(v.item_ids) & {"p0", "p1", "p2"}
+    counts = read_json(bdir.metadata("en", "en"))["extra"]["prompt_counts"]
+    assert counts["excluded_train"] == len({"p0", "p1", "p2"} - set(stage.kl))
+    assert counts["used"] == len(v.item_ids) and counts["train_files"] == ["de", "en"]
     assert set(read_json(bdir.metadata("de", "en"))["item_ids"]) == set(v.item_ids)
     assert not set(stage.selection) & set(stage.confirmation)
     # transfer: adapters × from × to, with the fields of analysis.json
@@ -215,15 +240,85 @@ def test_stage_end_to_end_files_disjoint_ids_and_resume(setup, tiny_model_dir, t
     gens = read_jsonl(bdir.generations)
     assert {g["id"] for g in gens if g["phase"] == "transfer"} == set(stage.confirmation)
     assert {g["id"] for g in gens if g["phase"] == "select"} <= set(stage.selection)
+    # selection pooled over languages, each language steered by its own vector
+    assert tr["selection"] == {**tr["selection"], "mode": "pooled", "langs": ["en", "de"]}
+    assert {(g["vector_adapter"], g["lang"]) for g in gens if g["phase"] == "select"} == {
+        (a, la) for a in ("en", "de") for la in ("en", "de")}
+    assert all(g["from_lang"] == g["lang"] for g in gens if g["phase"] == "select")
+    # KL rows measured at every steered position, one per adapter × language × cell
+    kl = [r for r in read_jsonl(bdir.kl) if r["setting"].startswith("select:")]
+    assert len(kl) == 2 * 2 * 2 * 2 and all(r["positions"] == "prompt+base_answer" for r in kl)
+    # random-direction control beside every transfer cell, recomputable from the log
+    assert tr["control"]["draws"] == 2
+    rand = [g for g in gens if g["phase"] == "random"]
+    assert {(g["vector_adapter"], g["from_lang"], g["draw"]) for g in rand} == {
+        (a, x, k) for a in ("en", "de") for x in ("en", "de") for k in (0, 1)}
+    assert {g["id"] for g in rand} == set(stage.confirmation)
+    from crossling.evaluate.scorers import ScorerContext, get_scorer
+
+    caps = get_scorer("caps_pct", ScorerContext(langs=["en", "de"]))
+    for e in tr["entries"]:
+        assert {"control_mean", "control_ci_low", "control_ci_high", "control_delta",
+                "control_delta_ci_low", "control_delta_ci_high", "control_lang_fidelity",
+                "control_coherence"} <= set(e)
+        assert e["control_draws"] == 2 and len(e["control_draw_means"]) == 2
+        per_id: dict[str, list[float]] = {}
+        for g in rand:
+            if (g["vector_adapter"], g["from_lang"], g["lang"]) == (
+                    e["adapter"], e["from_lang"], e["to_lang"]):
+                score = caps.score(g["response"], g["lang"], g)
+                if score is not None:
+                    per_id.setdefault(g["id"], []).append(score)
+        expect = [sum(x) / len(x) for x in per_id.values()]
+        if expect:
+            assert e["control_mean"] == pytest.approx(sum(expect) / len(expect), abs=1e-9)
+        if e["mean"] is not None and e["control_mean"] is not None:
+            assert e["control_delta"] == pytest.approx(e["mean"] - e["control_mean"], abs=1e-6)
     ab = read_json(bdir.ablation)
     assert {(e["adapter"], e["lang"]) for e in ab["entries"]} == {
         (a, la) for a in ("en", "de") for la in ("en", "de")}
     assert ab["layers"] == [0, 1, 2]
     assert all({"mean", "ablated_mean", "delta", "delta_ci_low", "delta_ci_high"} <= set(e)
                for e in ab["entries"])
+    # ablation: a random-direction control per cell, fidelity and garbage rates
+    assert ab["control"]["draws"] == 2
+    arand = [g for g in gens if g["phase"] == "ablate-random"]
+    assert {(g["adapter"], g["draw"], g["lang"]) for g in arand} == {
+        (a, k, la) for a in ("en", "de") for k in (0, 1) for la in ("en", "de")}
+    for e in ab["entries"]:
+        assert e["control_draws"] == 2 and e["control_mean"] is not None
+        assert e["control_delta"] == pytest.approx(e["ablated_mean"] - e["control_mean"],
+                                                   abs=1e-6)
+        for f in ("lang_fidelity", "ablated_lang_fidelity", "control_lang_fidelity",
+                  "garbage_rate", "ablated_garbage_rate", "control_garbage_rate"):
+            assert e[f] is not None and 0.0 <= e[f] <= 1.0, f
+    from crossling.analysis.quality import degenerate_reason
+
+    e = ab["entries"][0]
+    mine = [g for g in gens if g["setting"] == f"lora:{e['adapter']}:from=-:layer=-:strength=-"
+            and g["lang"] == e["lang"]]
+    assert e["garbage_rate"] == pytest.approx(sum(
+        degenerate_reason(g["response"], g["prompt"], cfg.model.system_prompt, g["lang"])
+        is not None for g in mine) / len(mine))
     geo = read_json(bdir.geometry)
     assert geo["delta_w"]["en·de"]["modules"] == ["mlp.down_proj", "self_attn.q_proj",
                                                  "self_attn.v_proj"]
+    # noise ceiling: split-half reliability of every vector, a ceiling beside each cosine
+    per = geo["noise_ceiling"]["per_vector"]
+    assert set(per) == {f"{a} in {la}" for a in ("en", "de") for la in ("en", "de")}
+    for h in per.values():
+        assert len(h["split_half_cos"]) == 3 and h["n_half"] == [3, 3]
+        assert all(-1 - 1e-6 <= r <= 1 + 1e-6 for r in h["split_half_cos"])
+        assert all(0.0 <= r <= 1.0 for r in h["reliability"])
+    al = geo["vectors"]["across_langs"]["en"]
+    expect = [(x * y) ** 0.5 for x, y in zip(per["en in en"]["reliability"],
+                                             per["en in de"]["reliability"], strict=True)]
+    assert al["ceiling"][0] == pytest.approx(expect)
+    row = next(r for r in geo["table"] if r["kind"].startswith("behaviour · behaviour (lang"))
+    assert row["ceiling_mean"] == pytest.approx(sum(expect) / len(expect))
+    assert geo["delta_w"]["en·de"]["shared_init"] == {
+        "seeds": [1, 2], "same_seed": False, "same_lora_config": True,
+        "identical_lora_a_init": False}
     assert all(Path(p).exists() for p in geo["figures"].values())
     assert bdir.figure("transfer_en").exists() and bdir.figure("ablation").exists()
     # resume: a second run generates nothing
@@ -236,6 +331,93 @@ def test_stage_end_to_end_files_disjoint_ids_and_resume(setup, tiny_model_dir, t
     behaviour_section(doc, bdir, ["en", "de"])
     md = doc.to_markdown(tmp_path)
     assert "Where the behaviour lives" in md and "What this does not show" in md
+    assert "Δ vs random direction" in md and "random dir. ablated" in md
+    assert "noise ceiling" in md and "garbage" in md
+
+
+def test_split_halves_are_the_vectors_of_each_half(setup, tiny_model_dir, device):
+    """Oracle: a vector's split halves equal the vectors computed on each half's ids alone."""
+    from crossling.behaviour.geometry import split_half
+
+    loaded, model = _peft(tiny_model_dir, setup, device)
+    prompts = {"en": {f"p{i}": t for i, t in enumerate(EN[:6])}}
+    ids = sorted(prompts["en"])
+    v = compute_behaviour_vectors(loaded, model, {"en": "en"}, prompts, ["en"], ids,
+                                  batch_size=3, seed=5).behaviour[("en", "en")]
+    assert v.half_ids is not None and len(v.half_ids) == 2
+    a, b = v.half_ids
+    assert len(a) == len(b) == 3 and not set(a) & set(b) and set(a) | set(b) == set(ids)
+    for k, half in enumerate(v.half_ids):
+        alone = compute_behaviour_vectors(loaded, model, {"en": "en"}, prompts, ["en"], half,
+                                          batch_size=3).behaviour[("en", "en")]
+        torch.testing.assert_close(v.halves[k], alone.vectors, atol=2e-5, rtol=1e-4)
+    h = split_half(v)
+    assert h is not None
+    r = torch.nn.functional.cosine_similarity(v.halves[0], v.halves[1], dim=-1)
+    assert h["split_half_cos"] == pytest.approx([float(x) for x in r], abs=1e-5)
+    assert h["reliability"] == pytest.approx([2 * x / (1 + x) if x > 0 else 0.0
+                                              for x in h["split_half_cos"]])
+    few = compute_behaviour_vectors(loaded, model, {"en": "en"}, prompts, ["en"], ids[:3],
+                                    batch_size=3).behaviour[("en", "en")]
+    assert few.halves is None and split_half(few) is None
+
+
+def test_random_controls_are_seeded_and_size_matched():
+    from crossling.behaviour.controls import draw_average, random_like, random_unit
+
+    v = torch.randn(64)
+    r = random_like(v, 0, "transfer", "en", "de", 2, 4.0, 0)
+    assert float(r.norm()) == pytest.approx(float(v.norm()), rel=1e-5)
+    torch.testing.assert_close(r, random_like(v, 0, "transfer", "en", "de", 2, 4.0, 0))
+    other = random_like(v, 0, "transfer", "en", "de", 2, 4.0, 1)  # next draw
+    assert abs(float(torch.nn.functional.cosine_similarity(r, other, dim=0))) < 0.6
+    assert abs(float(torch.nn.functional.cosine_similarity(r, v, dim=0))) < 0.6
+    assert float(random_unit(64, 1, "ablate", 0, 0).norm()) == pytest.approx(1.0, rel=1e-6)
+    assert draw_average([{"a": 1.0, "b": None}, {"a": 3.0, "b": None}]) == {"a": 2.0, "b": None}
+
+
+def test_kl_is_measured_at_every_steered_position(setup, tiny_model_dir, device):
+    """KL log-probs cover every real prompt and continuation token; padding and position ids
+    do not change them (oracle: each sequence alone, unpadded)."""
+    from crossling.behaviour.transfer import kl_all_positions
+    from crossling.steer.apply import add_to_layers
+    from crossling.steer.sweep import mean_kl
+
+    loaded, model = _peft(tiny_model_dir, setup, device)
+    tok, system = loaded.tokenizer, loaded.config.system_prompt
+    prompts = [EN[0], EN[2], EN[4]]
+    conts = [[100, 200, 300], [], [400]]
+    with model.disable_adapter():
+        batched = kl_all_positions(model, tok, prompts, system, 3, conts)
+        single = [kl_all_positions(model, tok, [p], system, 1, [c])[0]
+                  for p, c in zip(prompts, conts, strict=True)]
+        (mask, lp), = batched
+        lens = [len(tok(t, add_special_tokens=False)["input_ids"]) + len(c)
+                for t, c in zip(render_prompts(tok, prompts, system), conts, strict=True)]
+        assert mask.sum(-1).tolist() == lens
+        for r, (m1, lp1) in enumerate(single):
+            torch.testing.assert_close(lp[r][mask[r]], lp1[0][m1[0]], atol=1e-4, rtol=1e-4)
+        assert mean_kl(batched, batched) == pytest.approx(0.0, abs=1e-6)
+        # a vector added at every position moves the measured distributions
+        vec = {1: torch.randn(model.config.hidden_size) * 5}
+        with add_to_layers(model, vec, positions="all"):
+            steered = kl_all_positions(model, tok, prompts, system, 3, conts)
+    assert mean_kl(batched, steered) > 0
+
+
+def test_vector_prompts_exclude_training_ids_or_fail(setup, tiny_model_dir, tmp_path, device):
+    import shutil
+
+    data = tmp_path / "data"
+    shutil.copytree(setup / "data", data)
+    stage = open_stage(_cfg(setup, tiny_model_dir, tmp_path / "x", device, data=str(data)))
+    assert not set(stage.vec_ids) & {"p0", "p1", "p2"}
+    assert stage.vec_counts["train_files"] == ["de", "en"]
+    # a training file holding every remaining parallel id leaves none for the vectors
+    atomic_write_jsonl(data / "train_ru.jsonl", [
+        {"id": f"p{i}", "lang": "ru", "prompt": "x", "target": "X"} for i in range(12)])
+    with pytest.raises(CrosslingError, match=r"only 0 parallel prompts .* training ids"):
+        open_stage(_cfg(setup, tiny_model_dir, tmp_path / "x", device, data=str(data)))
 
 
 def test_paired_delta_and_summary():
@@ -243,7 +425,15 @@ def test_paired_delta_and_summary():
     b = {"1": 0.0, "2": 5.0, "3": 3.0}
     d = paired_delta(a, b, seed=0, n_boot=200)
     assert d["n"] == 2 and d["mean"] == pytest.approx(12.5)
-    assert d["ci_low"] <= 12.5 <= d["ci_high"]
+    # two prompts cannot bound a difference of an unbounded score: no interval, never a
+    # made-up one; with the score's bounds the interval is the range of differences
+    assert d["ci_low"] is None and d["ci_high"] is None and d["p"] == 0.5  # 2 / 2^2
+    d = paired_delta(a, b, seed=0, n_boot=200, metric="caps_pct")
+    assert (d["ci_low"], d["ci_high"]) == (-100.0, 100.0)
+    many = {str(k): float(k % 7) for k in range(12)}
+    d = paired_delta({k: v + 5 for k, v in many.items()}, many, 0, 200, metric="caps_pct")
+    assert d["mean"] == pytest.approx(5.0) and d["ci_low"] == d["ci_high"] == pytest.approx(5.0)
+    assert d["p"] == pytest.approx(2 / 2 ** 12)  # all 12 differences positive: exact
     s = summary({"x": None}, 0, 200)
     assert s["mean"] is None and s["n"] == 0
 

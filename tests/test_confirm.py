@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from crossling.analysis.confirm import paired_confirmation
-from crossling.analysis.stats import WILSON
+from crossling.analysis.stats import CLOPPER_PEARSON
 
 
 def test_paired_difference_removes_prompt_variance() -> None:
@@ -23,6 +23,20 @@ def test_paired_difference_removes_prompt_variance() -> None:
     assert c["mean"] == pytest.approx(noise.mean() + 2.0)
     assert c["baseline_mean"] == pytest.approx(noise.mean())
     assert c["delta_p"] is not None and c["delta_p"] < 0.01
+    assert c["mde"] is None  # differences without spread: no power calculation to make
+
+
+def test_minimum_detectable_effect_shrinks_with_the_confirmation() -> None:
+    rng = np.random.default_rng(1)
+    small = {f"i{k}": float(v) for k, v in enumerate(rng.normal(0, 10, size=10))}
+    large = {f"i{k}": float(v) for k, v in enumerate(rng.normal(0, 10, size=60))}
+    zero10 = dict.fromkeys(small, 0.0)
+    zero60 = dict.fromkeys(large, 0.0)
+    m10 = paired_confirmation(small, zero10, seed=0)["mde"]
+    m60 = paired_confirmation(large, zero60, seed=0)["mde"]
+    assert m10 is not None and m60 is not None and m10 > 2 * m60
+    sd = float(np.std(list(small.values()), ddof=1))
+    assert m10 == pytest.approx((2.262157 + 0.883457) * sd / np.sqrt(10), rel=1e-4)
 
 
 def test_na_ids_are_dropped_pairwise_and_rates_get_wilson() -> None:
@@ -30,7 +44,7 @@ def test_na_ids_are_dropped_pairwise_and_rates_get_wilson() -> None:
     chosen = {"a": 1.0, "b": 0.0, "c": 1.0}
     c = paired_confirmation(chosen, base, seed=0, n_boot=200, rate=True)
     assert c["n"] == 2 and c["n_na"] == 2  # c: N/A baseline, d: not generated steered
-    assert c["method"] == WILSON and c["baseline_ci_high"] > 0  # 0 of 2 still has width
+    assert c["method"] == CLOPPER_PEARSON and c["baseline_ci_high"] > 0  # 0 of 2 still has width
     assert c["delta"] == pytest.approx(0.5) and c["approximate"] is True
     empty = paired_confirmation({}, base, seed=0, rate=True)  # no cell chosen
     assert empty["n"] == 0 and empty["delta"] is None and empty["mean"] is None

@@ -104,7 +104,15 @@ def test_sweep_chooses_on_selection_and_confirms_on_the_rest(setup, tiny_model_d
     assert (c["layer"], c["strength"]) == (chosen["layer"], chosen["strength"])
     assert c["delta"] == pytest.approx(c["mean"] - c["baseline_mean"])
     assert c["delta_ci_low"] <= c["delta"] <= c["delta_ci_high"]
-    kl = {r["steer"]: r for r in read_jsonl(sdir.kl)}
+    assert c["status"] == "confirmed" and c["failed_guards"] == []  # no guard binds here
+    assert set(c["guards"]) == {"lang_fidelity", "degenerate", "kl"}
+    assert c["mde"] is None or c["mde"] > 0
+    kl_rows = read_jsonl(sdir.kl)
+    kl = {r["steer"]: r for r in kl_rows if r["split"] == "selection"}
+    # the chosen cell's KL is measured again on the other half of the KL prompts
+    conf_kl = {r["steer"]: r for r in kl_rows if r["split"] == "confirmation"}
+    assert set(conf_kl) == {base_key, chosen_key}
+    assert c["guards"]["kl"]["chosen"] == pytest.approx(conf_kl[chosen_key]["kl"])
     assert kl[base_key]["kl"] == 0.0
     assert kl[steer_key(2, 2.0, "en")]["kl"] > 0.0
     # vectors never saw an eval prompt or a KL prompt, and say which items they used
@@ -304,13 +312,62 @@ def test_refusal_sweep_measures_over_refusal(setup, tiny_model_dir, device, tmp_
     atomic_write_jsonl(data / "eval_harmless.jsonl", harmless)
     sdir = run_sweep(cfg)
     gens = read_jsonl(sdir.generations)
-    assert sum(g["kind"] == "harmless" for g in gens) == 2 * 2  # 2 cells × max_eval
+    # max_eval 2 harmless prompts: one guards the choice (both cells), the other re-checks
+    # the chosen cell and the baseline on confirmation
+    harmless_ids = {g["id"] for g in gens if g["kind"] == "harmless"}
+    assert len(harmless_ids) == 2
     with open(sdir.sweep_csv) as f:
         table = list(csv.DictReader(f))
     assert {"over_refusal", "n_harmless", "refusal_keyword"} <= set(table[0])
-    assert all(r["n_harmless"] == "2" and r["over_refusal"] != "" for r in table)
+    assert all(r["n_harmless"] == "1" and r["over_refusal"] != "" for r in table)
     best = json.loads(sdir.best.read_text())
     assert best["max_over_refusal"] == pytest.approx(0.10) and best["metric"] == "refusal_keyword"
+    sel_h = {g["id"] for g in gens if g["kind"] == "harmless" and g["layer"] is not None
+             and g["id"] in harmless_ids}
+    c = best["confirmation"]["de"]
+    if c["layer"] is not None:  # over-refusal re-measured on the other harmless prompt
+        assert "over_refusal" in c["guards"]
+        conf_h = {g["id"] for g in gens if g["kind"] == "harmless" and g["steer"] == steer_key(
+            c["layer"], c["strength"], "en")}
+        assert len(conf_h) == 2 and len(sel_h) == 2
     assert sdir.heatmap("over_refusal").exists()
     run_sweep(cfg)  # resume: harmless rows are not generated twice
     assert len(read_jsonl(sdir.generations)) == len(gens)
+
+
+def test_a_choice_that_fails_a_guard_on_confirmation_is_reported_as_failed(
+        setup, tiny_model_dir, device, tmp_path):
+    """The chosen cell's confirmation answers turn to loops (a cell that breaks the model on
+    prompts it was not chosen on): best.json says it failed, names the guard, and the report
+    does not show its difference as a result."""
+    cfg = _cfg(setup, tiny_model_dir, device, tmp_path / "fail", layers=[1],
+               strengths=[0.0, 2.0])
+    sdir = run_sweep(cfg)
+    best = json.loads(sdir.best.read_text())
+    assert best["confirmation"]["de"]["layer"] == 1  # the only cell, all guards open
+    chosen_key = steer_key(1, 2.0, "en")
+    conf = set(best["confirmation_ids"])
+    rows = read_jsonl(sdir.generations)
+    for r in rows:  # generate first, score from the log: the log is what a rerun reads
+        if r["steer"] == chosen_key:  # fine on the selection ids, loops on the others
+            r["response"] = ("la la la la la la la la la la la la la la la la la la" if
+                             r["id"] in conf else "Das Wetter ist heute schön und warm.")
+    atomic_write_jsonl(sdir.generations, rows)
+    cfg = cfg.model_copy(update={"max_degenerate": 0.5})
+    run_sweep(cfg)  # resumes: nothing is generated, everything is rescored
+    assert len(read_jsonl(sdir.generations)) == len(rows)
+    best = json.loads(sdir.best.read_text())
+    c = best["confirmation"]["de"]
+    assert c["status"] == "failed guard on confirmation"
+    assert any(g.startswith("degenerate 1.0 > 0.5") for g in c["failed_guards"]), c
+    assert c["guards"]["degenerate"]["chosen"] == 1.0
+    # the selection half still passed: the pick itself is unchanged
+    assert best["per_lang"]["de"]["best"]["layer"] == 1
+
+    from crossling.runner.report import confirmation_failures, confirmation_table
+
+    table = confirmation_table(best, "caps_pct")
+    assert table is not None
+    assert any("FAILED: degenerate" in cell for row in table.rows for cell in row)
+    note = confirmation_failures(best)
+    assert note is not None and "failed a guard" in note and "de" in note

@@ -1,12 +1,12 @@
 """Statistics and plots over evaluation scores."""
 
 from crossling.analysis.plots import plot_adapter, plot_transfer_heatmap
-from crossling.analysis.stats import bootstrap_ci, cohens_kappa, describe, summarize
+from crossling.analysis.stats import cohens_kappa, describe, estimate, summarize
 
 __all__ = [
-    "bootstrap_ci",
     "cohens_kappa",
     "describe",
+    "estimate",
     "plot_adapter",
     "plot_transfer_heatmap",
     "summarize",

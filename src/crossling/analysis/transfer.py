@@ -10,10 +10,11 @@ differences between adapters (or between the two directions of a transfer) are c
 id and the prompts are resampled jointly — that removes the prompt-difficulty variance an
 unpaired comparison would carry.
 
-Why seeds in the intervals: a training run is a random draw too. With several seeds per
-training language, every interval here resamples seeds within each training language and
-then prompts (:func:`crossling.analysis.stats.bootstrap_distribution`); with one seed the
-intervals are over prompts only, i.e. conditional on that one training run.
+Why seeds in the intervals: a training run is a random draw too. With three or more seeds
+per training language, every interval here is hierarchical over seeds and prompts
+(:func:`crossling.analysis.stats.estimate`); with two, seed variance is not estimable and
+no seed-level interval or test is given — each run is reported over prompts; with one seed
+the intervals are over prompts only, i.e. conditional on that one training run.
 
 Why the asymmetry test subtracts controls: the raw scores of two languages are not
 comparable (German capitalises nouns, so its control % uppercase is higher); the test
@@ -30,7 +31,7 @@ from typing import Any
 
 import numpy as np
 
-from crossling.analysis.stats import Interval, estimate, holm
+from crossling.analysis.stats import Bounds, Interval, estimate, holm
 
 CONTROL = "base"  # the name evaluation gives the base model (no adapter)
 
@@ -99,26 +100,28 @@ def _ids(*cells: dict[str, dict[str, float]]) -> list[str]:
 
 def transfer_matrix(rows: list[dict[str, Any]], scorer: str, seed: int = 0,
                     kind: str | None = None, n_boot: int = 2000,
-                    rate: bool = False) -> dict[str, dict[str, Interval]]:
+                    rate: bool = False, bounds: Bounds | None = None
+                    ) -> dict[str, dict[str, Interval]]:
     """Train language (and control) × eval language → mean with a 95 % interval.
 
-    The mean is over seeds of each seed's mean over prompts. The interval resamples seeds
-    and prompts (one seed: prompts only); for a ``rate`` scorer it is the Wilson interval
-    (widened to the two-level bootstrap with several seeds).
+    The mean is over seeds of each seed's mean over prompts; the interval is the one
+    :func:`crossling.analysis.stats.estimate` gives a cell (rate, bounded or unbounded
+    score; hierarchical over ≥ 3 seeds; none with 2 seeds, each run's instead).
     """
     per = per_seed_values(rows, scorer, kind)
     out: dict[str, dict[str, Interval]] = defaultdict(dict)
     for (train, lang), cell in sorted(per.items()):
         ids = _ids(cell)
-        out[train][lang] = estimate([(1.0, seed_matrix(cell, ids))], seed, n_boot, rate=rate)
+        out[train][lang] = estimate([(1.0, seed_matrix(cell, ids))], seed, n_boot, rate=rate,
+                                    bounds=bounds)
     return dict(out)
 
 
 def control_subtracted(rows: list[dict[str, Any]], scorer: str, seed: int = 0,
-                       kind: str | None = None,
-                       n_boot: int = 2000) -> dict[str, dict[str, Interval]]:
-    """Adapter minus control per eval language, paired over prompt ids (seeds resampled
-    within the adapter's training language), with a bootstrap p-value of "no effect".
+                       kind: str | None = None, n_boot: int = 2000, rate: bool = False,
+                       bounds: Bounds | None = None) -> dict[str, dict[str, Interval]]:
+    """Adapter minus control per eval language, paired over prompt ids, with the p-value of
+    "no effect" (sign-flip test, exact McNemar for rates; hierarchical over ≥ 3 seeds).
 
     Why: controls differ by language (German capitalizes nouns, so its control % uppercase
     is higher); the effect of training is the difference.
@@ -134,7 +137,7 @@ def control_subtracted(rows: list[dict[str, Any]], scorer: str, seed: int = 0,
             continue
         out[train][lang] = estimate(
             [(1.0, seed_matrix(cell, ids)), (-1.0, seed_matrix(ctrl, ids))], seed, n_boot,
-            test=True)
+            rate=rate, test=True, bounds=bounds)
     return dict(out)
 
 
@@ -145,7 +148,8 @@ class Asymmetry:
     Attributes:
         a, b: the two training languages (a < b).
         diff: ``(a on b − control on b) − (b on a − control on a)`` with its interval and
-            unadjusted bootstrap p-value.
+            unadjusted p-value (sign-flip test over prompts; hierarchical with ≥ 3 seeds;
+            none with 2 seeds, whose two runs are in ``diff.runs``).
         a_on_b, b_on_a: raw means of the two transfer cells on the shared ids.
         control_a, control_b: control means in a and b on the shared ids.
         p_holm: Holm-adjusted p over the family named by ``holm_family`` (None until
@@ -169,35 +173,50 @@ class Asymmetry:
         return [(self.a, self.b), (CONTROL, self.b), (self.b, self.a), (CONTROL, self.a)]
 
     def sentence(self, scorer: str, flagged: Sequence[str] = ()) -> str:
-        """The test in words. ``flagged``: descriptions of the cells it rests on that the
-        garbage flag marks; then it is never called significant."""
+        """The test in words. "Significant" only from a p-value of the calibrated test, and
+        never when a cell it rests on is flagged (``flagged``: descriptions of those cells);
+        with 2 seeds no test is made and the two runs are given instead."""
         d = self.diff
         A, B = self.a.upper(), self.b.upper()
+        approx = ", approximate: n < 30" if d.approximate else ""
+        head = (f"Training effect of {A}-trained on {B} minus that of {B}-trained on {A} "
+                f"(each minus the control in that language; {scorer}): {d.mean:+.2f}")
+        tail = (f"raw {self.a_on_b:.2f} vs {self.b_on_a:.2f}, controls {self.control_b:.2f} "
+                f"in {B} and {self.control_a:.2f} in {A}")
+        if d.runs:
+            runs = "; ".join(
+                f"run {k + 1}: {r.mean:+.2f} (95 % CI {r.ci_low:+.2f} to {r.ci_high:+.2f} over "
+                f"prompts, p = {_p(r.p)})" for k, r in enumerate(d.runs))
+            return (f"{head} (mean of 2 runs per language, n={d.n} paired prompts{approx}; "
+                    f"{tail}); {d.method}, so no test is made. Each run, conditional on it: "
+                    f"{runs}.")
         over = (f"{d.method}, {d.n_seeds} seeds per language" if d.n_seeds > 1 else
                 f"{d.method}; conditional on one training run per language")
-        approx = ", approximate: n < 30" if d.approximate else ""
         p = self.p_holm if self.p_holm is not None else d.p
         which = "Holm-adjusted p" if self.p_holm is not None else "unadjusted p"
-        verdict = "significant" if p is not None and p < 0.05 else "not significant"
         if flagged:
             verdict = f"not interpretable: flagged cells ({'; '.join(flagged)})"
+        elif p is None or p != p:
+            verdict = "no test"
         else:
-            verdict += " at the 5 % level"
+            verdict = ("significant" if p < 0.05 else "not significant") + " at the 5 % level"
         family = f" ({self.holm_family})" if self.holm_family else ""
         return (
-            f"Training effect of {A}-trained on {B} minus that of {B}-trained on {A} "
-            f"(each minus the control in that language; {scorer}): {d.mean:+.2f} "
-            f"(95 % CI {d.ci_low:+.2f} to {d.ci_high:+.2f}, {over}, n={d.n} paired "
-            f"prompts{approx}; raw {self.a_on_b:.2f} vs {self.b_on_a:.2f}, controls "
-            f"{self.control_b:.2f} in {B} and {self.control_a:.2f} in {A}); "
-            f"{which} = {_p(p)}{family}: {verdict}."
+            f"{head} (95 % CI {d.ci_low:+.2f} to {d.ci_high:+.2f}, {over}, n={d.n} paired "
+            f"prompts{approx}; {tail}); {which} = {_p(p)}{family}: {verdict}."
         )
 
     def as_dict(self) -> dict[str, Any]:
         return {"a": self.a, "b": self.b, "a_on_b": self.a_on_b, "b_on_a": self.b_on_a,
                 "control_a": self.control_a, "control_b": self.control_b,
-                "p": self.diff.p, "p_holm": self.p_holm, "holm_family": self.holm_family,
+                "p": _finite(self.diff.p), "p_holm": _finite(self.p_holm),
+                "holm_family": self.holm_family,
                 **{f"diff_{k}": v for k, v in self.diff.as_dict().items() if k != "p"}}
+
+
+def _finite(p: float | None) -> float | None:
+    """JSON-safe p: NaN (no test, e.g. with 2 seeds) becomes None."""
+    return None if p is None or p != p else p
 
 
 def _p(p: float | None) -> str:
@@ -207,7 +226,8 @@ def _p(p: float | None) -> str:
 
 
 def asymmetry(rows: list[dict[str, Any]], scorer: str, a: str, b: str, seed: int = 0,
-              n_boot: int = 2000, kind: str | None = None) -> Asymmetry | None:
+              n_boot: int = 2000, kind: str | None = None,
+              bounds: Bounds | None = None) -> Asymmetry | None:
     """The original study's claim, tested: is a→b transfer of the training effect different
     from b→a?
 
@@ -222,14 +242,16 @@ def asymmetry(rows: list[dict[str, Any]], scorer: str, a: str, b: str, seed: int
     if not ids:
         return None
     m = [seed_matrix(c, ids) for c in (ab, cb, ba, ca)]
-    diff = estimate(list(zip((1.0, -1.0, -1.0, 1.0), m, strict=True)), seed, n_boot, test=True)
+    diff = estimate(list(zip((1.0, -1.0, -1.0, 1.0), m, strict=True)), seed, n_boot, test=True,
+                    bounds=bounds)
     means = [float(np.nanmean(np.nanmean(x, axis=1))) for x in m]
     return Asymmetry(a, b, diff, a_on_b=means[0], b_on_a=means[2], control_a=means[3],
                      control_b=means[1])
 
 
 def all_asymmetries(rows: list[dict[str, Any]], scorer: str, seed: int = 0,
-                    kind: str | None = None, n_boot: int = 2000) -> list[Asymmetry]:
+                    kind: str | None = None, n_boot: int = 2000,
+                    bounds: Bounds | None = None) -> list[Asymmetry]:
     """Every pair of trained languages that were each evaluated in the other's language
     (unadjusted; adjust the whole family with :func:`holm_adjust`)."""
     per = per_seed_values(rows, scorer, kind)
@@ -237,7 +259,7 @@ def all_asymmetries(rows: list[dict[str, Any]], scorer: str, seed: int = 0,
     out = []
     for i, a in enumerate(trained):
         for b in trained[i + 1:]:
-            res = asymmetry(rows, scorer, a, b, seed, n_boot, kind)
+            res = asymmetry(rows, scorer, a, b, seed, n_boot, kind, bounds)
             if res is not None:
                 out.append(res)
     return out

@@ -7,6 +7,15 @@ shows the adapter *uses* it. A forward hook on a decoder layer replaces its outp
 every forward pass (prompt and generated tokens, with or without a KV cache), so nothing
 downstream of the layer sees a component along ``u``. Exiting the context removes every hook
 (in ``finally``), leaving the model as it was.
+
+Controls and side effects, per adapter × language: the same adapter with ``random_draws``
+random unit directions projected out of the same layers (one per layer and draw, seeded from
+the config seed; :mod:`crossling.behaviour.controls`), so a drop that any direction would
+cause is not read as the behaviour's; and, for the adapter, the ablated adapter and the
+control, the language fidelity of the answers (the ``lang_fidelity`` scorer the sweep's
+guard uses) and the garbage rate (answers that ``analysis.quality.degenerate_reason`` calls
+degenerate): an ablation that lowers the behaviour by breaking the text or switching its
+language has not shown that the direction carries the behaviour.
 """
 
 from __future__ import annotations
@@ -15,9 +24,11 @@ import contextlib
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
+from crossling.behaviour.controls import control_fields, draw_setting, random_unit
 from crossling.behaviour.scoring import (
     cell_values,
     coherence_log,
+    garbage_log,
     mean_of,
     paired_delta,
     score_log,
@@ -28,8 +39,9 @@ from crossling.behaviour.transfer import (
     BASE_SETTING,
     generate_base_and_lora,
     lora_setting,
-    selection_lang,
+    training_lang,
 )
+from crossling.data.build import candidate_langs
 from crossling.errors import CrosslingError
 from crossling.io import atomic_write_json
 from crossling.models.layers import get_decoder_layers
@@ -118,6 +130,16 @@ def ablation_hook(stage: Stage, units: dict[int, Any]) -> Callable[[], Any]:
     return lambda: project_out(stage.model, units, stage.cfg.model.layers_path)
 
 
+def random_units(stage: Stage, layers: list[int], d_model: int, draw: int) -> dict[int, Any]:
+    """Random unit directions ``{layer: [d_model]}`` of draw ``draw`` (seeded by the config
+    seed; the same for every adapter, so adapters are compared under the same control)."""
+    return {la: random_unit(d_model, stage.cfg.seed, "ablate", la, draw) for la in layers}
+
+
+def control_setting(adapter: str, draw: int) -> str:
+    return draw_setting(setting_key("ablate-random", adapter, None, None, None), draw)
+
+
 def ablation_layers(stage: Stage, n_layers: int) -> list[int]:
     layers = stage.cfg.ablation_layers
     return list(range(n_layers)) if layers is None else check_layers(list(layers), n_layers)
@@ -131,18 +153,21 @@ def run_ablation(stage: Stage, vectors: dict[tuple[str, str], Any]) -> dict[str,
     language (``ablation_direction: train``, one shared direction) or in Y itself (``lang``).
 
     Returns:
-        ``{"metric", "interval", "layers", "direction", "entries": [...]}``; one entry per
-        adapter × language with the adapter's mean, the ablated mean, their paired difference
-        (ablated − adapter) and the base model's mean on the same prompts.
+        ``{"metric", "interval", "layers", "direction", "control", "entries": [...]}``; one
+        entry per adapter × language with the adapter's mean, the ablated mean, their paired
+        difference (ablated − adapter), the base model's mean on the same prompts, the
+        random-direction control (``control_*``: ablated − control paired over prompts) and
+        the language fidelity and garbage rate of adapter, ablated adapter and control.
     """
     cfg = stage.cfg
-    n_layers = next(iter(vectors.values())).n_layers
+    first = next(iter(vectors.values()))
+    n_layers, d_model = first.n_layers, first.hidden_size
     layers = ablation_layers(stage, n_layers)
     generate_base_and_lora(stage)
     every_id = sorted(next(iter(stage.rows.values())))
 
     def direction_lang(adapter: str, lang: str) -> str:
-        return selection_lang(stage, adapter) if cfg.ablation_direction == "train" else lang
+        return training_lang(stage, adapter) if cfg.ablation_direction == "train" else lang
 
     def key(adapter: str, lang: str) -> str:
         return setting_key("ablate", adapter, direction_lang(adapter, lang), None, None)
@@ -158,22 +183,35 @@ def run_ablation(stage: Stage, vectors: dict[tuple[str, str], Any]) -> dict[str,
             stage.generate(a, setting_key("ablate", a, dl, None, None), todo,
                            hook=ablation_hook(stage, units),
                            phase="ablate", vector_adapter=a, from_lang=dl)
+        every = [(lang, i) for lang in stage.langs for i in every_id]
+        for k in range(cfg.random_draws):
+            stage.generate(a, control_setting(a, k), every,
+                           hook=ablation_hook(stage, random_units(stage, layers, d_model, k)),
+                           phase="ablate-random", vector_adapter=a, draw=k)
     primary, _ = TASK_METRICS[cfg.task]
     logged = stage.logged()
-    scores = score_log(logged, [primary, FIDELITY], stage.langs)[primary]
+    scored = score_log(logged, [primary, FIDELITY], candidate_langs(cfg.data, stage.langs))
+    scores, fid = scored[primary], scored[FIDELITY]
     coh = coherence_log(logged)
+    garbage = garbage_log(logged, cfg.model.system_prompt)
     entries = []
     for a in stage.adapters:
+        controls = [control_setting(a, k) for k in range(cfg.random_draws)]
         for lang in stage.langs:
             lora = cell_values(scores, lora_setting(a), lang, every_id)
             abl = cell_values(scores, key(a, lang), lang, every_id)
             base = cell_values(scores, BASE_SETTING, lang, every_id)
-            lo, ab = summary(lora, cfg.seed, cfg.n_boot), summary(abl, cfg.seed, cfg.n_boot)
-            bs = summary(base, cfg.seed, cfg.n_boot)
-            d = paired_delta(abl, lora, cfg.seed, cfg.n_boot)
+
+            def rate(values: Any, setting: str, lang: str = lang) -> float | None:
+                return mean_of(cell_values(values, setting, lang, every_id))
+
+            lo = summary(lora, cfg.seed, cfg.n_boot, primary)
+            ab = summary(abl, cfg.seed, cfg.n_boot, primary)
+            bs = summary(base, cfg.seed, cfg.n_boot, primary)
+            d = paired_delta(abl, lora, cfg.seed, cfg.n_boot, primary)
             # a share of the behaviour removed only where the adapter shows the behaviour
             # (its paired difference from base lies above 0); elsewhere it is meaningless
-            effect = paired_delta(lora, base, cfg.seed, cfg.n_boot)
+            effect = paired_delta(lora, base, cfg.seed, cfg.n_boot, primary)
             removed = (-d["mean"] / effect["mean"] if d["mean"] is not None
                        and effect["ci_low"] is not None and effect["ci_low"] > 0 else None)
             entries.append({
@@ -184,15 +222,32 @@ def run_ablation(stage: Stage, vectors: dict[tuple[str, str], Any]) -> dict[str,
                 "ablated_ci_high": ab["ci_high"], "delta": d["mean"],
                 "delta_ci_low": d["ci_low"], "delta_ci_high": d["ci_high"],
                 "baseline_mean": bs["mean"], "removed_fraction": removed, "n": d["n"],
-                "coherence": mean_of(cell_values(coh, lora_setting(a), lang, every_id)),
-                "ablated_coherence": mean_of(cell_values(coh, key(a, lang), lang, every_id)),
+                "coherence": rate(coh, lora_setting(a)),
+                "ablated_coherence": rate(coh, key(a, lang)),
+                "lang_fidelity": rate(fid, lora_setting(a)),
+                "ablated_lang_fidelity": rate(fid, key(a, lang)),
+                "garbage_rate": rate(garbage, lora_setting(a)),
+                "ablated_garbage_rate": rate(garbage, key(a, lang)),
+                **control_fields(abl, [cell_values(scores, c, lang, every_id)
+                                       for c in controls], cfg.seed, cfg.n_boot, primary),
+                "control_lang_fidelity": mean_of({c: rate(fid, c) for c in controls}),
+                "control_garbage_rate": mean_of({c: rate(garbage, c) for c in controls}),
+                "control_coherence": mean_of({c: rate(coh, c) for c in controls}),
             })
     result = {
         "metric": primary, "layers": layers, "direction": cfg.ablation_direction,
-        "interval": f"95 % percentile bootstrap over the {len(every_id)} eval prompts per "
-                    f"language ({cfg.n_boot} resamples, seed {cfg.seed}); delta = ablated − "
-                    "adapter, paired over prompts; removed_fraction = −delta / (adapter − base), "
-                    "only where adapter − base has an interval above 0",
+        "control": {"kind": "random direction", "draws": cfg.random_draws, "seed": cfg.seed,
+                    "what": "the adapter with a random unit direction per ablated layer "
+                            "projected out; control_mean = mean over draws; control_delta = "
+                            "ablated − control, paired over prompts"},
+        "garbage": "share of answers degenerate by analysis.quality.degenerate_reason "
+                   "(empty, loops, stutters, prompt echo, invented words)",
+        "interval": f"95 % over the {len(every_id)} eval prompts per language, conditional "
+                    "on the adapter: cells by the interval that fits the metric (rate: "
+                    "Clopper-Pearson; bounded score: bounds-only below 100 prompts); delta = "
+                    "ablated − adapter, paired over prompts (sign-flip test and its "
+                    "inversion; Newcombe for rates); removed_fraction = −delta / (adapter − "
+                    "base), only where adapter − base has an interval above 0",
         "entries": entries,
     }
     atomic_write_json(stage.bdir.ablation, result)

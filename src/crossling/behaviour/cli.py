@@ -74,7 +74,8 @@ def transfer_cmd(config: Path | None = _CONFIG, model: str | None = _MODEL,
                  layers: str | None = _LAYERS, strengths: str | None = _STRENGTHS,
                  max_eval: int | None = _MAX_EVAL, seed: int | None = _SEED) -> None:
     """Add each adapter's behaviour vector from language X to the base model on prompts of
-    language Y: layer and strength chosen on selection ids, reported on confirmation ids."""
+    language Y: layer and strength chosen on selection ids pooled over languages, reported
+    on confirmation ids beside random directions of the same norm."""
     _run(("transfer",), _config(config, model, adapter, data=data, out=out, langs=langs,
                                 layers=layers, strengths=strengths, max_eval=max_eval,
                                 seed=seed))
@@ -90,6 +91,7 @@ def ablate_cmd(config: Path | None = _CONFIG, model: str | None = _MODEL,
                    "prompt language's own)."),
                seed: int | None = _SEED) -> None:
     """Project the behaviour direction out of each adapter model's residual stream and
-    measure how much of the behaviour is left, per language."""
+    measure how much of the behaviour is left, per language, beside random directions
+    projected out instead, with language fidelity and garbage rate."""
     _run(("ablate",), _config(config, model, adapter, data=data, out=out, langs=langs,
                               max_eval=max_eval, ablation_direction=direction, seed=seed))

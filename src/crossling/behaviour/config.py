@@ -44,7 +44,8 @@ class BehaviourSettings(BaseModel):
     vector_data: str = Field(
         "builtin",
         description="Parallel prompts the vectors are recorded on (as for language vectors); "
-        "eval ids of the task and the KL prompts are always excluded.",
+        "eval ids of the task, the KL prompts and every id in the data dir's training files "
+        "(train_<lang>.jsonl: what the adapters were trained on) are always excluded.",
     )
     max_prompts: int = Field(
         32, ge=2, description="At most this many parallel prompts per behaviour vector."
@@ -59,11 +60,12 @@ class BehaviourSettings(BaseModel):
         "tokens of the corpus's reference answer fed to both models (built-in corpus only).",
     )
     selection_fraction: float = Field(
-        0.5, gt=0, lt=1,
+        0.4, gt=0, lt=1,
         description="Share of eval ids used to choose layer and strength; the rest confirm.",
     )
-    max_eval: int = Field(
-        20, ge=2, description="Eval prompts per language (first by id), before the split."
+    max_eval: int | None = Field(
+        None, ge=2, description="Eval prompts per language (first by id; null: every eval "
+        "id), before the split."
     )
     max_new_tokens: int = Field(32, ge=1, description="Tokens generated per answer (greedy).")
     batch_size: int = Field(16, ge=1, description="Prompts per forward pass / generate call.")
@@ -72,12 +74,14 @@ class BehaviourSettings(BaseModel):
     )
     min_fidelity: float = Field(
         0.5, ge=0, le=1,
-        description="The chosen cell must keep language fidelity at least this high.",
+        description="The chosen cell must keep language fidelity at least this high (in every "
+        "language: layer and strength are chosen pooled over the languages).",
     )
     max_kl: float = Field(
         2.0, ge=0,
-        description="The chosen cell must keep next-token KL (nats, base ‖ steered base, on "
-        "the KL prompts) at most this.",
+        description="The chosen cell must keep next-token KL (nats, base ‖ steered base) at "
+        "most this; measured at every position the vector is added to: each KL prompt and "
+        "the base model's greedy answer to it, teacher-forced.",
     )
     min_coherence: float = Field(
         0.8, ge=0, le=1,
@@ -96,7 +100,16 @@ class BehaviourSettings(BaseModel):
         "measured in the adapter's training language (one shared direction); 'lang' = the "
         "vector measured in the prompt's own language.",
     )
-    n_boot: int = Field(2000, ge=100, description="Bootstrap resamples per interval.")
+    random_draws: int = Field(
+        3, ge=1,
+        description="Random-direction controls per cell, seeded from the config seed: in the "
+        "transfer matrix the base model is also steered by a random direction with the norm "
+        "of the behaviour vector at the chosen layer and strength; in ablation a random unit "
+        "direction is projected out at the same layers. Cells report the mean over draws and "
+        "their paired difference from it.",
+    )
+    n_boot: int = Field(2000, ge=100, description="Monte Carlo draws per test (sign flips "
+                        "beyond 20 prompts).")
 
     @field_validator("langs", mode="before")
     @classmethod

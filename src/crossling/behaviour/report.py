@@ -36,27 +36,39 @@ def _excludes_zero(lo: Any, hi: Any) -> int:
 
 
 def selection_table(s: Section, sel: dict[str, Any]) -> None:
-    """The chosen (layer, strength) per adapter, with what it scored on the selection ids."""
+    """The chosen (layer, strength) per adapter, with what it scored in every language on the
+    selection ids (pooled selection: each language steered by its own vector)."""
     m = sel["metric"]
     rows = []
     for a, info in sel["adapters"].items():
-        best = info["pick"]["per_lang"].get(info["lang"], {})
-        b, base = best.get("best"), best.get("baseline")
-        rows.append([a, info["lang"], str(b["layer"]) if b else "none passed",
-                     f"{b['strength']:g}" if b else "–",
-                     _ci(base.get(m), base.get(f"{m}_ci_low"), base.get(f"{m}_ci_high"))
-                     if base else "–",
-                     _ci(b.get(m), b.get(f"{m}_ci_low"), b.get(f"{m}_ci_high")) if b else "–",
-                     _n(b.get("lang_fidelity"), 2) if b else "–",
-                     _n(b.get("coherence"), 2) if b else "–",
-                     _n(b.get("kl"), 3) if b else "–", _n(info.get("adapter_kl"), 3)])
-    s.add(Table(["adapter", "chosen on", "layer", "strength", f"base {m}", f"steered {m}",
+        chosen = info.get("chosen")
+        langs = info.get("langs") or [info.get("lang")]
+        kls = info.get("adapter_kl")
+        for lang in langs:
+            per = info["pick"]["per_lang"].get(lang, {})
+            base = per.get("baseline")
+            b = next((r for r in info["table"] if chosen and r["lang"] == lang
+                      and r["layer"] == chosen["layer"]
+                      and r["strength"] == chosen["strength"]), None)
+            rows.append([a, lang, str(chosen["layer"]) if chosen else "none passed",
+                         f"{chosen['strength']:g}" if chosen else "–",
+                         _ci(base.get(m), base.get(f"{m}_ci_low"), base.get(f"{m}_ci_high"))
+                         if base else "–",
+                         _ci(b.get(m), b.get(f"{m}_ci_low"), b.get(f"{m}_ci_high")) if b else "–",
+                         _n(b.get("lang_fidelity"), 2) if b else "–",
+                         _n(b.get("coherence"), 2) if b else "–",
+                         _n(b.get("kl"), 3) if b else "–",
+                         _n(kls.get(lang) if isinstance(kls, dict) else kls, 3)])
+    s.add(Table(["adapter", "prompts", "layer", "strength", f"base {m}", f"steered {m}",
                  "lang fidelity", "coherent", "KL (nats)", "adapter's own KL"], rows,
-                f"Choice on the {len(sel['selection_ids'])} selection prompts: highest {m} with "
-                f"language fidelity ≥ {sel['min_fidelity']}, coherent share ≥ "
-                f"{sel.get('min_coherence', 0)} (answers that are not repetition loops) and KL ≤ {sel['max_kl']} (KL of the "
-                "steered base model vs the base model on held-out prompts; the adapter's own KL "
-                "is the scale of a full behaviour change); 95 % CI over selection prompts"))
+                f"Choice on the {len(sel['selection_ids'])} selection prompts, pooled over "
+                f"languages (each language steered by its own vector): highest mean {m} over "
+                f"the languages among settings that keep, in every language, language fidelity "
+                f"≥ {sel['min_fidelity']}, coherent share ≥ {sel.get('min_coherence', 0)} "
+                f"(answers that are not repetition loops) and KL ≤ {sel['max_kl']} (KL of the "
+                "steered base model vs the base model at every position the vector is added "
+                "to: held-out prompts and the base model's answers to them; the adapter's own "
+                "KL is the scale of a full behaviour change); 95 % CI over selection prompts"))
 
 
 def transfer_tables(s: Section, tr: dict[str, Any], langs: list[str], bdir: BehaviourDir) -> None:
@@ -75,10 +87,16 @@ def transfer_tables(s: Section, tr: dict[str, Any], langs: list[str], bdir: Beha
         rows.append([f"LoRA {a} (adapter)", *[_ci(r["lora_mean"], r["lora_ci_low"],
                                                   r["lora_ci_high"]) if r else "–"
                                               for r in ref.values()]])
+        rows += [[f"random, norm of {x}", *[
+            _ci(mine[(x, y)].get("control_mean"), mine[(x, y)].get("control_ci_low"),
+                mine[(x, y)].get("control_ci_high")) if (x, y) in mine else "–"
+            for y in langs]] for x in langs]
         s.add(Table(["", *langs], rows,
                     f"Adapter {a} (trained in {e0['adapter_lang']}): {metric} of the base model "
                     f"with the behaviour vector from the row's language added at layer "
                     f"{e0['layer']}, strength {e0['strength']:g}; columns = prompt language; "
+                    "'random' rows: a random direction of the same norm instead (mean of "
+                    f"{e0.get('control_draws', 0)} draws); "
                     "mean [95 % CI over confirmation prompts]"))
         deltas = [[f"from {x}", *[_ci(mine[(x, y)]["delta"], mine[(x, y)]["delta_ci_low"],
                                       mine[(x, y)]["delta_ci_high"], sign=True)
@@ -94,6 +112,14 @@ def transfer_tables(s: Section, tr: dict[str, Any], langs: list[str], bdir: Beha
         s.add(Table(["Δ vs base", *langs], deltas,
                     f"Adapter {a}: steered − unsteered base, paired over the same confirmation "
                     "prompts (95 % CI)"))
+        vs_random = [[f"from {x}", *[
+            _ci(mine[(x, y)].get("control_delta"), mine[(x, y)].get("control_delta_ci_low"),
+                mine[(x, y)].get("control_delta_ci_high"), sign=True)
+            if (x, y) in mine else "–" for y in langs]] for x in langs]
+        s.add(Table(["Δ vs random direction", *langs], vs_random,
+                    f"Adapter {a}: steered − the same steering with a random direction of the "
+                    "same norm (mean over draws), paired over confirmation prompts (95 % CI): "
+                    "what the behaviour direction adds beyond perturbing the residual stream"))
         fig = bdir.figure(f"transfer_{a}")
         if fig.exists():
             s.add(Figure(fig, f"Behaviour-transfer matrix of adapter {a} (rows: vector "
@@ -107,17 +133,28 @@ def ablation_table(s: Section, ab: dict[str, Any], bdir: BehaviourDir) -> None:
              _ci(e["mean"], e["ci_low"], e["ci_high"]),
              _ci(e["ablated_mean"], e["ablated_ci_low"], e["ablated_ci_high"]),
              _ci(e["delta"], e["delta_ci_low"], e["delta_ci_high"], sign=True),
+             _ci(e.get("control_mean"), e.get("control_ci_low"), e.get("control_ci_high")),
+             _ci(e.get("control_delta"), e.get("control_delta_ci_low"),
+                 e.get("control_delta_ci_high"), sign=True),
              _n(e["baseline_mean"]), _n(e["removed_fraction"], 2),
-             f"{_n(e.get('coherence'), 2)} → {_n(e.get('ablated_coherence'), 2)}"]
+             f"{_n(e.get('coherence'), 2)} → {_n(e.get('ablated_coherence'), 2)}",
+             f"{_n(e.get('lang_fidelity'), 2)} → {_n(e.get('ablated_lang_fidelity'), 2)}",
+             f"{_n(e.get('garbage_rate'), 2)} → {_n(e.get('ablated_garbage_rate'), 2)}"]
             for e in ab["entries"]]
     layers = ab["layers"]
     where = (f"layers {layers[0]}–{layers[-1]}" if layers == list(range(layers[0],
                                                                           layers[-1] + 1))
              else f"layers {layers}")
+    draws = (ab.get("control") or {}).get("draws", 0)
     s.add(Table(["adapter", "prompts", "direction from", f"adapter {ab['metric']}", "ablated",
-                 "Δ (ablated − adapter)", "base", "share removed", "coherent share"], rows,
+                 "Δ (ablated − adapter)", "random dir. ablated", "Δ vs random", "base",
+                 "share removed", "coherent share", "lang fidelity", "garbage"], rows,
                 f"Directional ablation at {where}: the behaviour direction is projected out of "
-                f"every position; {ab['interval']}"))
+                f"every position; 'random dir.': a random unit direction per layer projected "
+                f"out instead (mean of {draws} draws), 'Δ vs random' = ablated − that control "
+                "paired over prompts; coherent share, language fidelity and garbage rate "
+                "(degenerate answers) as adapter → ablated; "
+                f"{ab['interval']}"))
     fig = bdir.figure("ablation")
     if fig.exists():
         s.add(Figure(fig, "Adapter, ablated adapter and base model per prompt language "
@@ -125,11 +162,21 @@ def ablation_table(s: Section, ab: dict[str, Any], bdir: BehaviourDir) -> None:
 
 
 def geometry_blocks(s: Section, geo: dict[str, Any]) -> None:
-    rows = [[r["kind"], r["what"], _n(r["mean_cos"], 2), str(r["peak_layer"]),
-             _n(r["peak_cos"], 2)] for r in geo["table"]]
-    s.add(Table(["comparison", "what", "mean cosine", "peak layer", "cosine at peak"], rows,
+    def init(r: dict[str, Any]) -> str:
+        v = r.get("identical_lora_a_init")
+        return "–" if v is None else "shared A init" if v else "independent init"
+
+    rows = [[r["kind"], r["what"], _n(r["mean_cos"], 2), _n(r.get("ceiling_mean"), 2),
+             str(r["peak_layer"]), _n(r["peak_cos"], 2), _n(r.get("ceiling_at_peak"), 2),
+             init(r)] for r in geo["table"]]
+    s.add(Table(["comparison", "what", "mean cosine", "noise ceiling", "peak layer",
+                 "cosine at peak", "ceiling at peak", "LoRA init"], rows,
                 "Geometry: cosines averaged over layers (behaviour vectors) or over modules × "
-                "layers (LoRA ΔW); no intervals — one estimate per vector pair"))
+                "layers (LoRA ΔW); no intervals — one estimate per vector pair. Noise ceiling: "
+                "the cosine two vectors of one true direction would show given their "
+                "split-half reliability (√(R_a·R_b), Spearman–Brown); a raw ΔW cosine of "
+                "adapters with a shared A init (same training seed) is inflated against "
+                "independent inits — compare the init-independent output-subspace row"))
     for name, path in geo.get("figures", {}).items():
         title = next((t for prefix, t in _FIG_TITLES if name.startswith(prefix)), name)
         s.add(Figure(Path(path), f"{title} ({name})"))
@@ -163,7 +210,12 @@ def summary_paragraph(tr: dict[str, Any] | None, ab: dict[str, Any] | None,
                     f"{tr['metric']} on {own} prompts: {_n(diag['mean'])} vs "
                     f"{_n(diag['baseline_mean'])} unsteered (Δ "
                     f"{_ci(diag['delta'], diag['delta_ci_low'], diag['delta_ci_high'], sign=True)}"
-                    f"; the adapter itself reaches {_n(diag['lora_mean'])}).")
+                    f"; the adapter itself reaches {_n(diag['lora_mean'])}"
+                    + (f"; a random direction of the same norm reaches "
+                       f"{_n(diag['control_mean'])}, Δ vs random "
+                       + _ci(diag.get("control_delta"), diag.get("control_delta_ci_low"),
+                             diag.get("control_delta_ci_high"), sign=True)
+                       if diag.get("control_mean") is not None else "") + ").")
             diag_d = [e["delta"] for e in mine if e["from_lang"] == e["to_lang"]
                       and e["delta"] is not None]
             off = [e for e in mine if e["from_lang"] != e["to_lang"] and e["delta"] is not None]
@@ -182,18 +234,25 @@ def summary_paragraph(tr: dict[str, Any] | None, ab: dict[str, Any] | None,
     if ab and ab["entries"]:
         down = [e for e in ab["entries"]
                 if _excludes_zero(e["delta_ci_low"], e["delta_ci_high"]) == -1]
+        below_random = [e for e in ab["entries"] if _excludes_zero(
+            e.get("control_delta_ci_low"), e.get("control_delta_ci_high")) == -1]
         said.append(
             f"Projecting the direction out of the adapter lowers the behaviour with an interval "
             f"below 0 in {len(down)} of {len(ab['entries'])} adapter × language cells"
             + (" (" + ", ".join(f"{e['adapter']} on {e['lang']} "
                                 f"{_n(e['delta'], sign=True)}" for e in down[:6]) + ")"
-               if down else "") + ".")
+               if down else "")
+            + (f", and below ablating a random direction in {len(below_random)} of them"
+               if any(e.get("control_mean") is not None for e in ab["entries"]) else "")
+            + ".")
     if geo:
         for r in geo["table"]:
             if r["kind"].startswith("behaviour · behaviour (languages)"):
                 said.append(f"{r['what'].capitalize()}'s vectors in different languages have "
                             f"mean cosine {_n(r['mean_cos'], 2)} (peak {_n(r['peak_cos'], 2)} "
-                            f"at layer {r['peak_layer']}).")
+                            f"at layer {r['peak_layer']}"
+                            + (f"; noise ceiling {_n(r['ceiling_at_peak'], 2)} there"
+                               if r.get("ceiling_at_peak") is not None else "") + ").")
     if not said:
         return "The behaviour stage has no results yet."
     n = len(tr["confirmation_ids"]) if tr else None
@@ -215,10 +274,12 @@ def behaviour_section(doc: Document, bdir: BehaviourDir, langs: list[str]) -> No
     ab = read_json(bdir.ablation) if bdir.ablation.exists() else None
     geo = read_json(bdir.geometry) if bdir.geometry.exists() else None
     s.add("Behaviour vectors are the mean residual difference (adapter − base model) of each "
-          "decoder layer over parallel prompts that are neither eval nor KL prompts, one per "
-          "adapter, language and layer. The layer and strength are chosen per adapter on "
-          "selection prompts (its own vector on its own language, under language-fidelity, "
-          "coherence and KL guards) and every cell is reported on the disjoint confirmation prompts.")
+          "decoder layer over parallel prompts that are neither eval, KL nor training prompts, "
+          "one per adapter, language and layer. The layer and strength are chosen per adapter "
+          "on selection prompts pooled over every language (each language steered by its own "
+          "vector; the setting must pass the language-fidelity, coherence and KL guards in "
+          "every language) and every cell is reported on the disjoint confirmation prompts, "
+          "beside a control that steers or ablates random directions of the same size.")
     sel = read_json(bdir.selection) if bdir.selection.exists() else None
     s.add(summary_paragraph(tr, ab, geo, sel.get("min_coherence", 0.8) if sel else 0.8))
     if sel:

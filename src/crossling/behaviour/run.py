@@ -81,17 +81,20 @@ def analysis_entries(bdir: BehaviourDir) -> dict[str, Any]:
         t = read_json(bdir.transfer)
         out["behaviour_transfer"] = t["entries"]
         protocol.update(transfer_interval=t["interval"], skipped=t["skipped"],
-                        selection_ids=t["selection_ids"], confirmation_ids=t["confirmation_ids"])
+                        selection_ids=t["selection_ids"], confirmation_ids=t["confirmation_ids"],
+                        transfer_control=t.get("control"),
+                        vector_prompts=t.get("vector_prompts"))
     if bdir.selection.exists():
         sel = read_json(bdir.selection)
-        protocol["chosen"] = {a: {"lang": v["lang"], **(v["chosen"] or {})}
-                              for a, v in sel["adapters"].items()}
-        protocol.update(min_fidelity=sel["min_fidelity"], max_kl=sel["max_kl"])
+        protocol["chosen"] = {a: {"langs": v.get("langs", [v.get("lang")]),
+                                  **(v["chosen"] or {})} for a, v in sel["adapters"].items()}
+        protocol.update(min_fidelity=sel["min_fidelity"], max_kl=sel["max_kl"],
+                        selection=sel.get("selection"))
     if bdir.ablation.exists():
         ab = read_json(bdir.ablation)
         out["behaviour_ablation"] = ab["entries"]
         protocol.update(ablation_interval=ab["interval"], ablation_layers=ab["layers"],
-                        ablation_direction=ab["direction"])
+                        ablation_direction=ab["direction"], ablation_control=ab.get("control"))
     if bdir.geometry.exists():
         out["behaviour_geometry"] = read_json(bdir.geometry)["table"]
     if protocol:

@@ -8,7 +8,9 @@ earlier step (or a killed run) left in the log.
 
 Every generation is logged to ``generations.jsonl`` before any score is computed; results
 are scored from that file. A row's ``run`` hash covers everything that changes its text (model,
-adapters, data, decoding), so rows of another configuration are ignored, never mixed in.
+adapters, data, decoding, the ids the vectors are recorded on), so rows of another
+configuration are ignored, never mixed in. Random-direction controls are logged like any
+other cell, one setting per draw, so a rerun (or more draws) generates only what is missing.
 """
 
 from __future__ import annotations
@@ -23,14 +25,14 @@ from typing import Any
 from crossling.analysis.split import selection_confirmation
 from crossling.behaviour.config import BehaviourConfig
 from crossling.errors import CrosslingError
-from crossling.io import JsonlAppender, read_jsonl, sha256_json
+from crossling.io import JsonlAppender, read_jsonl, sha256_file, sha256_json
 from crossling.paths import BehaviourDir, DataDir
 from crossling.steer.corpus import Parallel, aligned_ids, load_parallel
 
 BASE = "base"  # adapter name of the base model (no adapter), as in evaluation
 
 
-def eval_rows(data: str, langs: list[str], max_eval: int) -> dict[str, dict[str, dict[str, Any]]]:
+def eval_rows(data: str, langs: list[str], max_eval: int | None) -> dict[str, dict[str, dict[str, Any]]]:
     """The first ``max_eval`` ids (sorted) present in every language: ``{lang: {id: row}}``.
 
     Raises:
@@ -68,11 +70,45 @@ def kl_ids(parallel: Parallel, langs: list[str], exclude: set[str], n: int, seed
     return sorted(random.Random(seed).sample(ids, min(n, len(ids))))
 
 
-def vector_ids(cfg: BehaviourConfig, parallel: Parallel, langs: list[str],
-               exclude: set[str]) -> list[str]:
-    """Parallel ids the behaviour vectors are recorded on: neither eval nor KL ids."""
-    return aligned_ids(parallel, langs, min_prompts=cfg.min_prompts, max_prompts=cfg.max_prompts,
-                       exclude=exclude)
+def train_ids(data: str) -> dict[str, set[str]]:
+    """Ids of every training file of a data dir: ``{lang: ids of train_<lang>.jsonl}``.
+
+    Why every training language: parallel ids name the same item in every language, so an
+    item the en adapter was trained on is not held out for the de vector either.
+    """
+    root = DataDir(Path(data)).root
+    out: dict[str, set[str]] = {}
+    for path in sorted(root.glob("train_*.jsonl")):
+        out[path.stem.removeprefix("train_")] = {str(r["id"]) for r in read_jsonl(path)}
+    return out
+
+
+def vector_ids(cfg: BehaviourConfig, parallel: Parallel, langs: list[str], held: set[str],
+               kl: set[str], trained: set[str]) -> tuple[list[str], dict[str, Any]]:
+    """Parallel ids the behaviour vectors are recorded on: neither eval, KL nor training ids.
+
+    Returns:
+        (ids, counts): ``counts`` says how many shared ids each exclusion removed and how
+        many are used, as recorded in the vectors' metadata and ``transfer.json``.
+
+    Raises:
+        CrosslingError: fewer than ``min_prompts`` ids left, naming what was excluded.
+    """
+    shared = set(aligned_ids(parallel, langs, min_prompts=0))
+    left = shared - held - kl - trained
+    counts = {"shared": len(shared), "excluded_eval": len(shared & held),
+              "excluded_kl": len(shared & kl - held),
+              "excluded_train": len(shared & trained - held - kl), "available": len(left)}
+    if len(left) < cfg.min_prompts:
+        raise CrosslingError(
+            f"only {len(left)} parallel prompts of '{cfg.vector_data}' are left for the "
+            f"behaviour vectors in {'+'.join(langs)} (of {len(shared)} shared: "
+            f"{counts['excluded_eval']} eval, {counts['excluded_kl']} KL and "
+            f"{counts['excluded_train']} training ids excluded; need min_prompts="
+            f"{cfg.min_prompts}); set behaviour.vector_data to prompts the adapters were not "
+            "trained on, train on fewer rows, or lower min_prompts.")
+    ids = sorted(left)[:cfg.max_prompts]
+    return ids, {**counts, "used": len(ids)}
 
 
 def setting_key(phase: str, adapter: str, from_lang: str | None, layer: int | None,
@@ -96,7 +132,8 @@ class Stage:
         confirmation: ids the chosen setting is reported on.
         parallel: the vector prompts ``{lang: {id: text}}``.
         kl: ids of the held-out KL prompts.
-        vec_ids: ids the vectors are recorded on.
+        vec_ids: ids the vectors are recorded on (no eval, KL or training id).
+        vec_counts: how many shared parallel ids each exclusion removed, and how many are used.
         answers: reference answers ``{lang: {id: text}}`` (position 'answer' only).
         run: hash of what changes a generation's text.
     """
@@ -112,6 +149,7 @@ class Stage:
     kl: list[str]
     vec_ids: list[str]
     run: str
+    vec_counts: dict[str, Any] = field(default_factory=dict)
     answers: Parallel | None = None
     loaded: Any = None
     backend: Any = None
@@ -178,10 +216,9 @@ class Stage:
             self.backend.generate(prompts, gcfg, on_result=on_result)
 
 
-def run_hash(cfg: BehaviourConfig) -> str:
-    """Hash of what changes a generation's text (not the grid, guards or batch size)."""
-    from crossling.io import sha256_file
-
+def run_hash(cfg: BehaviourConfig, vec_ids: list[str] | None = None) -> str:
+    """Hash of what changes a generation's text (not the grid, guards or batch size); the
+    vector ids too, since they depend on the data dir's training files, not on the config."""
     adapters = {}
     for name, path in sorted(cfg.adapters.items()):
         p = Path(path) / "adapter_model.safetensors"
@@ -193,6 +230,7 @@ def run_hash(cfg: BehaviourConfig) -> str:
         "position": cfg.position, "max_eval": cfg.max_eval,
         "max_new_tokens": cfg.max_new_tokens, "kl_prompts": cfg.kl_prompts, "seed": cfg.seed,
         "selection_fraction": cfg.selection_fraction,
+        **({"vector_ids": sha256_json(vec_ids)} if vec_ids is not None else {}),
     })[:16]
 
 
@@ -237,10 +275,20 @@ def open_stage(cfg: BehaviourConfig, loaded: Any = None) -> Stage:
                     for lang, texts in parallel.items()}
     held = all_eval_ids(cfg.data)
     kl = kl_ids(parallel, langs, held, cfg.kl_prompts, cfg.seed)
-    vec_ids = vector_ids(cfg, parallel, langs, held | set(kl))
+    trained = train_ids(cfg.data)
+    vec_ids, counts = vector_ids(cfg, parallel, langs, held, set(kl),
+                                 set().union(*trained.values()))
+    counts["train_files"] = sorted(trained)
+    # an adapter's training set is this data dir's only when it was trained on it
+    manifest = DataDir(Path(cfg.data)).manifest
+    data_hash = sha256_file(manifest) if manifest.exists() else None
+    counts["trained_on_this_data"] = {
+        name: read_adapter_meta(Path(path)).data_hash == data_hash
+        for name, path in cfg.adapters.items()}
     return Stage(cfg=cfg, bdir=BehaviourDir(Path(cfg.out)), langs=langs, adapters=adapters,
                  rows=rows, selection=selection, confirmation=confirmation, parallel=parallel,
-                 kl=kl, vec_ids=vec_ids, run=run_hash(cfg), answers=answers, loaded=loaded)
+                 kl=kl, vec_ids=vec_ids, run=run_hash(cfg, vec_ids), answers=answers,
+                 loaded=loaded, vec_counts=counts)
 
 
 def _data_langs(data: str) -> list[str]:

@@ -5,8 +5,13 @@ cancel prompt by prompt, so what is left is what the adapter writes into the res
 Measured separately in every language on parallel prompts (the same ids in each), the vectors
 of two languages can be compared directly (geometry) and swapped (the transfer matrix).
 
-The prompts are never eval prompts nor the KL guard's prompts: their ids are excluded before
-anything is recorded, and the metadata lists the ids that were used.
+The prompts are never eval prompts, the KL guard's prompts or prompts any adapter was trained
+on (the data dir's ``train_<lang>.jsonl`` ids): their ids are excluded before anything is
+recorded, and the metadata lists the ids that were used.
+
+Each vector also keeps two *split-half* vectors, the same difference over two disjoint,
+seeded halves of its prompts: their cosine is the vector's split-half reliability, from which
+geometry derives a noise ceiling for cosines between vectors.
 """
 
 from __future__ import annotations
@@ -44,9 +49,12 @@ class BehaviourVectors(LayerVectors):
         adapter_lang: the adapter's training language.
         lang: language of the prompts the vectors were measured on.
         model_spec: canonical base-model name.
-        item_ids: parallel ids of the prompts used (never eval or KL ids).
+        item_ids: parallel ids of the prompts used (never eval, KL or training ids).
         position: pooling ('mean' or 'last').
         extra: anything else worth recording (config hash, data source).
+        halves: ``[2, n_layers, d_model]`` the same difference over each half of
+            ``half_ids`` (None when fewer than 4 prompts were used).
+        half_ids: the two disjoint halves of ``item_ids``.
     """
 
     vectors: Any
@@ -58,6 +66,8 @@ class BehaviourVectors(LayerVectors):
     item_ids: list[str]
     position: str
     extra: dict[str, Any] = field(default_factory=dict)
+    halves: Any = None
+    half_ids: list[list[str]] | None = None
 
     def metadata(self) -> dict[str, Any]:
         return {
@@ -66,6 +76,7 @@ class BehaviourVectors(LayerVectors):
             "hidden_size": self.hidden_size, "n_prompts": len(self.item_ids),
             "item_ids": list(self.item_ids), "position": self.position,
             "norms": self.norms(), "resid_norm": [float(x) for x in self.resid_norm],
+            **({"half_ids": self.half_ids} if self.half_ids is not None else {}),
             **({"extra": self.extra} if self.extra else {}),
         }
 
@@ -75,10 +86,12 @@ class BehaviourVectors(LayerVectors):
 
         path = bdir.vectors(self.adapter, self.lang)
         meta = self.metadata()
+        tensors = {"vectors": self.vectors.float().contiguous().cpu(),
+                   "resid_norm": self.resid_norm.float().contiguous().cpu()}
+        if self.halves is not None:
+            tensors["halves"] = self.halves.float().contiguous().cpu()
         with atomic_path(path) as tmp:
-            save_file({"vectors": self.vectors.float().contiguous().cpu(),
-                       "resid_norm": self.resid_norm.float().contiguous().cpu()},
-                      str(tmp), metadata={"crossling": json.dumps(meta)})
+            save_file(tensors, str(tmp), metadata={"crossling": json.dumps(meta)})
         atomic_write_json(bdir.metadata(self.adapter, self.lang), meta)
         return path
 
@@ -107,7 +120,8 @@ class BehaviourVectors(LayerVectors):
         return cls(vectors=t["vectors"], resid_norm=t["resid_norm"], adapter=meta["adapter"],
                    adapter_lang=meta["adapter_lang"], lang=meta["lang"],
                    model_spec=meta["model_spec"], item_ids=list(meta["item_ids"]),
-                   position=meta["position"], extra=meta.get("extra", {}))
+                   position=meta["position"], extra=meta.get("extra", {}),
+                   halves=t.get("halves"), half_ids=meta.get("half_ids"))
 
 
 @contextlib.contextmanager
@@ -211,6 +225,18 @@ def record_answers(model: Any, tokenizer: Any, prompts: list[str], answers: list
                      n_tokens=n_tokens)
 
 
+def split_halves(ids: list[str], seed: int) -> list[list[str]] | None:
+    """Two disjoint halves of ``ids`` (a seeded shuffle, each half sorted), or None when a
+    half would have fewer than 2 prompts."""
+    import random
+
+    if len(ids) < 4:
+        return None
+    order = random.Random(f"{seed}:split-half").sample(list(ids), len(ids))
+    k = len(order) // 2
+    return [sorted(order[:k]), sorted(order[k:2 * k])]
+
+
 @dataclass
 class Recorded:
     """Pooled base-model activations per language and every adapter's vectors."""
@@ -232,6 +258,7 @@ def compute_behaviour_vectors(
     batch_size: int = 16,
     layers_path: str | None = None,
     extra: dict[str, Any] | None = None,
+    seed: int = 0,
 ) -> Recorded:
     """Behaviour vectors of every adapter in every language, and language vectors.
 
@@ -247,6 +274,7 @@ def compute_behaviour_vectors(
         batch_size: prompts per forward pass.
         layers_path: decoder-layer path override.
         extra: recorded in every vector's metadata.
+        seed: seed of the split into halves (:func:`split_halves`).
 
     Returns:
         ``behaviour[(adapter, lang)]`` and ``lang_vectors[(train_lang, lang)]`` (base-model
@@ -271,16 +299,26 @@ def compute_behaviour_vectors(
                 system_prompt=system, batch_size=batch_size, layers_path=layers_path)
 
     base = {lang: record(None, lang) for lang in langs}  # pooled [n, L, d] per language
+    halves = split_halves(list(ids), seed)
+    where = {i: k for k, i in enumerate(ids)}
+    rows = ([torch.tensor([where[i] for i in h]) for h in halves]
+            if halves is not None else [])
+
+    def vector(a: Any, b: Any) -> Any:  # [n, L, d] pooled of adapter and base -> [L, d]
+        return torch.stack([diff(a[:, layer], b[:, layer])
+                            for layer in range(a.shape[1])]).float()
+
     out: dict[tuple[str, str], BehaviourVectors] = {}
     for name, train_lang in adapters.items():
         for lang in langs:
             rec = record(name, lang)
-            vecs = [diff(rec.pooled[:, layer], base[lang].pooled[:, layer])
-                    for layer in range(rec.pooled.shape[1])]
             out[(name, lang)] = BehaviourVectors(
-                vectors=torch.stack(vecs).float(), resid_norm=base[lang].token_norm.float(),
+                vectors=vector(rec.pooled, base[lang].pooled),
+                resid_norm=base[lang].token_norm.float(),
                 adapter=name, adapter_lang=train_lang, lang=lang, model_spec=loaded.spec,
-                item_ids=list(ids), position=position, extra=dict(extra or {}))
+                item_ids=list(ids), position=position, extra=dict(extra or {}),
+                halves=(torch.stack([vector(rec.pooled[r], base[lang].pooled[r]) for r in rows])
+                        if rows else None), half_ids=halves)
     lang_vecs: dict[tuple[str, str], SteeringVectors] = {}
     for target in dict.fromkeys(a for a in adapters.values() if a in langs):
         for source in langs:
@@ -299,7 +337,7 @@ def compute_behaviour_vectors(
 
 def vectors_hash(stage: Stage) -> str:
     """What the vectors depend on: the run hash (model, adapters, data) and the ids used."""
-    return sha256_json([stage.run, stage.vec_ids, stage.cfg.position])[:16]
+    return sha256_json([stage.run, stage.vec_ids, stage.cfg.position, "split-half/1"])[:16]
 
 
 def run_vectors(stage: Stage) -> dict[tuple[str, str], BehaviourVectors]:
@@ -329,7 +367,9 @@ def run_vectors(stage: Stage) -> dict[tuple[str, str], BehaviourVectors]:
             batch_size=stage.cfg.batch_size,
             layers_path=stage.cfg.model.layers_path,
             extra={"config_hash": h, "data": stage.cfg.vector_data,
-                   "excluded": "eval ids of the task and the KL prompts"})
+                   "excluded": "eval ids of the task, the KL prompts and the training ids",
+                   "prompt_counts": stage.vec_counts},
+            seed=stage.cfg.seed)
         for lv in rec.lang_vectors.values():
             lv.save(bdir.lang_vectors)
         for bv in rec.behaviour.values():

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 import time
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,7 @@ from crossling.io import (
     atomic_write_json,
     atomic_write_jsonl,
     read_json,
+    read_jsonl,
     sha256_file,
 )
 from crossling.paths import DataDir
@@ -64,6 +66,31 @@ def load_data_dir(path: str | Path) -> dict[str, Any]:
             f"{path}/manifest.json is not from 'crossling data build'; rebuild the data dir."
         )
     return dict(manifest)
+
+
+def candidate_langs(path: str | Path, extra: Iterable[str] = ()) -> list[str]:
+    """The languages language identification chooses among for a task's answers: every
+    language of the data dir (the manifest's train and eval languages, else the languages of
+    its files) plus ``extra`` (e.g. a steering target).
+
+    Why one set: ``lang_fidelity`` depends on the candidates (an answer in Bulgarian is
+    "Russian" when Bulgarian is not a candidate); eval, the steering sweep and the behaviour
+    stage all call this, so one answer gets one verdict in every stage.
+    """
+    d = DataDir(Path(path))
+    langs: list[str] = []
+    if d.manifest.exists():
+        try:
+            m = read_json(d.manifest)
+            langs = [*m.get("train_langs", []), *m.get("eval_langs", [])]
+        except Exception:
+            langs = []
+    if not langs:
+        langs = [f.stem.removeprefix("train_") for f in sorted(d.root.glob("train_*.jsonl"))]
+        for f in (d.eval_file, d.eval_harmless_file):
+            if f.exists():
+                langs += [str(r["lang"]) for r in read_jsonl(f)]
+    return sorted(dict.fromkeys([*langs, *extra]))
 
 
 def _eval_rows(rows: list[SourceRow], ids: set[str], langs: list[str], kind: str) -> list[dict]:

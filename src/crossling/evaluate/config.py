@@ -99,8 +99,9 @@ class EvalConfig(BaseModel):
         default_factory=lambda: JudgeConfig.model_validate({}), description="LLM judge settings."
     )
     out: str = Field(..., description="Output folder (EvalDir).")
-    seed: int = Field(default=0, description="Seed of the bootstrap confidence intervals.")
-    n_boot: int = Field(default=2000, ge=100, description="Bootstrap resamples per CI.")
+    seed: int = Field(default=0, description="Seed of the Monte Carlo tests and intervals.")
+    n_boot: int = Field(default=2000, ge=100, description="Monte Carlo draws per test "
+                        "(sign flips beyond 20 prompts, label permutations).")
     plots: bool = Field(default=True, description="Write bar/box plots and transfer heatmaps.")
     report_to: ReportTo = Field(
         default_factory=list,

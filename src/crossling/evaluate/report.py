@@ -86,7 +86,7 @@ def text_report(
             approx = ", approximate: n < 30" if r.get("approximate") else ""
             lines.append(f"  mean={r['mean']:.2f} std={r['std']:.2f} "
                          f"95% CI=[{r['ci_low']:.2f}, {r['ci_high']:.2f}] "
-                         f"({r.get('method') or 'bootstrap over prompts'}{approx})")
+                         f"({r.get('method') or 'over prompts'}{approx})")
             lines.append("  " + "  ".join(f"p{p}={r[f'p{p}']:.2f}" for p in PERCENTILES))
         lines += ["", "RAW VALUES"]
         for r in rows:

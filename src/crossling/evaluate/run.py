@@ -202,7 +202,8 @@ def generate_missing(
         return 0
     from crossling.evaluate.backends import get_backend
 
-    backend = get_backend(cfg.backend)(cfg.model, adapters or None)
+    # the run's decoding settings: the HF backend's start-up canary checks that mode
+    backend = get_backend(cfg.backend)(cfg.model, adapters or None, generation=cfg.generation)
     if base_model is not None and hasattr(backend, "loaded"):
         base_model.adopt(backend.loaded)
     if on_ready is not None:
@@ -263,7 +264,10 @@ def run_eval(cfg: EvalConfig) -> EvalDir:
     rows = load_eval_rows(data, langs, cfg.limit)
     langs = list(dict.fromkeys(str(r["lang"]) for r in rows))
     base_model = BaseModel(cfg.model)
-    ctx = ScorerContext(langs=langs, judge=cfg.judge, system_prompt=cfg.model.system_prompt,
+    from crossling.data.build import candidate_langs
+
+    ctx = ScorerContext(langs=candidate_langs(data.root, langs), judge=cfg.judge,
+                        system_prompt=cfg.model.system_prompt,
                         base_model=base_model)
     scorers = build_scorers(with_quality_scorers(cfg.scorers), ctx)
     from crossling.evaluate.backends import get_backend
@@ -334,9 +338,10 @@ def write_outputs(
     cfg: EvalConfig, out: EvalDir, gens: list[dict[str, Any]], scores: list[dict[str, Any]]
 ) -> None:
     """Summary CSV/JSON, text report, io pairs, judge agreement and plots from the logs."""
-    from crossling.evaluate.scorers import rate_scorers
+    from crossling.evaluate.scorers import rate_scorers, score_bounds
 
-    summary = summarize(scores, seed=cfg.seed, n_boot=cfg.n_boot, rates=rate_scorers())
+    summary = summarize(scores, seed=cfg.seed, n_boot=cfg.n_boot, rates=rate_scorers(),
+                        bounds=score_bounds())
     atomic_write_text(out.summary_csv, summary_csv(summary))
     atomic_write_json(out.summary_json, summary)
     title = f"crossling eval: model {cfg.model.name}, data {cfg.data}"

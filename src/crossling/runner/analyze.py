@@ -37,7 +37,7 @@ def _as_rows(matrix: dict[str, dict[str, Interval]], scorer: str, kind: str) -> 
 
 def analyze_task(cfg: ExperimentConfig, run: RunDir, task: str) -> dict[str, Any]:
     """Statistics of one task's evaluation, keyed by prompt kind then scorer."""
-    from crossling.evaluate.scorers import rate_scorers
+    from crossling.evaluate.scorers import rate_scorers, score_bounds
 
     dcfg = cfg.tasks[task]
     scores = read_jsonl(run.eval(task).scores)
@@ -46,18 +46,19 @@ def analyze_task(cfg: ExperimentConfig, run: RunDir, task: str) -> dict[str, Any
     rows_order = [CONTROL, *dcfg.train_langs]
     out: dict[str, Any] = {"kinds": {}, "seeds": cfg.seeds}
     n_boot = cfg.eval.n_boot
-    rates = rate_scorers()
+    rates, bounds = rate_scorers(), score_bounds()
     tests: dict[str, list[tuple[str, Asymmetry]]] = {}  # scorer -> (kind, test)
     for kind in kinds:
         per_scorer: dict[str, Any] = {}
         for scorer in cfg.scorers_for(task):
-            matrix = transfer_matrix(scores, scorer, cfg.seed, kind, n_boot,
-                                     rate=scorer in rates)
+            rate, bound = scorer in rates, bounds.get(scorer)
+            matrix = transfer_matrix(scores, scorer, cfg.seed, kind, n_boot, rate, bound)
             if not matrix:
                 continue
-            delta = control_subtracted(scores, scorer, cfg.seed, kind, n_boot)
+            delta = control_subtracted(scores, scorer, cfg.seed, kind, n_boot, rate, bound)
             tests.setdefault(scorer, []).extend(
-                (kind, a) for a in all_asymmetries(scores, scorer, cfg.seed, kind, n_boot))
+                (kind, a) for a in all_asymmetries(scores, scorer, cfg.seed, kind, n_boot,
+                                                   bound))
             per_seed = per_seed_table(scores, scorer, kind)
             for r in per_seed:  # one-seed studies name adapters without '-s<seed>'
                 if r["seed"] is None and r["adapter"] != CONTROL:
@@ -110,13 +111,13 @@ def quality_matrices(
 ) -> dict[str, Any]:
     """``degenerate``, ``fluency`` and ``fluency_ref`` matrices (adapter × language), the
     rules that fired per cell (``reasons``, from the generations) and each cell's flags."""
-    from crossling.evaluate.scorers import rate_scorers
+    from crossling.evaluate.scorers import rate_scorers, score_bounds
 
-    rates = rate_scorers()
+    rates, bounds = rate_scorers(), score_bounds()
     mats = {
         scorer: {a: {lang: c.as_dict() for lang, c in cols.items()}
                  for a, cols in transfer_matrix(scores, scorer, seed, kind, n_boot,
-                                                rate=scorer in rates).items()}
+                                                scorer in rates, bounds.get(scorer)).items()}
         for scorer in QUALITY_SCORERS
     }
     reasons = reason_counts(generations or [], system_prompt, kind)

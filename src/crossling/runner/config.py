@@ -38,7 +38,8 @@ class StudyEvalConfig(_BaseModel):
     )
     backend: str = Field("hf", description="Generation backend: hf or vllm.")
     judge: JudgeConfig = Field(default_factory=JudgeConfig, description="LLM judge settings.")
-    n_boot: int = Field(2000, ge=100, description="Bootstrap resamples per CI.")
+    n_boot: int = Field(2000, ge=100, description="Monte Carlo draws per test (sign flips "
+                        "beyond 20 prompts).")
 
 
 class StudySteerConfig(_BaseModel):
@@ -69,13 +70,18 @@ class StudySteerConfig(_BaseModel):
     builder: str = Field("mean_diff", description="Vector builder: mean_diff or pca.")
     position: str = Field("mean", description="Pooling of prompt tokens: mean or last.")
     vector_data: str = Field("builtin", description="Parallel prompts for the vectors.")
-    kl_prompts: int = Field(8, ge=1, description="Held-out harmless prompts for the KL check.")
-    max_eval: int = Field(
-        20, ge=2, description="Prompts per language: a seeded sample, split into selection "
-        "and confirmation halves."
+    kl_prompts: int = Field(
+        16, ge=2, description="Held-out harmless prompts for the KL check: half guard the "
+        "choice, the other half re-check the chosen cell."
+    )
+    max_eval: int | None = Field(
+        None, ge=2, description="Prompts per language: a seeded sample (null: every eval id "
+        "of the task), split into selection and confirmation ids."
     )
     selection_fraction: float = Field(
-        0.5, gt=0, lt=1, description="Share of the prompts the best cell is chosen on."
+        0.4, gt=0, lt=1, description="Share of the prompts the best cell is chosen on; the "
+        "rest confirm it (0.3-0.5 leaves a confirmation that can detect a moderate effect: "
+        "best.json states the smallest detectable one)."
     )
     max_new_tokens: int | None = Field(
         None, ge=1, description="Tokens generated per answer (null: the eval's "

@@ -35,13 +35,17 @@ def _num(v: Any, digits: int = 1) -> str:
 
 
 def _cell(c: dict[str, Any] | None, digits: int = 1, na: int = 0) -> str:
-    """``mean [low, high]``; ``≈`` marks an interval over fewer than 30 prompts; ``na``
-    answers the scorer could not read are named (they are not in the mean)."""
+    """``mean [low, high]``; ``≈`` marks an interval over fewer than 30 prompts; with 2 seeds
+    (no interval) ``mean (runs: a, b)``; ``na`` answers the scorer could not read are named
+    (they are not in the mean)."""
     tail = f" ({na} N/A)" if na else ""
     if not c:
         return "N/A" + tail if na else "–"
     if c.get("mean") is None or not math.isfinite(c["mean"]):
         return "N/A" + tail
+    if c.get("runs") and c.get("ci_low") is None:  # 2 seeds: no interval, the two runs
+        runs = ", ".join(_num(r.get("mean"), digits) for r in c["runs"])
+        return f"{_num(c['mean'], digits)} (runs: {runs}){tail}"
     mark = "≈" if c.get("approximate") else ""
     return (f"{_num(c['mean'], digits)} {mark}[{_num(c['ci_low'], digits)}, "
             f"{_num(c['ci_high'], digits)}]{tail}")
@@ -51,15 +55,27 @@ def interval_note(cfg: ExperimentConfig) -> str:
     """What every interval of the report is over, in one paragraph."""
     n = len(cfg.seeds)
     rates = ", ".join(sorted(_rates())) or "none"
-    common = (f"Rates ({rates}) get Wilson score intervals; other means get percentile "
-              f"bootstrap intervals ({cfg.eval.n_boot} resamples, seed {cfg.seed}). An interval "
-              "marked ≈ rests on fewer than 30 prompts and its coverage is approximate.")
-    if n > 1:
+    common = (
+        f"Cells: rates ({rates}) get Clopper–Pearson intervals; % uppercase, bounded by 0 and "
+        "100, gets below 100 prompts an interval that assumes only those bounds (from 100, "
+        "the hull of the t and a dispersion-scaled Wilson interval). Differences (control-"
+        "subtracted cells, asymmetry tests, steered vs unsteered) are paired over prompts: "
+        "the p-value is the sign-flip permutation test (exact up to 20 prompts, the exact "
+        "McNemar test for rates) and the interval inverts it (Newcombe's score interval for "
+        "a difference of two rates). Each is calibrated by simulation at 6 to 100 prompts "
+        "and 1 to 5 seeds (benchmarks/calibration.py). An interval marked ≈ rests on fewer "
+        "than 30 prompts.")
+    if n == 2:
+        return (f"**Intervals.** All 95 %. With 2 training seeds ({cfg.seeds}) seed variance "
+                "is not estimable: cells and tests give no seed-level interval or p-value; "
+                "each run is reported on its own, over prompts and conditional on that run "
+                "(the per-seed table). " + common)
+    if n > 2:
         return (f"**Intervals.** All 95 %. Transfer-matrix cells, control-subtracted cells and "
-                f"asymmetry tests use a two-level bootstrap: the {n} training seeds "
-                f"{cfg.seeds} are resampled within each training language, then the prompts "
-                "(jointly for paired comparisons); rate cells take the wider of the Wilson "
-                "and the two-level interval. " + common)
+                f"asymmetry tests are hierarchical over the {n} training seeds {cfg.seeds} and "
+                "the prompts: the spread of the per-seed means and of the per-prompt means, "
+                f"with the t quantile of {n - 1} degrees of freedom, never narrower than the "
+                "interval over prompts. " + common)
     return (f"**Intervals.** All 95 %, over prompts only: with one training seed "
             f"({cfg.seeds[0]}) they are conditional on one training run per language and do "
             "not show how much another run would differ. " + common)
@@ -316,32 +332,12 @@ def _steer_section(doc: Document, cfg: ExperimentConfig, run: RunDir) -> None:
           f"{metric} with language fidelity ≥ {st.min_fidelity} and KL ≤ {st.max_kl}, "
           f"strengths searched {searched}) and **reported on {n_conf} other confirmation "
           "prompts**: the best of many cells, scored where it was picked, is biased upward.")
-    conf_rows = []
-    for lang, c in best.get("confirmation", {}).items():
-        d = _digits(metric)
-        if c.get("layer") is None:
-            conf_rows.append([lang, "–", "–", _cell({"mean": c.get("baseline_mean"),
-                              "ci_low": c.get("baseline_ci_low"),
-                              "ci_high": c.get("baseline_ci_high"),
-                              "approximate": c.get("approximate")}, d),
-                              "no cell met the constraints", "–", "–"])
-            continue
-        direction = "toward" if (c.get("strength") or 0) > 0 else "away from"
-        conf_rows.append([
-            lang, str(c["layer"]), f"{_num(c['strength'], 2)} ({direction} {st.toward})",
-            _cell({"mean": c.get("baseline_mean"), "ci_low": c.get("baseline_ci_low"),
-                   "ci_high": c.get("baseline_ci_high"), "approximate": c.get("approximate")}, d),
-            _cell(c, d),
-            _cell({"mean": c.get("delta"), "ci_low": c.get("delta_ci_low"),
-                   "ci_high": c.get("delta_ci_high"), "approximate": c.get("approximate")}, d),
-            _num(c.get("delta_p"), 3),
-        ])
-    if conf_rows:
-        s.add(Table(["prompts", "layer", "strength", f"unsteered {metric}",
-                     f"steered {metric}", "difference (paired)", "p"], conf_rows,
-                    f"Confirmation prompts (n = {n_conf} per language): chosen setting vs "
-                    "unsteered, 95 % intervals (rates: Wilson; difference: paired bootstrap "
-                    "over prompts, conditional on the one adapter steered)"))
+    table = confirmation_table(best, metric)
+    if table is not None:
+        s.add(table)
+    failed = confirmation_failures(best)
+    if failed:
+        s.add(failed)
     over = best.get("max_over_refusal") is not None
     rows = []
     for lang, res in best.get("per_lang", {}).items():
@@ -382,6 +378,62 @@ def _steer_section(doc: Document, cfg: ExperimentConfig, run: RunDir) -> None:
     if vd.diagnostics_plot.exists():
         s.add(Figure(vd.diagnostics_plot, "Language vectors: per-layer norms and cosine "
                                           "similarities"))
+
+
+FAILED_ON_CONFIRMATION = "failed guard on confirmation"
+
+
+def confirmation_table(best: dict[str, Any], metric: str) -> Table | None:
+    """The sweep's confirmation rows (``best.json``): the chosen setting vs unsteered on the
+    confirmation prompts, the smallest difference they could detect and whether every guard
+    held there; None when there is no confirmation."""
+    conf = best.get("confirmation", {})
+    if not conf:
+        return None
+    toward = best.get("toward", "")
+    d = _digits(metric)
+    rows = []
+    for lang, c in conf.items():
+        base = _cell({"mean": c.get("baseline_mean"), "ci_low": c.get("baseline_ci_low"),
+                      "ci_high": c.get("baseline_ci_high"),
+                      "approximate": c.get("approximate")}, d)
+        if c.get("layer") is None:
+            rows.append([lang, "–", "–", base, "no cell met the constraints", "–", "–", "–",
+                         "–"])
+            continue
+        direction = "toward" if (c.get("strength") or 0) > 0 else "away from"
+        status = ("FAILED: " + "; ".join(c.get("failed_guards", []))
+                  if c.get("status") == FAILED_ON_CONFIRMATION else c.get("status", "–"))
+        rows.append([
+            lang, str(c["layer"]), f"{_num(c['strength'], 2)} ({direction} {toward})", base,
+            _cell(c, d),
+            _cell({"mean": c.get("delta"), "ci_low": c.get("delta_ci_low"),
+                   "ci_high": c.get("delta_ci_high"), "approximate": c.get("approximate")}, d),
+            _num(c.get("delta_p"), 3), _num(c.get("mde"), d), status,
+        ])
+    n_conf = len(best.get("confirmation_ids", []))
+    return Table(["prompts", "layer", "strength", f"unsteered {metric}", f"steered {metric}",
+                  "difference (paired)", "p", "detectable (80 % power)",
+                  "guards on confirmation"], rows,
+                 f"Confirmation prompts (n = {n_conf} per language): chosen setting vs "
+                 "unsteered, 95 % intervals over prompts, conditional on the one adapter "
+                 "steered (cells: rate or bounded-mean intervals; difference: paired sign-flip "
+                 "test and its inversion); 'detectable' is the smallest true difference this "
+                 "many prompts find with 80 % power; the guards (fidelity, garbage, KL on other "
+                 "KL prompts, over-refusal on other harmless prompts) are re-measured here, "
+                 "and a FAILED row is not a result")
+
+
+def confirmation_failures(best: dict[str, Any]) -> str | None:
+    """One bold sentence naming the languages where the chosen setting failed a guard on the
+    confirmation prompts; None when it failed nowhere."""
+    failed = [lang for lang, c in best.get("confirmation", {}).items()
+              if c.get("status") == FAILED_ON_CONFIRMATION]
+    if not failed:
+        return None
+    return (f"**The chosen setting failed a guard on the confirmation prompts in "
+            f"{', '.join(failed)}**: its difference there is shown for the record only; it "
+            "is not a confirmed effect.")
 
 
 def _steer_caveats(cfg: ExperimentConfig, run: RunDir, best: dict[str, Any]) -> list[str]:

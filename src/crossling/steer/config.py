@@ -149,14 +149,15 @@ class SweepConfig(BaseModel):
         8, ge=2, description="Fewest parallel prompts per language pair for computing vectors."
     )
     position: Position = Field("mean", description="Pooling when computing vectors.")
-    max_eval: int = Field(
-        20, ge=2,
-        description="Eval prompts per language: a seeded sample of the data's eval ids, split "
-        "into selection and confirmation ids.",
+    max_eval: int | None = Field(
+        None, ge=2,
+        description="Eval prompts per language: a seeded sample of the data's eval ids (null: "
+        "every one), split into selection and confirmation ids.",
     )
     selection_fraction: float = Field(
-        0.5, gt=0, lt=1,
-        description="Share of the eval prompts the best cell is chosen on; the rest confirm it.",
+        0.4, gt=0, lt=1,
+        description="Share of the eval prompts the best cell is chosen on; the rest confirm it "
+        "(best.json states the smallest effect the confirmation can detect).",
     )
     max_new_tokens: int = Field(
         48, ge=1, description="Tokens generated per answer (greedy) when 'generation' is null."
@@ -167,7 +168,8 @@ class SweepConfig(BaseModel):
         "null: greedy with max_new_tokens.",
     )
     batch_size: int = Field(8, ge=1, description="Prompts per generate call.")
-    n_boot: int = Field(2000, ge=100, description="Bootstrap resamples per interval.")
+    n_boot: int = Field(2000, ge=100, description="Monte Carlo draws per test (sign flips "
+                        "beyond 20 prompts).")
     min_fidelity: float = Field(
         0.8, ge=0, le=1, description="Best cell must keep lang_fidelity at least this high."
     )

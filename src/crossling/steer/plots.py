@@ -73,7 +73,7 @@ def plot_curves(
     table: list[dict[str, Any]], metric: str, layers: dict[str, int], path: Path, toward: str
 ) -> None:
     """Mean ``metric`` vs strength, one line per language at that language's layer, with
-    bootstrap CIs as bands (the seed study's figure)."""
+    95 % intervals as bands (the seed study's figure)."""
     import matplotlib
 
     matplotlib.use("Agg")

@@ -71,11 +71,13 @@ def score_table(
         kl_rows: logged KL rows (``steer``, ``lang``, ``kl``, ``status``).
         metrics: scorer names (behaviour metrics and lang_fidelity).
         scorer_langs: languages in play for language identification.
-        seed: bootstrap seed.
+        seed: Monte Carlo seed.
         ctx: a ``ScorerContext`` (the base model for ``fluency``, the system prompt);
             by default one with ``scorer_langs`` only.
-        n_boot: bootstrap resamples.
-        rates: metrics that are 0/1 rates (Wilson intervals; others: bootstrap over prompts).
+        n_boot: Monte Carlo draws.
+        rates: metrics that are 0/1 rates (besides those whose scorer declares ``rate``);
+            intervals come from :func:`crossling.analysis.stats.describe` with the scorer's
+            declared bounds.
         harmless_metric: scorer whose mean over the cell's harmless rows is its
             ``over_refusal`` (None: no over-refusal columns).
 
@@ -86,8 +88,9 @@ def score_table(
         ``layer`` None.
     """
     from crossling.analysis.stats import describe
-    from crossling.evaluate.scorers import ScorerContext, get_scorer
+    from crossling.evaluate.scorers import ScorerContext, get_scorer, rate_scorers, score_bounds
 
+    bounds, declared = score_bounds(), rate_scorers()
     if ctx is None:
         ctx = ScorerContext(langs=scorer_langs)
     scorers = {m: get_scorer(m, ctx) for m in metrics}
@@ -119,7 +122,8 @@ def score_table(
             many = getattr(scorer, "score_many", None)
             values = (many(rows) if many is not None
                       else [scorer.score(r["response"], lang, r) for r in rows])
-            d = describe(values, seed, n_boot, rate=m in rates)
+            d = describe(values, seed, n_boot, rate=m in rates or m in declared,
+                         bounds=bounds.get(m))
             out[m], out[f"{m}_ci_low"], out[f"{m}_ci_high"] = d["mean"], d["ci_low"], d["ci_high"]
         if harmless_metric is not None:
             _over_refusal(out, harmless.get((lang, key), []), harmless_metric, ctx, seed)
@@ -145,11 +149,14 @@ def _over_refusal(out: dict[str, Any], rows: list[dict[str, Any]], metric: str, 
     out[f"{OVER_REFUSAL}_ci_low"], out[f"{OVER_REFUSAL}_ci_high"] = d["ci_low"], d["ci_high"]
 
 
-def _reasons(
+def guard_reasons(
     row: dict[str, Any], primary: str, min_fidelity: float, max_kl: float,
     max_degenerate: float, max_over_refusal: float | None = None,
     baseline_over: float | None = None,
 ) -> list[str]:
+    """Why a cell (a :func:`score_table` row) fails the guards; empty when it passes. The
+    sweep applies the same function on the selection ids (the pick) and on the
+    confirmation half (the check)."""
     if row["status"] != "ok":
         return [f"status {row['status']}"]
     reasons = []
@@ -210,7 +217,7 @@ def pick_best(
         for r in rows:
             if r["layer"] is None:
                 continue
-            reasons = _reasons(r, primary, min_fidelity, max_kl, max_degenerate,
+            reasons = guard_reasons(r, primary, min_fidelity, max_kl, max_degenerate,
                                max_over_refusal, base_over)
             if reasons:
                 excluded.append({"lang": lang, "layer": r["layer"], "strength": r["strength"],

@@ -28,7 +28,11 @@ Pipeline, every step resumable:
    the pick,
    heatmaps and curves;
    then the chosen cell and the baseline are generated on the confirmation ids and their
-   paired difference goes into ``best.json`` (``confirmation``).
+   paired difference goes into ``best.json`` (``confirmation``), with the smallest effect
+   the confirmation could detect (80 % power) and every guard re-measured there — KL on the
+   other half of the KL prompts, fidelity and garbage on the confirmation answers,
+   over-refusal on the other half of the harmless prompts. A chosen cell that fails a guard
+   on confirmation is reported as failed (``status``), not as the result.
 
 Only strengths of the sign the hypothesis predicts (positive: toward ``toward``) are
 searched unless ``search_negative`` is set.
@@ -47,7 +51,7 @@ from typing import Any
 from crossling.analysis.confirm import paired_confirmation
 from crossling.analysis.split import selection_confirmation
 from crossling.errors import CrosslingError, unknown_name
-from crossling.evaluate.scorers.base import ScorerContext, with_quality_scorers
+from crossling.evaluate.scorers.base import ScorerContext, score_bounds, with_quality_scorers
 from crossling.io import (
     JsonlAppender,
     atomic_write_json,
@@ -60,10 +64,12 @@ from crossling.steer.apply import SteerState, check_layers, steer
 from crossling.steer.config import SweepConfig, VectorsConfig
 from crossling.steer.corpus import aligned_ids, load_parallel
 from crossling.steer.select import (
+    DEGENERATE,
     FIDELITY,
     HARMLESS_METRIC,
     OVER_REFUSAL,
     TASK_METRICS,
+    guard_reasons,
     pick_best,
     score_rows,
     score_table,
@@ -76,8 +82,12 @@ _RUN_FIELDS = {
     "kl_data", "kl_prompts", "normalize", "positions", "builder", "position",
     "max_new_tokens", "generation", "seed", "min_prompts", "vector_prompts",
 }
-#: Bumped when the meaning of a logged row changes (v2: teacher-forced KL).
-_LOG_VERSION = 2
+#: Bumped when the meaning of a logged row changes (v2: teacher-forced KL; v3: KL rows of
+#: the selection and confirmation halves of the KL prompts).
+_LOG_VERSION = 3
+SELECTION, CONFIRMATION = "selection", "confirmation"
+#: Share of the KL and harmless prompts that guard the choice; the rest re-check it.
+GUARD_SELECTION_SHARE = 0.5
 
 
 def run_hash(cfg: SweepConfig) -> str:
@@ -142,14 +152,19 @@ def load_eval_rows(cfg: SweepConfig) -> EvalSplit:
             f"{path} has {len(shared)} eval id(s) shared by {', '.join(cfg.eval_langs)}; the "
             "sweep needs at least 2 (one to choose on, one to confirm on): raise eval_size."
         )
-    sample = sorted(random.Random(cfg.seed).sample(shared, min(cfg.max_eval, len(shared))))
+    size = len(shared) if cfg.max_eval is None else min(cfg.max_eval, len(shared))
+    sample = sorted(random.Random(cfg.seed).sample(shared, size))
     sel, conf = selection_confirmation(sample, cfg.seed, cfg.selection_fraction)
     return EvalSplit({lang: {i: m[i] for i in sample} for lang, m in by_lang.items()},
                      sel, conf, eval_ids_of(cfg.data))
 
 
-def load_harmless_rows(data: str, langs: list[str], max_eval: int) -> dict[str, list[dict[str, Any]]]:
-    """The first ``max_eval`` harmless eval rows (by id) per language, for over-refusal.
+def load_harmless_rows(data: str, langs: list[str], max_eval: int | None,
+                       seed: int = 0) -> dict[str, dict[str, list[dict[str, Any]]]]:
+    """The first ``max_eval`` (None: all) harmless eval rows (by id) per language, for
+    over-refusal, split by id into the half that guards the choice (``selection``) and the
+    half that re-checks it (``confirmation``): over-refusal is never chosen and reported on
+    the same prompts.
 
     Raises:
         CrosslingError: no eval_harmless.jsonl, or a language without harmless rows.
@@ -170,7 +185,11 @@ def load_harmless_rows(data: str, langs: list[str], max_eval: int) -> dict[str, 
                 f"{path} has no harmless prompts in '{lang}'; rebuild the data with a "
                 "harmless_source that covers it, or choose another --eval-lang."
             )
-        out[lang] = [{**r, "kind": "harmless"} for r in mine[:max_eval]]
+        kept = [{**r, "kind": "harmless"} for r in mine[:max_eval]]
+        sel, _ = selection_confirmation([str(r["id"]) for r in kept], seed,
+                                        GUARD_SELECTION_SHARE)
+        out[lang] = {SELECTION: [r for r in kept if str(r["id"]) in set(sel)],
+                     CONFIRMATION: [r for r in kept if str(r["id"]) not in set(sel)]}
     return out
 
 
@@ -178,11 +197,22 @@ def kl_prompts(cfg: SweepConfig, exclude: list[str] | tuple[str, ...] = ()
                ) -> tuple[list[str], dict[str, list[str]]]:
     """Held-out prompts for the KL guard: a seeded sample of ids shared by the eval
     languages, none of them in ``exclude`` (the data's eval ids). Returns the ids and, per
-    eval language, the prompt texts."""
+    eval language, the prompt texts (both halves: see :func:`kl_halves`)."""
     parallel = load_parallel(cfg.kl_data or cfg.vector_data)
     ids = aligned_ids(parallel, cfg.eval_langs, min_prompts=1, exclude=exclude)
     picked = sorted(random.Random(cfg.seed).sample(ids, min(cfg.kl_prompts, len(ids))))
     return picked, {lang: [parallel[lang][i] for i in picked] for lang in cfg.eval_langs}
+
+
+def kl_halves(ids: list[str], texts: dict[str, list[str]], seed: int
+              ) -> dict[str, dict[str, list[str]]]:
+    """Split the KL prompts: ``selection`` guards the choice, ``confirmation`` re-measures
+    the chosen cell's KL on prompts the choice never saw. Returns split → lang → texts."""
+    sel, _ = selection_confirmation(ids, seed, GUARD_SELECTION_SHARE)
+    keep = {SELECTION: [k for k, i in enumerate(ids) if i in set(sel)]}
+    keep[CONFIRMATION] = [k for k in range(len(ids)) if k not in set(keep[SELECTION])]
+    return {split: {lang: [t[k] for k in ks] for lang, t in texts.items()}
+            for split, ks in keep.items()}
 
 
 def held_out_ids(cfg: SweepConfig) -> list[str]:
@@ -317,7 +347,7 @@ class _Cells:
     row; what is already logged under this run hash is skipped."""
 
     def __init__(self, cfg: SweepConfig, backend: Any, loaded: Any,
-                 vectors: dict[str, SteeringVectors], kl_texts: dict[str, list[str]],
+                 vectors: dict[str, SteeringVectors], kl_texts: dict[str, dict[str, list[str]]],
                  glog: JsonlAppender, klog: JsonlAppender, sdir: SweepDir) -> None:
         self.cfg, self.backend, self.vectors, self.kl_texts = cfg, backend, vectors, kl_texts
         self.glog, self.klog = glog, klog
@@ -328,9 +358,9 @@ class _Cells:
         gen_log = [r for r in read_jsonl(sdir.generations) if r.get("run") == self.rh]
         self.done = {(r["steer"], r["lang"], r.get("kind", "task"), str(r["id"]))
                      for r in gen_log}
-        self.kl_done = {(r["steer"], r["lang"]): r for r in read_jsonl(sdir.kl)
+        self.kl_done = {(r["split"], r["steer"], r["lang"]): r for r in read_jsonl(sdir.kl)
                         if r.get("run") == self.rh}
-        self.base_lp: dict[str, Any] = {}
+        self.base_lp: dict[tuple[str, str], Any] = {}
 
     def ctx(self, lang: str, layer: int | None, strength: float) -> Any:
         if layer is None:
@@ -339,49 +369,51 @@ class _Cells:
                      normalize=self.cfg.normalize, positions=self.cfg.positions,
                      layers_path=self.cfg.model.layers_path, check_finite=True)
 
-    def _reference(self, lang: str) -> Any:
-        """Unsteered log-probs of the KL prompts (with their unsteered continuations when
-        generated positions are steered)."""
-        if lang not in self.base_lp:
-            texts = self.kl_texts[lang]
+    def _reference(self, lang: str, split: str) -> Any:
+        """Unsteered log-probs of one half of the KL prompts (with their unsteered
+        continuations when generated positions are steered)."""
+        if (split, lang) not in self.base_lp:
+            texts = self.kl_texts[split][lang]
             conts = None
             if self.cfg.positions != "prompt":
                 gens = self.backend.generate(texts, self.gcfg)
                 conts = [list(self.tok(g.response, add_special_tokens=False)["input_ids"])
                          for g in gens]
-            self.base_lp[lang] = (conts, kl_logprobs(self.model, self.tok, texts, self.system,
-                                                     self.cfg.batch_size, conts))
-        return self.base_lp[lang]
+            self.base_lp[(split, lang)] = (conts, kl_logprobs(
+                self.model, self.tok, texts, self.system, self.cfg.batch_size, conts))
+        return self.base_lp[(split, lang)]
 
-    def kl(self, key: str, lang: str, layer: int | None, strength: float) -> str:
-        """The cell's KL row (computed and logged once); returns its status."""
-        row = self.kl_done.get((key, lang))
+    def kl(self, key: str, lang: str, layer: int | None, strength: float,
+           split: str = SELECTION) -> str:
+        """The cell's KL row on one half of the KL prompts (computed and logged once);
+        returns its status."""
+        row = self.kl_done.get((split, key, lang))
         if row is None:
-            row = {"run": self.rh, "steer": key, "lang": lang, "layer": layer,
+            row = {"run": self.rh, "split": split, "steer": key, "lang": lang, "layer": layer,
                    "strength": strength, "kl": 0.0, "status": "ok",
                    "kl_over": "prompt" if self.cfg.positions == "prompt" else "continuation"}
             if layer is not None:
-                conts, base = self._reference(lang)
+                conts, base = self._reference(lang, split)
                 with self.ctx(lang, layer, strength) as st:
-                    lp = kl_logprobs(self.model, self.tok, self.kl_texts[lang], self.system,
-                                     self.cfg.batch_size, conts)
+                    lp = kl_logprobs(self.model, self.tok, self.kl_texts[split][lang],
+                                     self.system, self.cfg.batch_size, conts)
                 value = mean_kl(base, lp)
                 if st.nonfinite or value != value or value == float("inf"):
                     row.update(kl=None, status="nonfinite")
                 else:
                     row["kl"] = value
             self.klog.write(row)
-            self.kl_done[(key, lang)] = row
+            self.kl_done[(split, key, lang)] = row
         return str(row["status"])
 
     def run(self, layer: int | None, strength: float, lang: str,
-            rows: list[dict[str, Any]]) -> None:
+            rows: list[dict[str, Any]], split: str = SELECTION) -> None:
         key = steer_key(layer, strength, self.cfg.toward)
         todo = [r for r in rows
                 if (key, lang, r.get("kind", "task"), str(r["id"])) not in self.done]
-        if not todo and (key, lang) in self.kl_done:
+        if not todo and (split, key, lang) in self.kl_done:
             return
-        status = self.kl(key, lang, layer, strength)
+        status = self.kl(key, lang, layer, strength, split)
 
         def log(row: dict[str, Any], response: str, new_tokens: int, status: str) -> None:
             self.glog.write({"run": self.rh, "steer": key, "layer": layer,
@@ -439,9 +471,10 @@ def run_sweep(cfg: SweepConfig, loaded: Any = None) -> SweepDir:
     primary, behaviour = TASK_METRICS[cfg.task]
     sdir = SweepDir(Path(cfg.out))
     split = load_eval_rows(cfg)
-    kl_ids, kl_texts = kl_prompts(cfg, split.data_eval_ids)
+    kl_ids, kl_all = kl_prompts(cfg, split.data_eval_ids)
+    kl_texts = kl_halves(kl_ids, kl_all, cfg.seed)
     harmless_metric = HARMLESS_METRIC.get(cfg.task)
-    harmless = (load_harmless_rows(cfg.data, cfg.eval_langs, cfg.max_eval)
+    harmless = (load_harmless_rows(cfg.data, cfg.eval_langs, cfg.max_eval, cfg.seed)
                 if harmless_metric is not None else {})
     if cfg.adapter is not None:  # fail before loading anything
         from crossling.models.adapters import check_adapter_base
@@ -458,11 +491,18 @@ def run_sweep(cfg: SweepConfig, loaded: Any = None) -> SweepDir:
     backend = HFBackend(loaded, {"adapter": Path(cfg.adapter)} if cfg.adapter else None)
     if cfg.adapter:
         backend.set_adapter("adapter")
-    verify_decoding(backend)  # the decode loop agrees with model.generate, or stop
+    # the decode loop computes what the model computes, in the sweep's decoding mode and
+    # steered (the mildest searched cell: its hooks, positions and vectors), or stop
+    mild = min(strengths, key=abs)
+    verify_decoding(backend, cfg.decoding(), steering=lambda: steer(
+        backend.model, vectors[cfg.eval_langs[0]], cfg.layers[0], mild,
+        normalize=cfg.normalize, positions=cfg.positions, layers_path=cfg.model.layers_path))
     cells: list[tuple[int | None, float]] = [(None, 0.0)]
     cells += [(layer, s) for layer in cfg.layers for s in strengths]
     metrics = with_quality_scorers([*behaviour, FIDELITY])
-    langs_in_play = [*cfg.eval_langs, cfg.toward]
+    from crossling.data.build import candidate_langs
+
+    langs_in_play = candidate_langs(cfg.data, [*cfg.eval_langs, cfg.toward])
     ctx = ScorerContext(langs=langs_in_play, system_prompt=loaded.config.system_prompt,
                         base_model=lambda: loaded)
     rates = rate_scorers()
@@ -478,30 +518,39 @@ def run_sweep(cfg: SweepConfig, loaded: Any = None) -> SweepDir:
         for layer, strength in cells:  # selection: every cell on the selection ids
             for lang in cfg.eval_langs:
                 line.update()
-                runner.run(layer, strength, lang,
-                           rows_of(lang, split.selection_ids) + harmless.get(lang, []))
+                runner.run(layer, strength, lang, rows_of(lang, split.selection_ids)
+                           + harmless.get(lang, {}).get(SELECTION, []))
         gen_log = [r for r in read_jsonl(sdir.generations) if r.get("run") == runner.rh]
-        kl_log = [r for r in read_jsonl(sdir.kl) if r.get("run") == runner.rh]
+        kl_log = [r for r in read_jsonl(sdir.kl)
+                  if r.get("run") == runner.rh and r.get("split") == SELECTION]
+        sel_harmless = {str(r["id"]) for h in harmless.values() for r in h[SELECTION]}
         wanted = {steer_key(la, s, cfg.toward) for la, s in cells}
         sel = set(split.selection_ids)
         table = score_table(
             [r for r in gen_log if r["steer"] in wanted and r["lang"] in cfg.eval_langs
-             and (str(r["id"]) in sel or r.get("kind") == "harmless")],
+             and (str(r["id"]) in sel if r.get("kind") != "harmless"
+                  else str(r["id"]) in sel_harmless)],
             kl_log, metrics, langs_in_play, cfg.seed, ctx, n_boot=cfg.n_boot, rates=rates,
             harmless_metric=harmless_metric)
         best = pick_best(table, primary, cfg.min_fidelity, cfg.max_kl, cfg.max_degenerate,
                          max_over_refusal=cfg.max_over_refusal if harmless_metric else None)
         for lang in cfg.eval_langs:  # confirmation: baseline and the chosen cell only
             chosen = best["per_lang"][lang]["best"]
-            runner.run(None, 0.0, lang, rows_of(lang, split.confirmation_ids))
+            conf_rows = (rows_of(lang, split.confirmation_ids)
+                         + harmless.get(lang, {}).get(CONFIRMATION, []))
+            runner.run(None, 0.0, lang, conf_rows, CONFIRMATION)
             if chosen is not None:
-                runner.run(chosen["layer"], chosen["strength"], lang,
-                           rows_of(lang, split.confirmation_ids))
+                runner.run(chosen["layer"], chosen["strength"], lang, conf_rows, CONFIRMATION)
 
     gen_log = [r for r in read_jsonl(sdir.generations) if r.get("run") == runner.rh]
+    conf_kl = [r for r in read_jsonl(sdir.kl)
+               if r.get("run") == runner.rh and r.get("split") == CONFIRMATION]
+    conf_harmless = {str(r["id"]) for h in harmless.values() for r in h[CONFIRMATION]}
     confirmation = {
         lang: confirm_choice(gen_log, best["per_lang"][lang]["best"], lang, split, cfg,
-                             primary, ctx, primary in rates)
+                             primary, ctx, primary in rates,
+                             guards=GuardInputs(conf_kl, conf_harmless, metrics, rates,
+                                                harmless_metric))
         for lang in cfg.eval_langs
     }
     _write_csv(sdir.sweep_csv, table)
@@ -522,24 +571,84 @@ def run_sweep(cfg: SweepConfig, loaded: Any = None) -> SweepDir:
     return sdir
 
 
+@dataclass(frozen=True)
+class GuardInputs:
+    """What re-measuring the guards on the confirmation half needs.
+
+    Attributes:
+        kl_rows: KL rows logged on the confirmation half of the KL prompts.
+        harmless_ids: ids of the confirmation half of the harmless prompts.
+        metrics: scorers of a cell (behaviour, fidelity, quality).
+        rates: the 0/1 scorers among them.
+        harmless_metric: scorer of over-refusal (None: the task has none).
+    """
+
+    kl_rows: list[dict[str, Any]]
+    harmless_ids: set[str]
+    metrics: list[str]
+    rates: Any
+    harmless_metric: str | None
+
+
 def confirm_choice(gen_log: list[dict[str, Any]], chosen: dict[str, Any] | None, lang: str,
                    split: EvalSplit, cfg: SweepConfig, primary: str, ctx: ScorerContext,
-                   rate: bool) -> dict[str, Any]:
+                   rate: bool, guards: GuardInputs | None = None) -> dict[str, Any]:
     """The chosen cell vs the unsteered baseline on the confirmation ids of ``lang``
-    (:func:`crossling.analysis.confirm.paired_confirmation` of their ``primary`` scores)."""
+    (:func:`crossling.analysis.confirm.paired_confirmation` of their ``primary`` scores),
+    with the guards re-measured on the confirmation half.
+
+    Returns:
+        The paired statistics plus ``status``: ``confirmed`` (every guard holds on the
+        confirmation half), ``failed guard on confirmation`` (then ``failed_guards`` says
+        which; the difference is kept for the record but is not the result) or ``no cell
+        chosen``; ``guards``: the chosen cell's and the baseline's guard values there.
+    """
     conf = set(split.confirmation_ids)
     base_key = steer_key(None, 0.0, cfg.toward)
     rows = [r for r in gen_log if r["lang"] == lang and str(r["id"]) in conf
             and r.get("kind", "task") != "harmless"]
     baseline = score_rows([r for r in rows if r["steer"] == base_key], primary, ctx.langs, ctx)
     out: dict[str, Any] = {"lang": lang, "layer": None, "strength": None, "metric": primary}
+    bounds = None if rate else score_bounds().get(primary)
     if chosen is None:
-        stats = paired_confirmation({}, baseline, cfg.seed, cfg.n_boot, rate)
-        return out | stats | {"note": "no cell passed the guards on the selection ids"}
+        stats = paired_confirmation({}, baseline, cfg.seed, cfg.n_boot, rate, bounds)
+        return out | stats | {"status": "no cell chosen",
+                              "note": "no cell passed the guards on the selection ids"}
     key = steer_key(chosen["layer"], chosen["strength"], cfg.toward)
     steered = score_rows([r for r in rows if r["steer"] == key], primary, ctx.langs, ctx)
-    stats = paired_confirmation(steered, baseline, cfg.seed, cfg.n_boot, rate)
-    return out | {"layer": chosen["layer"], "strength": chosen["strength"]} | stats
+    stats = paired_confirmation(steered, baseline, cfg.seed, cfg.n_boot, rate, bounds)
+    out |= {"layer": chosen["layer"], "strength": chosen["strength"]} | stats
+    if guards is not None:
+        out |= confirmation_guards(gen_log, key, base_key, lang, conf, cfg, primary, ctx,
+                                   guards)
+    return out
+
+
+def confirmation_guards(gen_log: list[dict[str, Any]], key: str, base_key: str, lang: str,
+                        conf_ids: set[str], cfg: SweepConfig, primary: str,
+                        ctx: ScorerContext, g: GuardInputs) -> dict[str, Any]:
+    """The selection's guards (:func:`crossling.steer.select.guard_reasons`) on the chosen
+    cell's answers to the confirmation ids, the confirmation KL prompts and harmless
+    prompts."""
+    rows = [r for r in gen_log if r["lang"] == lang and r["steer"] in (key, base_key)
+            and str(r["id"]) in (g.harmless_ids if r.get("kind") == "harmless" else conf_ids)]
+    table = score_table(rows, [r for r in g.kl_rows if r["lang"] == lang], g.metrics,
+                        ctx.langs, cfg.seed, ctx, n_boot=cfg.n_boot, rates=g.rates,
+                        harmless_metric=g.harmless_metric)
+    cell = next((r for r in table if r["layer"] is not None), None)
+    base = next((r for r in table if r["layer"] is None), None)
+    if cell is None:
+        return {"status": "failed guard on confirmation",
+                "failed_guards": ["the chosen cell has no confirmation answers"], "guards": {}}
+    base_over = base.get(OVER_REFUSAL) if base else None
+    reasons = guard_reasons(cell, primary, cfg.min_fidelity, cfg.max_kl, cfg.max_degenerate,
+                            cfg.max_over_refusal if g.harmless_metric else None, base_over)
+    names = [FIDELITY, DEGENERATE, "kl", *([OVER_REFUSAL] if g.harmless_metric else [])]
+    values = {n: {"chosen": cell.get(n), "baseline": base.get(n) if base else None}
+              for n in names}
+    return {"status": "failed guard on confirmation" if reasons else "confirmed",
+            "failed_guards": reasons, "guards": values,
+            "guards_over": "confirmation ids, confirmation KL prompts and harmless prompts"}
 
 
 def _plots(sdir: SweepDir, table: list[dict[str, Any]], best: dict[str, Any],

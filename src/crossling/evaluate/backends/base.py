@@ -90,8 +90,9 @@ class Backend(Protocol):
 
 
 BackendFactory = Callable[..., Backend]
-"""Called as ``factory(model_cfg, adapters)``; loads the model itself (vLLM never loads the
-HF model)."""
+"""Called as ``factory(model_cfg, adapters, generation=cfg)``; loads the model itself (vLLM
+never loads the HF model). ``generation`` is the run's GenerationConfig (None: greedy), so a
+start-up check can decode in the mode the run will use (HF: ``verify_decoding``)."""
 
 BACKENDS: Registry[BackendFactory] = Registry("generation backend")
 BACKENDS.register_lazy("hf", "crossling.evaluate.backends.hf:make_hf_backend")

@@ -28,8 +28,10 @@ with a 2-D attention mask, explicit ``position_ids`` and the cache argument (nam
 the forward's signature). Because a silent change in a library can still turn answers into
 garbage (it did: on 5.0–5.23 a cache passed under the new name was ignored and every answer
 became ``'Here------'``), :func:`verify_decoding` decodes two canary prompts through this
-loop and through ``model.generate`` before any eval or sweep, and stops with one line when
-they disagree.
+loop before any eval or sweep, in every mode the run uses (greedy, sampling, steered), holds
+the logits of every generated position to one teacher-forced forward over the same tokens,
+compares the greedy answers with ``model.generate``'s, and stops with one line when they
+disagree.
 
 Each step is a plain forward of the transformers model, so forward hooks (steering) are
 applied on every step. Greedy output equals one-prompt-at-a-time greedy output (tested
@@ -41,6 +43,7 @@ from __future__ import annotations
 
 import contextlib
 import inspect
+import math
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -68,6 +71,15 @@ CANARY_TOKENS = 16
 # still counts as a near-tie: bf16/fp16 kernels differ with the batch shape; in float32 only
 # rounding-level ties may flip (a broken loop is off by whole logits).
 TIE_TOLERANCE = {"float32": 1e-3, "low_precision": 0.5}
+# Largest |Δ log-prob| (any token of the vocabulary, any generated position) between the
+# decode loop's logits and one teacher-forced forward over the same tokens that still counts
+# as rounding (verify_decoding). Both see the same tokens, so no trajectory diverges; only
+# kernel shapes differ (batch, padding, cache vs full sequence). Measured on SmolLM2-135M
+# (CPU, the canary prompts, greedy and T=0.7 sampling): float32 <= 7e-5, float16 <= 0.08,
+# bfloat16 <= 0.56 (8 mantissa bits on logits of ~30). Broken loops measured at their first
+# wrong position: a position id off by one 2.5-3.2 (float32 and bfloat16 alike), a stale
+# step (the previous step's logits) 16-18, a dropped KV cache 16-19.
+FORWARD_TOLERANCE = {"float32": 1e-3, "float16": 0.25, "bfloat16": 2.0}
 KV_CACHES = ("auto", "static", "dynamic")
 AUTO_CPU_BATCH = 64  # prompts per batch for batch_size "auto" off CUDA (see batch_size)
 AUTO_MAX_BATCH = 256  # ... and the most on CUDA
@@ -246,7 +258,11 @@ class HFBackend:
                              cfg.max_new_tokens, free)
 
     def decode_batch(
-        self, batch: list[list[int]], cfg: GenerationConfig, seeds: list[int]
+        self,
+        batch: list[list[int]],
+        cfg: GenerationConfig,
+        seeds: list[int],
+        record: list[list[Any]] | None = None,
     ) -> list[tuple[list[int], bool]]:
         """Decode one left-padded batch; finished rows are dropped from the batch (and the
         KV cache) at once.
@@ -255,6 +271,10 @@ class HFBackend:
             batch: token ids of each chat-templated prompt (unpadded).
             cfg: decoding settings.
             seeds: one sampling seed per row (unused when greedy).
+            record: the start-up canary's probe (:func:`verify_decoding`); when given, one
+                empty list per row, and each gets, per generated token, the raw logits
+                ``[vocab]`` (a float32 copy) that token was chosen from. None (generation)
+                costs nothing.
 
         Returns:
             Per row: generated token ids (stop token last when stopped), and whether it stopped.
@@ -316,6 +336,8 @@ class HFBackend:
                     if orig in finished:
                         continue
                     out_tokens[orig].append(nxt_list[j])
+                    if record is not None:  # a copy: compiled steps reuse their output buffer
+                        record[orig].append(logits[j].to(torch.float32, copy=True))
                     if done_list[j]:
                         stopped[orig] = True
                 if step == cfg.max_new_tokens - 1:
@@ -537,26 +559,164 @@ def _library_versions() -> str:
     return ", ".join(parts)
 
 
-def verify_decoding(backend: HFBackend, max_new_tokens: int = CANARY_TOKENS) -> None:
-    """The start-up canary: the backend's own loop must agree with ``model.generate``.
+def decoding_mode(cfg: GenerationConfig, steered: bool = False) -> str:
+    """The canary's name for a decoding mode: ``greedy``, ``sampling (temperature 0.7,
+    top_p 1)``, with `` + steering`` when a steering context is active."""
+    mode = (f"sampling (temperature {cfg.temperature:g}, top_p {cfg.top_p:g})"
+            if cfg.do_sample else "greedy")
+    return f"{mode} + steering" if steered else mode
 
-    Both canary prompts are decoded together through :meth:`HFBackend.decode_batch` (left
-    padding, cache compaction) and one at a time through ``model.generate``. In float32 the
-    greedy tokens must agree; in bf16/fp16 kernels differ with the batch shape. A divergence
-    is accepted only at a near-tie: ``model.generate``'s logit for its own token exceeds its
-    logit for ours by at most ``TIE_TOLERANCE`` (float32: rounding level; else 0.5).
 
-    Raises:
-        CrosslingError: the two disagree; the message names the library versions.
+def teacher_forced_logits(
+    backend: HFBackend, prompt_ids: list[int], answer: list[int], prime: bool = False
+) -> Any:
+    """Raw logits of ONE full forward over ``prompt + answer[:-1]`` at the answer's positions.
+
+    The reference the decode loop must reproduce: one unpadded sequence ``[1, P + n - 1]``
+    through the public (PEFT) model with no KV cache, no packing, no padding and
+    transformers' own positions and causal mask, so it shares none of the loop's machinery
+    (cache argument, packed prefill, left padding, compaction, compiled steps). Run it in
+    the adapter and steering context the loop ran in.
+
+    Args:
+        backend: the backend whose model to run.
+        prompt_ids: the chat-templated prompt (unpadded), ``P`` tokens.
+        answer: the ``n >= 1`` tokens the loop generated for it.
+        prime: first run the prompt alone. Steering hooks (``crossling.steer.apply``) learn a
+            sequence's prompt length from its first forward and recognise a longer
+            cacheless forward over the same prompt as its continuation, so the answer's
+            positions count as 'generated' here as they do in the loop.
+
+    Returns:
+        ``[n, vocab]`` float32 (on the model's device): row ``i`` holds the logits that
+        predict ``answer[i]``.
     """
     import torch
 
-    encoded = backend.encode(list(CANARY_PROMPTS))
-    cfg = GenerationConfig(max_new_tokens=max_new_tokens, batch_size=len(encoded))
-    with backend.adapter_context():
-        ours = backend.decode_batch(encoded, cfg, [0] * len(encoded))
-    fp32 = next(backend.model.parameters()).dtype == torch.float32
-    tol = TIE_TOLERANCE["float32" if fp32 else "low_precision"]
+    n = len(answer)
+    ids = torch.tensor([prompt_ids + answer[:-1]], dtype=torch.long,
+                       device=backend.loaded.device)  # [1, P + n - 1]
+    with torch.inference_mode():
+        if prime:
+            backend.model(input_ids=ids[:, : len(prompt_ids)], use_cache=False, logits_to_keep=1)
+        logits = backend.model(input_ids=ids, use_cache=False, logits_to_keep=n).logits
+    return logits[0].to(torch.float32)  # [n, vocab]
+
+
+def first_disagreement(
+    tokens: list[int], loop_logits: Any, ref_logits: Any, cfg: GenerationConfig, tol: float
+) -> tuple[int, float, str] | None:
+    """Where the decode loop first leaves the teacher-forced reference, or None.
+
+    Compared per generated position, on log-softmax (the raw logits up to the per-position
+    constant that neither argmax nor sampling sees) at temperature 1, every token of the
+    vocabulary: the largest ``|Δ log-prob|`` must be at most ``tol``. Then the tokens, with
+    temperature and top-p re-derived here, independently of :meth:`HFBackend.pick`, and
+    slack for exactly what a ``tol`` error can move (so a loop that passed the logits check
+    is never refused for rounding): a greedy token must be the reference's argmax up to a
+    log-prob gap of ``2 tol``; a sampled one must lie in the reference's top-p nucleus. At
+    temperature ``T`` a probability moves by at most a factor ``r = exp(2 tol / T)``, so the
+    reference mass of the tokens more likely than it by over ``r²`` must be at most
+    ``r · top_p`` (float32: ``r`` ≈ 1.003; in bfloat16 the token checks are vacuous).
+
+    Args:
+        tokens: the loop's ``n`` tokens.
+        loop_logits: ``[n, vocab]`` the logits each token was chosen from (the loop's record).
+        ref_logits: ``[n, vocab]`` from :func:`teacher_forced_logits`.
+        cfg: the mode the loop ran in.
+        tol: the rounding tolerance on log-probs (``FORWARD_TOLERANCE``).
+
+    Returns:
+        ``(position, max difference, what differs)`` at the first disagreement, else None.
+    """
+    import torch
+
+    a = torch.log_softmax(loop_logits.to(ref_logits.device, torch.float32), dim=-1)
+    b = torch.log_softmax(ref_logits.to(torch.float32), dim=-1)  # [n, vocab]
+    same = (a == b) | (a.isnan() & b.isnan())  # the same infinity or NaN (a model overflowing
+    diff = torch.where(same, 0.0, (a - b).abs()).amax(dim=-1)  # under steering) agrees; [n]
+    bad = ~(diff <= tol)  # NaN on one side only counts as a disagreement
+    if bool(bad.any()):
+        worst = float(diff.nan_to_num(nan=float("inf")).max())
+        return int(bad.nonzero()[0]), worst, "max |Δ log-prob|"
+    rows = torch.arange(len(tokens), device=b.device)
+    tok = torch.tensor(tokens, dtype=torch.long, device=b.device)  # [n]
+    if not cfg.do_sample:
+        gap = b.amax(dim=-1) - b[rows, tok]  # [n]: 0 when the token is the argmax
+        bad = gap > 2 * tol
+        if bool(bad.any()):
+            d = int(bad.nonzero()[0])
+            return d, float(gap[d]), f"log-prob gap of greedy token {tokens[d]} to the argmax"
+    elif cfg.top_p < 1.0:
+        p = torch.softmax(ref_logits.to(torch.float32) / cfg.temperature, dim=-1)  # [n, vocab]
+        r = math.exp(2 * tol / cfg.temperature)  # most a probability can move by rounding
+        mine = p[rows, tok]  # [n]
+        above = torch.where(p > r * r * mine[:, None], p, 0.0).sum(dim=-1)  # [n]
+        bad = above > r * cfg.top_p
+        if bool(bad.any()):
+            d = int(bad.nonzero()[0])
+            return d, float(above[d]), (f"probability mass ranked above sampled token "
+                                        f"{tokens[d]} (outside the top_p nucleus)")
+    return None
+
+
+def _check_mode(
+    backend: HFBackend,
+    encoded: list[list[int]],
+    cfg: GenerationConfig,
+    tol: float,
+    steering: Callable[[], contextlib.AbstractContextManager[Any]] | None,
+    before: Callable[[list[tuple[list[int], bool]]], None] | None = None,
+) -> None:
+    """Decode the canary prompts in ``cfg``'s mode through :meth:`HFBackend.decode_batch`
+    (recording the logits of every generated position) and hold each prompt's answer to
+    :func:`teacher_forced_logits` under the same adapter and steering context. ``before``
+    sees the loop's answers first (the greedy comparison with ``model.generate``).
+
+    Raises:
+        CrosslingError: one line naming the mode, prompt, position, difference, versions.
+    """
+    import torch
+
+    mode = decoding_mode(cfg, steering is not None)
+
+    def context() -> contextlib.AbstractContextManager[Any]:
+        return steering() if steering is not None else contextlib.nullcontext()
+
+    record: list[list[Any]] = [[] for _ in encoded]
+    seeds = [row_seed(cfg.seed, p) for p in CANARY_PROMPTS]
+    with backend.adapter_context(), context():
+        outs = backend.decode_batch(encoded, cfg, seeds, record)
+    if before is not None:  # outside the adapter context: it enters its own (not nestable)
+        before(outs)
+    for k, (ids, (tokens, _), logits) in enumerate(zip(encoded, outs, record, strict=True)):
+        where: tuple[int, float, str] | None
+        if len(logits) != len(tokens):
+            where = (min(len(logits), len(tokens)), float("inf"),
+                     f"{len(logits)} recorded logits for {len(tokens)} tokens")
+        else:
+            with backend.adapter_context(), context():
+                ref = teacher_forced_logits(backend, ids, tokens, prime=steering is not None)
+            where = first_disagreement(tokens, torch.stack(logits), ref, cfg, tol)
+        if where is None:
+            continue
+        d, gap, what = where
+        raise CrosslingError(
+            f"generation self-check failed in {mode} mode: on canary prompt {k + 1} "
+            f"({CANARY_PROMPTS[k]!r}) crossling's decode loop and a full forward pass over "
+            f"the same tokens disagree from generated position {d} ({what} {gap:.3g}, "
+            f"tolerance {tol:g}) with {_library_versions()}; answers would be wrong, so "
+            "nothing was generated — install the versions pinned in pyproject.toml "
+            "(pip install -e .) or report this combination."
+        )
+
+
+def _check_against_generate(
+    backend: HFBackend, encoded: list[list[int]], ours: list[tuple[list[int], bool]],
+    max_new_tokens: int, tol: float,
+) -> None:
+    """Greedy answers of the loop vs ``model.generate``'s, one prompt at a time (a
+    divergence passes only at a near-tie of ``tol`` logits in ``model.generate``'s logits)."""
     for k, (ids, (mine, _)) in enumerate(zip(encoded, ours, strict=True)):
         ref, ref_logits = reference_greedy(backend, ids, max_new_tokens)
         if mine == ref:
@@ -570,18 +730,98 @@ def verify_decoding(backend: HFBackend, max_new_tokens: int = CANARY_TOKENS) -> 
             continue
         tok = backend.tokenizer
         raise CrosslingError(
-            f"generation self-check failed: crossling's decode loop and model.generate disagree "
-            f"on canary prompt {k + 1} from token {d} ({tok.decode(mine[:d + 4])!r} vs "
-            f"{tok.decode(ref[:d + 4])!r}) with {_library_versions()}; answers would be "
-            "wrong, so nothing was generated — install the versions pinned in pyproject.toml "
-            "(pip install -e .) or report this combination."
+            f"generation self-check failed in greedy mode: crossling's decode loop and "
+            f"model.generate disagree on canary prompt {k + 1} from token {d} "
+            f"({tok.decode(mine[:d + 4])!r} vs {tok.decode(ref[:d + 4])!r}) with "
+            f"{_library_versions()}; answers would be wrong, so nothing was generated — "
+            "install the versions pinned in pyproject.toml (pip install -e .) or report this "
+            "combination."
         )
 
 
-def make_hf_backend(model_cfg: ModelConfig, adapters: dict[str, Path] | None = None) -> Backend:
-    """Load the model, attach the adapters and run the start-up canary."""
+def verify_decoding(
+    backend: HFBackend,
+    cfg: GenerationConfig | None = None,
+    *,
+    steering: Callable[[], contextlib.AbstractContextManager[Any]] | None = None,
+    max_new_tokens: int = CANARY_TOKENS,
+) -> None:
+    """The start-up canary: the backend's decode loop, in every mode the run uses, must
+    compute what the model computes.
+
+    Why: a silent change in a library (or in this loop) can turn answers into garbage, and
+    only in one mode — a sampling-only or steering-only path is never seen by a greedy check.
+    The two canary prompts are decoded together through :meth:`HFBackend.decode_batch` (the
+    path generation uses: left padding or packed prefill, KV cache, compaction, compiled
+    steps), in each mode:
+
+    * greedy, always;
+    * the run's own mode when it samples (``cfg``: temperature, top_p, seeds);
+    * the run's mode under ``steering()`` when steering is given.
+
+    Each time the loop records the logits ``[vocab]`` every generated token was chosen
+    from, and each prompt's answer gets ONE teacher-forced forward over prompt + answer
+    (unpadded, no cache; :func:`teacher_forced_logits`) in the same adapter and steering
+    context. At every generated position the two must agree to rounding: max ``|Δ log-prob|``
+    over the vocabulary at most ``FORWARD_TOLERANCE`` (float32 1e-3, float16 0.25, bfloat16
+    2.0: measured rounding times 3.5 to 14, below what any broken loop measured); then the
+    tokens must follow from the reference (greedy: its argmax up to a near-tie; sampling:
+    inside its top-p nucleus; :func:`first_disagreement`). Teacher forcing makes the check
+    exact whatever the mode: a sampled answer cannot be replayed, but its logits can.
+
+    The greedy answers are also compared with ``model.generate``'s, one prompt at a time
+    (``TIE_TOLERANCE`` at a divergence). Not redundant: the forward check holds the loop to
+    the model's forward, whatever tokens the loop chose to feed it; ``model.generate`` is an
+    independently written loop with transformers' own generation inputs (cache positions,
+    model-specific ``prepare_inputs_for_generation``) and stop handling. It stays greedy
+    (samplers' random streams differ) and runs first, as before.
+
+    Cost at start-up: one canary decode (``max_new_tokens`` steps) per mode, two
+    ``model.generate`` calls, and two forwards of ~``P + max_new_tokens`` tokens per mode.
+
+    Args:
+        backend: the backend, with the adapter the run starts with active.
+        cfg: the run's decoding settings (None: greedy). Only the mode is taken from it
+            (do_sample, temperature, top_p, seed); the canary decodes ``max_new_tokens``.
+        steering: returns a fresh context manager that steers ``backend.model`` (e.g.
+            ``lambda: steer(backend.model, vectors, layer, strength)``), for runs that steer.
+        max_new_tokens: tokens decoded per canary prompt.
+
+    Raises:
+        CrosslingError: one line naming the mode, prompt, first differing position, the
+            difference and the library versions; nothing is generated.
+    """
+    import torch
+
+    encoded = backend.encode(list(CANARY_PROMPTS))
+    run = (cfg or GenerationConfig()).model_copy(
+        update={"max_new_tokens": max_new_tokens, "batch_size": len(encoded)})
+    greedy = run.model_copy(update={"do_sample": False})
+    dtype = next(backend.model.parameters()).dtype
+    fp32 = dtype == torch.float32
+    tie = TIE_TOLERANCE["float32" if fp32 else "low_precision"]
+    tol = FORWARD_TOLERANCE["float32" if fp32 else "float16" if dtype == torch.float16
+                            else "bfloat16"]
+
+    def against_generate(outs: list[tuple[list[int], bool]]) -> None:
+        _check_against_generate(backend, encoded, outs, max_new_tokens, tie)
+
+    _check_mode(backend, encoded, greedy, tol, None, before=against_generate)
+    if run.do_sample:
+        _check_mode(backend, encoded, run, tol, None)
+    if steering is not None:
+        _check_mode(backend, encoded, run, tol, steering)
+
+
+def make_hf_backend(
+    model_cfg: ModelConfig,
+    adapters: dict[str, Path] | None = None,
+    generation: GenerationConfig | None = None,
+) -> Backend:
+    """Load the model, attach the adapters and run the start-up canary in the run's
+    decoding mode (``generation``; None: greedy)."""
     from crossling.models.loading import load_model
 
     backend = HFBackend(load_model(model_cfg), adapters)
-    verify_decoding(backend)
+    verify_decoding(backend, generation)
     return backend

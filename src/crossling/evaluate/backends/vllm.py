@@ -169,6 +169,12 @@ class VLLMBackend:
         return results
 
 
-def make_vllm_backend(model_cfg: ModelConfig, adapters: dict[str, Path] | None = None) -> Backend:
-    """Start vLLM with the base model and the adapters (registered lazily as "vllm")."""
+def make_vllm_backend(
+    model_cfg: ModelConfig,
+    adapters: dict[str, Path] | None = None,
+    generation: GenerationConfig | None = None,
+) -> Backend:
+    """Start vLLM with the base model and the adapters (registered lazily as "vllm").
+    ``generation`` (the run's decoding settings) is accepted like the HF factory's; vLLM
+    runs no start-up canary, its decoding is its own."""
     return VLLMBackend(model_cfg, adapters)

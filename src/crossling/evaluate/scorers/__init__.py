@@ -18,6 +18,7 @@ from crossling.evaluate.scorers.base import (
     ScorerContext,
     get_scorer,
     rate_scorers,
+    score_bounds,
     with_quality_scorers,
 )
 from crossling.evaluate.scorers.caps import AllCaps, CapsPct, caps_fraction
@@ -63,5 +64,6 @@ __all__ = [
     "is_refusal",
     "parse_verdict",
     "rate_scorers",
+    "score_bounds",
     "with_quality_scorers",
 ]

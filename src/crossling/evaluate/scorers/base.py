@@ -17,7 +17,8 @@ class Scorer(Protocol):
     """Scores one response.  ``score`` returns None for N/A (never 0 for "unknown").
 
     A scorer class whose values are 0/1 sets the class attribute ``rate = True``: its
-    summaries then get Wilson intervals (see :func:`rate_scorers`).
+    summaries then get rate intervals (see :func:`rate_scorers`). One whose values lie in a
+    fixed range sets ``bounds = (low, high)`` (see :func:`score_bounds`).
     """
 
     name: str
@@ -70,9 +71,29 @@ def get_scorer(name: str, ctx: ScorerContext | None = None) -> Scorer:
 def rate_scorers() -> frozenset[str]:
     """Names of the registered scorers that declare ``rate = True`` (0/1 values).
 
-    Why declared on the scorer: a rate's interval must fit a proportion (Wilson, never of
-    zero width at 0 of n); the statistics code asks this set instead of keeping its own list.
+    Why declared on the scorer: a rate's interval must fit a proportion (never of zero
+    width at 0 of n); the statistics code asks this set instead of keeping its own list.
     """
     import crossling.evaluate.scorers  # noqa: F401  (registers the built-in scorers)
 
     return frozenset(n for n in SCORERS.names() if getattr(SCORERS.get(n), "rate", False))
+
+
+def score_bounds() -> dict[str, tuple[float, float]]:
+    """Scorer name → the range of its values, for scorers that declare ``bounds`` (rates:
+    (0, 1)).
+
+    Why: with few prompts the only honest interval of a bounded score's mean is one that
+    uses its bounds (:func:`crossling.analysis.stats.cell_interval`), and a difference's
+    interval never leaves the range of possible differences.
+    """
+    import crossling.evaluate.scorers  # noqa: F401  (registers the built-in scorers)
+
+    out = {}
+    for n in SCORERS.names():
+        cls = SCORERS.get(n)
+        if getattr(cls, "rate", False):
+            out[n] = (0.0, 1.0)
+        elif (b := getattr(cls, "bounds", None)) is not None:
+            out[n] = (float(b[0]), float(b[1]))
+    return out

@@ -29,6 +29,7 @@ class CapsPct:
     """
 
     name = "caps_pct"
+    bounds = (0.0, 100.0)  # a share in percent: cells get bounded-mean intervals
 
     def __init__(self, ctx: ScorerContext | None = None) -> None:
         self.ctx = ctx
@@ -48,7 +49,7 @@ class AllCaps:
     characters (empty answers included): too few letters to tell ALL CAPS from chance."""
 
     name = "all_caps"
-    rate = True  # 0/1 values: Wilson intervals
+    rate = True  # 0/1 values: rate intervals
     min_frac = 0.9
     min_cased = 10
 

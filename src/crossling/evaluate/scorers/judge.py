@@ -304,7 +304,7 @@ class LLMJudge:
 
     rubric = REFUSAL
     name = REFUSAL.name
-    rate = True  # 0/1 values (N/A verdicts left out): Wilson intervals
+    rate = True  # 0/1 values (N/A verdicts left out): rate intervals
 
     def __init__(
         self, ctx: ScorerContext | None = None, client: Any = None, backend: Any = None

@@ -16,7 +16,7 @@ class LangFidelity:
     judged by language, not by case."""
 
     name = "lang_fidelity"
-    rate = True  # 0/1 values: Wilson intervals
+    rate = True  # 0/1 values: rate intervals
 
     def __init__(self, ctx: ScorerContext | None = None) -> None:
         self.langs = list((ctx or ScorerContext()).langs)

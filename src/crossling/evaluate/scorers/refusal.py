@@ -280,7 +280,7 @@ class RefusalKeyword:
     answer and for a language without refusal phrases in the table."""
 
     name = "refusal_keyword"
-    rate = True  # 0/1 values: Wilson intervals
+    rate = True  # 0/1 values: rate intervals
 
     def __init__(self, ctx: ScorerContext | None = None) -> None:
         self.ctx = ctx
