@@ -186,10 +186,10 @@ def load_harmless_rows(data: str, langs: list[str], max_eval: int | None,
                 "harmless_source that covers it, or choose another --eval-lang."
             )
         kept = [{**r, "kind": "harmless"} for r in mine[:max_eval]]
-        sel, _ = selection_confirmation([str(r["id"]) for r in kept], seed,
-                                        GUARD_SELECTION_SHARE)
-        out[lang] = {SELECTION: [r for r in kept if str(r["id"]) in set(sel)],
-                     CONFIRMATION: [r for r in kept if str(r["id"]) not in set(sel)]}
+        sel = set(selection_confirmation([str(r["id"]) for r in kept], seed,
+                                         GUARD_SELECTION_SHARE)[0])
+        out[lang] = {SELECTION: [r for r in kept if str(r["id"]) in sel],
+                     CONFIRMATION: [r for r in kept if str(r["id"]) not in sel]}
     return out
 
 
@@ -208,9 +208,9 @@ def kl_halves(ids: list[str], texts: dict[str, list[str]], seed: int
               ) -> dict[str, dict[str, list[str]]]:
     """Split the KL prompts: ``selection`` guards the choice, ``confirmation`` re-measures
     the chosen cell's KL on prompts the choice never saw. Returns split → lang → texts."""
-    sel, _ = selection_confirmation(ids, seed, GUARD_SELECTION_SHARE)
-    keep = {SELECTION: [k for k, i in enumerate(ids) if i in set(sel)]}
-    keep[CONFIRMATION] = [k for k in range(len(ids)) if k not in set(keep[SELECTION])]
+    sel = set(selection_confirmation(ids, seed, GUARD_SELECTION_SHARE)[0])
+    keep = {SELECTION: [k for k, i in enumerate(ids) if i in sel],
+            CONFIRMATION: [k for k, i in enumerate(ids) if i not in sel]}
     return {split: {lang: [t[k] for k in ks] for lang, t in texts.items()}
             for split, ks in keep.items()}
 
