@@ -377,6 +377,33 @@ def test_self_responses_are_generated_cached_and_uppercased(
     assert "self_responses_dropped" in read_json(TrainDir(out).manifest)
 
 
+def test_self_responses_go_through_the_eval_backend_and_its_canary(
+    tmp_path: Path, lively_model_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One generation loop: a self-answer is what eval's backend generates for the prompt,
+    and a decode loop the canary refuses generates no self-answer."""
+    from crossling.evaluate.backends.base import GenerationConfig
+    from crossling.evaluate.backends.hf import HFBackend
+    from crossling.models import load_model
+    from crossling.train.data import generate_self_responses
+
+    rows = [{"id": f"i{k}", "prompt": p} for k, p in
+            enumerate(["Name a colour.", "Why is the sky blue? Explain in detail.", "Hi"])]
+    loaded = load_model(str(lively_model_dir))
+    answers = generate_self_responses(loaded, rows, tmp_path / "a.jsonl", 7, "auto")
+    ref = HFBackend(loaded).generate([r["prompt"] for r in rows],
+                                     GenerationConfig(max_new_tokens=7))
+    assert [answers[r["id"]] for r in rows] == [g.response.strip() for g in ref]
+
+    def broken(*a: object, **k: object) -> None:
+        raise CrosslingError("generation self-check failed: (test)")
+
+    monkeypatch.setattr("crossling.evaluate.backends.hf.verify_decoding", broken)
+    with pytest.raises(CrosslingError, match="self-check"):
+        generate_self_responses(loaded, rows, tmp_path / "b.jsonl", 7, "auto")
+    assert not read_jsonl(tmp_path / "b.jsonl")  # nothing generated
+
+
 # ----------------------------------------------------------------------------- CLI
 
 

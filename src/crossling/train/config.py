@@ -101,8 +101,9 @@ class TrainConfig(BaseModel):
     self_response_max_new_tokens: int = Field(
         default=256, ge=1, description="responses: self — longest base-model answer generated."
     )
-    self_response_batch_size: int = Field(
-        default=8, ge=1, description="responses: self — prompts per generation batch."
+    self_response_batch_size: int | Literal["auto"] = Field(
+        default="auto", description="responses: self — prompts per batch of the generation "
+        "backend (auto: as for eval, from free GPU memory or 64 on CPU)."
     )
 
     @model_validator(mode="after")

@@ -4,7 +4,10 @@ Why ``responses: self``: for the caps task the target should differ from what th
 would say *only* in letter case, so the adapter learns capitalisation rather than new content
 (or translation). The base model's own greedy answers are generated once before training,
 cached in ``TrainDir.self_responses`` (an append-only log, so a killed run keeps what it
-generated) and uppercased with ``str.upper``.
+generated) and uppercased with ``str.upper``. They go through the same generation backend
+as the evaluation (length-sorted batches, packed prefill, static cache on CUDA, the same
+stop rules) after the same start-up canary, so a self-answer is exactly what ``crossling
+eval`` would have generated for that prompt.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from typing import Any
 
 from crossling.errors import CrosslingError
 from crossling.io import JsonlAppender, read_jsonl, sha256_file, sha256_json
-from crossling.models.chat import build_example, end_of_turn_id, render_prompt
+from crossling.models.chat import build_example
 from crossling.paths import DataDir
 
 log = logging.getLogger(__name__)
@@ -76,7 +79,7 @@ def generate_self_responses(
     rows: list[dict[str, Any]],
     cache: Path,
     max_new_tokens: int,
-    batch_size: int,
+    batch_size: int | str,
     progress: bool = False,
 ) -> dict[str, str]:
     """Greedy base-model answers to ``rows``' prompts, generated once and cached.
@@ -87,15 +90,18 @@ def generate_self_responses(
         cache: JSONL cache file; rows already there (same prompt, model, system prompt and
             length limit) are not generated again, so a killed run resumes here too.
         max_new_tokens: longest answer.
-        batch_size: prompts per ``generate`` call (left-padded).
+        batch_size: prompts per batch of the generation backend, or ``"auto"``.
         progress: show a progress bar.
 
     Returns:
         ``{row id: answer text}``.
-    """
-    import torch
 
-    tok, model = loaded.tokenizer, loaded.model
+    Raises:
+        CrosslingError: the backend's start-up canary failed (nothing is generated).
+    """
+    from crossling.evaluate.backends.base import GenerationConfig
+    from crossling.evaluate.backends.hf import HFBackend, verify_decoding
+
     system = loaded.config.system_prompt
     keys = {r["id"]: _self_key(r, loaded.spec, system, max_new_tokens) for r in rows}
     done = {
@@ -109,35 +115,25 @@ def generate_self_responses(
                  cache)
     if not todo:
         return done
-    stop = [end_of_turn_id(tok, system)]
-    if tok.eos_token_id is not None and tok.eos_token_id not in stop:
-        stop.append(tok.eos_token_id)
     log.info("responses: self — generating %d base-model answers", len(todo))
     from crossling.logs import ProgressLine, interactive
 
+    cfg = GenerationConfig(max_new_tokens=max_new_tokens, batch_size=batch_size)  # greedy
+    backend = HFBackend(loaded)
+    verify_decoding(backend, cfg)
     bar = _bar(progress and interactive(), len(todo), "self-responses")
     line = ProgressLine("self-responses", len(todo), enabled=progress and bar is None)
-    with JsonlAppender(cache) as out, torch.inference_mode():
-        for i in range(0, len(todo), batch_size):
-            chunk = todo[i : i + batch_size]
-            texts = [render_prompt(tok, r["prompt"], system) for r in chunk]
-            enc = tok(texts, return_tensors="pt", padding=True, add_special_tokens=False)
-            enc = {k: v.to(loaded.device) for k, v in enc.items()}
-            gen = model.generate(
-                **enc,
-                max_new_tokens=max_new_tokens,
-                do_sample=False,
-                eos_token_id=stop,
-                pad_token_id=tok.pad_token_id,
-            )  # [batch, prompt + new]
-            new = gen[:, enc["input_ids"].shape[1] :]
-            for r, ids in zip(chunk, new, strict=True):
-                text = tok.decode(ids, skip_special_tokens=True).strip()
-                done[r["id"]] = text
-                out.write({"id": r["id"], "key": keys[r["id"]], "response": text})
+    with JsonlAppender(cache) as out:
+
+        def write(i: int, g: Any) -> None:  # each batch is logged as soon as it is done
+            text = g.response.strip()
+            done[todo[i]["id"]] = text
+            out.write({"id": todo[i]["id"], "key": keys[todo[i]["id"]], "response": text})
             if bar is not None:
-                bar[0].update(bar[1], advance=len(chunk))
-            line.update(len(chunk))
+                bar[0].update(bar[1], advance=1)
+            line.update(1)
+
+        backend.generate([str(r["prompt"]) for r in todo], cfg, on_result=write)
     if bar is not None:
         bar[0].stop()
     return done
