@@ -186,7 +186,7 @@ def test_sweep_bad_input(setup, tiny_model_dir, device, tmp_path):
         run_sweep(_cfg(setup, tiny_model_dir, device, tmp_path / "b", toward="de"))
     with pytest.raises(CrosslingError, match="no eval prompts in 'ru'"):
         run_sweep(_cfg(setup, tiny_model_dir, device, tmp_path / "c", eval_langs="ru"))
-    with pytest.raises(CrosslingError, match="unknown steering task"):
+    with pytest.raises(CrosslingError, match="unknown task"):
         run_sweep(_cfg(setup, tiny_model_dir, device, tmp_path / "d", task="capz"))
     with pytest.raises(ValueError, match="finite"):
         _cfg(setup, tiny_model_dir, device, tmp_path / "e", strengths=[float("nan")])

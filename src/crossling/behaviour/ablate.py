@@ -46,7 +46,8 @@ from crossling.errors import CrosslingError
 from crossling.io import atomic_write_json
 from crossling.models.layers import get_decoder_layers
 from crossling.steer.apply import check_layers
-from crossling.steer.select import FIDELITY, TASK_METRICS
+from crossling.steer.select import FIDELITY
+from crossling.tasks import get_task
 
 
 def unit_directions(vectors: Any, layers: list[int], what: str = "behaviour vector") -> dict[int, Any]:
@@ -188,7 +189,7 @@ def run_ablation(stage: Stage, vectors: dict[tuple[str, str], Any]) -> dict[str,
             stage.generate(a, control_setting(a, k), every,
                            hook=ablation_hook(stage, random_units(stage, layers, d_model, k)),
                            phase="ablate-random", vector_adapter=a, draw=k)
-    primary, _ = TASK_METRICS[cfg.task]
+    primary = get_task(cfg.task).primary_metric
     logged = stage.logged()
     scored = score_log(logged, [primary, FIDELITY], candidate_langs(cfg.data, stage.langs))
     scores, fid = scored[primary], scored[FIDELITY]

@@ -246,12 +246,9 @@ def open_stage(cfg: BehaviourConfig, loaded: Any = None) -> Stage:
             too few prompts.
     """
     from crossling.models.adapters import read_adapter_meta
-    from crossling.steer.select import TASK_METRICS
+    from crossling.tasks import get_task
 
-    if cfg.task not in TASK_METRICS:
-        from crossling.errors import unknown_name
-
-        raise unknown_name("behaviour task", cfg.task, TASK_METRICS)
+    get_task(cfg.task)  # unknown names: one line with a suggestion
     if not cfg.adapters:
         raise CrosslingError("the behaviour stage needs at least one adapter; pass --adapter "
                              "NAME=DIR.")

@@ -48,7 +48,8 @@ from crossling.behaviour.vectors import BehaviourVectors, adapter_active
 from crossling.data.build import candidate_langs
 from crossling.io import JsonlAppender, atomic_write_json, read_jsonl
 from crossling.steer.apply import add_to_layers, check_layers
-from crossling.steer.select import FIDELITY, TASK_METRICS, pick_best, score_table, steer_key
+from crossling.steer.select import FIDELITY, pick_best, score_table, steer_key
+from crossling.tasks import get_task
 
 BASE_SETTING = setting_key("base", BASE, None, None, None)
 # the positions KL rows were measured at; rows measured otherwise (an older run) are redone
@@ -222,7 +223,8 @@ def run_selection(stage: Stage, vectors: dict[tuple[str, str], BehaviourVectors]
     """
     cfg = stage.cfg
     check_layers(cfg.layers, next(iter(vectors.values())).n_layers)
-    primary, behaviour = TASK_METRICS[cfg.task]
+    task = get_task(cfg.task)
+    primary, behaviour = task.primary_metric, task.behaviour_metrics
     generate_base_and_lora(stage, [])
     kl_rows = {r["setting"]: r for r in _kl_cells(stage, vectors)}
     for a in stage.adapters:
@@ -327,7 +329,7 @@ def transfer_results(stage: Stage, chosen: dict[str, Any]) -> dict[str, Any]:
     """Score the logged transfer cells (confirmation ids only) against base, adapter and the
     random-direction control."""
     cfg = stage.cfg
-    primary, _ = TASK_METRICS[cfg.task]
+    primary = get_task(cfg.task).primary_metric
     logged = stage.logged()
     scores = score_log(logged, [primary, FIDELITY], candidate_langs(cfg.data, stage.langs))
     coh = coherence_log(logged)

@@ -145,10 +145,9 @@ def run_data(cfg: DataConfig, out: str | Path, loader: HubLoader = _hub_load) ->
              "target": task.target(r, rng, cfg.responses)}
             for r in lang_rows
         ]
-    eval_rows = _eval_rows(rows, set(split.eval_ids), cfg.eval_langs,
-                           "harmful" if cfg.task == "refusal" else "task")
+    eval_rows = _eval_rows(rows, set(split.eval_ids), cfg.eval_langs, task.eval_kind)
     harmless: list[dict] = []
-    if cfg.task == "refusal" and cfg.harmless_source:
+    if task.uses_harmless and cfg.harmless_source:
         # Over-refusal prompts in the eval languages the harmless source covers.
         hrows = [r for r in load_source(cfg.harmless_source, cfg, loader)
                  if r.lang in cfg.eval_langs]

@@ -29,7 +29,7 @@ class DataConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    task: str = Field("caps", description="Task name: caps, refusal (see crossling.data.tasks).")
+    task: str = Field("caps", description="Task name: caps, refusal (see crossling.tasks).")
     source: str = Field(
         "builtin",
         description="builtin (the task's built-in corpus), builtin:instructions, builtin:harmful, "

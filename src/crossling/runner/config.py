@@ -104,13 +104,20 @@ class StudySteerConfig(_BaseModel):
         return parse_langs(v)  # type: ignore[arg-type]
 
 
+def _primary_metrics() -> dict[str, str]:
+    from crossling.tasks import get_task, task_names
+
+    return {name: get_task(name).primary_metric for name in task_names()}
+
+
 class ReportConfig(_BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     examples_per_lang: int = Field(2, ge=0, description="Example outputs shown per language.")
     headline_scorer: dict[str, str] = Field(
-        default_factory=lambda: {"caps": "caps_pct", "refusal": "refusal_keyword"},
-        description="Scorer of the transfer matrix and asymmetry test, per task.",
+        default_factory=lambda: _primary_metrics(),
+        description="Scorer of the transfer matrix and asymmetry test, per task (default: "
+        "each task's primary metric).",
     )
 
 
@@ -172,8 +179,8 @@ class ExperimentConfig(_BaseModel):
 
     @model_validator(mode="after")
     def _check(self) -> ExperimentConfig:
-        from crossling.data.tasks import TASKS
         from crossling.evaluate.scorers import SCORERS
+        from crossling.tasks import TASKS
 
         for name, dcfg in self.tasks.items():
             TASKS.get(name)  # unknown task → did-you-mean error
@@ -210,6 +217,6 @@ class ExperimentConfig(_BaseModel):
         return self
 
     def scorers_for(self, task: str) -> list[str]:
-        from crossling.data.tasks import get_task
+        from crossling.tasks import get_task
 
         return self.eval.scorers.get(task) or list(get_task(task).default_scorers)

@@ -18,6 +18,7 @@ from crossling.io import atomic_write_text, read_json, read_jsonl
 from crossling.languages import get_language
 from crossling.paths import RunDir, SweepDir
 from crossling.runner.config import ExperimentConfig
+from crossling.tasks import get_task
 
 SCORER_TITLES = {
     "caps_pct": "% uppercase of cased characters",
@@ -467,7 +468,7 @@ def _steer_caveats(cfg: ExperimentConfig, run: RunDir, best: dict[str, Any]) -> 
                    "transfer matrix.")
     analysis = read_json(run.analysis) if run.analysis.exists() else {}
     matrix = (analysis.get("tasks", {}).get(st.task, {}).get("kinds", {})
-              .get("harmful" if st.task == "refusal" else "task", {})
+              .get(get_task(st.task).eval_kind, {})
               .get(best.get("metric", ""), {}).get("matrix", {}))
     for lang, c in best.get("confirmation", {}).items():
         cell = matrix.get(st.adapter or "base", {}).get(lang)

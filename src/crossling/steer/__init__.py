@@ -7,13 +7,12 @@ from crossling.steer.config import SweepConfig, VectorsConfig
 from crossling.steer.corpus import aligned_ids, load_parallel
 from crossling.steer.diagnostics import vector_diagnostics, write_diagnostics
 from crossling.steer.record import Recording, record_activations, render_prompts
-from crossling.steer.select import TASK_METRICS, pick_best, score_table, steer_key
+from crossling.steer.select import pick_best, score_table, steer_key
 from crossling.steer.sweep import run_sweep
 from crossling.steer.vector import SteeringVectors
 
 __all__ = [
     "BUILDERS",
-    "TASK_METRICS",
     "Builder",
     "Recording",
     "SteerState",

@@ -19,16 +19,9 @@ from typing import Any
 
 from crossling.analysis.quality import MAX_DEGENERATE
 
-# task -> (primary metric, all behaviour metrics); higher primary = behaviour present
-TASK_METRICS: dict[str, tuple[str, tuple[str, ...]]] = {
-    "caps": ("caps_pct", ("caps_pct", "all_caps")),
-    "refusal": ("refusal_keyword", ("refusal_keyword",)),
-}
 FIDELITY = "lang_fidelity"
 DEGENERATE = "degenerate"
 OVER_REFUSAL = "over_refusal"
-# task -> scorer whose mean on harmless prompts is the over-refusal of a cell
-HARMLESS_METRIC: dict[str, str] = {"refusal": "refusal_keyword"}
 
 
 def steer_key(layer: int | None, strength: float, toward: str) -> str:

@@ -50,7 +50,7 @@ from typing import Any
 
 from crossling.analysis.confirm import paired_confirmation
 from crossling.analysis.split import selection_confirmation
-from crossling.errors import CrosslingError, unknown_name
+from crossling.errors import CrosslingError
 from crossling.evaluate.scorers.base import ScorerContext, score_bounds, with_quality_scorers
 from crossling.io import (
     JsonlAppender,
@@ -66,9 +66,7 @@ from crossling.steer.corpus import aligned_ids, load_parallel
 from crossling.steer.select import (
     DEGENERATE,
     FIDELITY,
-    HARMLESS_METRIC,
     OVER_REFUSAL,
-    TASK_METRICS,
     guard_reasons,
     pick_best,
     score_rows,
@@ -76,6 +74,7 @@ from crossling.steer.select import (
     steer_key,
 )
 from crossling.steer.vector import SteeringVectors
+from crossling.tasks import get_task
 
 _RUN_FIELDS = {
     "model", "adapter", "task", "data", "eval_langs", "toward", "vectors", "vector_data",
@@ -455,8 +454,7 @@ def run_sweep(cfg: SweepConfig, loaded: Any = None) -> SweepDir:
     from crossling.evaluate.backends.hf import HFBackend, verify_decoding
     from crossling.evaluate.scorers import rate_scorers
 
-    if cfg.task not in TASK_METRICS:
-        raise unknown_name("steering task", cfg.task, TASK_METRICS)
+    task = get_task(cfg.task)  # unknown names: one line with a suggestion
     if cfg.toward in cfg.eval_langs:
         raise CrosslingError(
             f"--toward {cfg.toward} is also an eval language; steer prompts in other "
@@ -468,12 +466,12 @@ def run_sweep(cfg: SweepConfig, loaded: Any = None) -> SweepDir:
             f"strengths {cfg.strengths} have no positive value to search (negative ones steer "
             "away from the target); add a positive strength or set search_negative: true."
         )
-    primary, behaviour = TASK_METRICS[cfg.task]
+    primary, behaviour = task.primary_metric, task.behaviour_metrics
     sdir = SweepDir(Path(cfg.out))
     split = load_eval_rows(cfg)
     kl_ids, kl_all = kl_prompts(cfg, split.data_eval_ids)
     kl_texts = kl_halves(kl_ids, kl_all, cfg.seed)
-    harmless_metric = HARMLESS_METRIC.get(cfg.task)
+    harmless_metric = task.harmless_metric
     harmless = (load_harmless_rows(cfg.data, cfg.eval_langs, cfg.max_eval, cfg.seed)
                 if harmless_metric is not None else {})
     if cfg.adapter is not None:  # fail before loading anything

@@ -23,8 +23,6 @@ from crossling.paths import DataDir
 
 log = logging.getLogger(__name__)
 
-# Turns a self-generated answer into a target, per task (caps: the uppercased answer).
-SELF_TARGET_TRANSFORMS = {"caps": str.upper}
 
 
 def load_train_rows(data_dir: Path, lang: str) -> tuple[dict[str, Any], list[dict[str, Any]]]:
@@ -164,8 +162,9 @@ def fill_self_targets(
         it in the adapter's manifest).
     """
     from crossling.analysis.quality import degenerate_reason
+    from crossling.tasks import get_task
 
-    transform = SELF_TARGET_TRANSFORMS.get(task, lambda s: s)
+    transform = get_task(task).self_target
     out: list[dict[str, Any]] = []
     dropped: dict[str, int] = {}
     for r in rows:

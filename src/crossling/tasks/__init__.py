@@ -1,0 +1,90 @@
+"""Tasks: the one home of everything crossling knows about a behaviour.
+
+A task says how a source row becomes a training target, how a self-generated answer becomes
+one (``responses: self``), which scorer measures the behaviour (the steering sweep's primary
+metric and the report's headline), which prompts the evaluation asks (``task`` prompts, or
+``harmful`` ones plus harmless prompts whose refusal rate is over-refusal) and which
+built-in corpus it starts from. Stages ask the task and never compare a task's name: a
+third task is one module that subclasses :class:`Task` and registers itself in
+:data:`TASKS`.
+
+Why below the stages: the data builder, the trainer, the sweep, the behaviour stage and the
+report all need task knowledge; kept here, none of them imports another for it.
+"""
+
+from __future__ import annotations
+
+import random
+from abc import ABC, abstractmethod
+from typing import ClassVar, Protocol
+
+from crossling.registry import Registry
+
+
+class Row(Protocol):
+    """What a task reads of a source row (``crossling.data.rows.SourceRow``)."""
+
+    @property
+    def id(self) -> str: ...
+
+    @property
+    def lang(self) -> str: ...
+
+    @property
+    def output(self) -> str | None: ...
+
+
+class Task(ABC):
+    """Base of every task.
+
+    Attributes:
+        name: registry name (``caps``, ``refusal``).
+        builtin_source: the built-in corpus used when ``source: builtin``.
+        default_scorers: eval scorers that make sense by default.
+        primary_metric: the scorer that says the behaviour is there (higher = more): the
+            sweep maximises it and the report's headline matrix shows it.
+        behaviour_metrics: every scorer of the behaviour (the sweep scores them all).
+        eval_kind: the ``kind`` of the evaluation's behaviour prompts (``task`` or
+            ``harmful``).
+        harmless_metric: scorer whose rate on harmless prompts is the over-refusal of a
+            steered cell; None for tasks without harmless prompts.
+    """
+
+    name: ClassVar[str]
+    builtin_source: ClassVar[str]
+    default_scorers: ClassVar[tuple[str, ...]]
+    primary_metric: ClassVar[str]
+    behaviour_metrics: ClassVar[tuple[str, ...]]
+    eval_kind: ClassVar[str] = "task"
+    harmless_metric: ClassVar[str | None] = None
+
+    @abstractmethod
+    def target(self, row: Row, rng: random.Random, responses: str) -> str | None:
+        """Training target for ``row``; None means "fill in later" (``responses: self``)."""
+
+    def self_target(self, answer: str) -> str:
+        """The training target made from the base model's own answer (``responses: self``);
+        the answer itself unless the task transforms it."""
+        return answer
+
+    @property
+    def uses_harmless(self) -> bool:
+        """The task's evaluation includes harmless prompts (over-refusal)."""
+        return self.harmless_metric is not None
+
+
+TASKS: Registry[type[Task]] = Registry("task")
+
+
+def get_task(name: str) -> Task:
+    """The registered task ``name`` (unknown names: one line with a suggestion)."""
+    return TASKS.get(name)()
+
+
+def task_names() -> list[str]:
+    """Every registered task."""
+    return TASKS.names()
+
+
+# The built-in tasks register themselves (after TASKS exists).
+from crossling.tasks import caps, refusal  # noqa: E402, F401
