@@ -129,6 +129,17 @@ def test_two_seed_study_holds_tests_out_and_confirms_on_other_prompts(
     md = run.report_md.read_text()
     assert "seed variance is not estimable" in md and "seed 1" in md
     assert "(runs: " in md and "[N/A, N/A]" not in md  # the two runs, never an empty interval
+
+    # a speed-only setting changed on the finished study rewrites nothing upstream
+    stamps = {p: p.stat().st_mtime_ns for sub in ("train", "eval", "steer")
+              for p in (run.root / sub).rglob("*") if p.is_file()}
+    cfg_path = tmp_path / "study.yaml"
+    cfg_path.write_text(yaml.safe_dump(over))
+    assert main(["run", str(cfg_path), "--out", str(run.root),
+                 "--set", "eval.generation.batch_size=8", "--set", "steer.batch_size=3"]) == 0
+    after = {p: p.stat().st_mtime_ns for sub in ("train", "eval", "steer")
+             for p in (run.root / sub).rglob("*") if p.is_file()}
+    assert after == stamps
     assert "confirmation prompts" in md and "decoded differently" not in md
 
 

@@ -13,6 +13,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from crossling.config_marks import SPEED_ONLY
 from crossling.languages import parse_langs
 from crossling.models.config import ModelConfig
 from crossling.steer.config import check_layer_list, check_strengths
@@ -68,7 +69,8 @@ class BehaviourSettings(BaseModel):
         "id), before the split."
     )
     max_new_tokens: int = Field(32, ge=1, description="Tokens generated per answer (greedy).")
-    batch_size: int = Field(16, ge=1, description="Prompts per forward pass / generate call.")
+    batch_size: int = Field(16, ge=1, description="Prompts per forward pass / generate call.",
+        json_schema_extra=SPEED_ONLY)
     kl_prompts: int = Field(
         8, ge=1, description="Held-out harmless prompts for the KL guard (never in vectors)."
     )

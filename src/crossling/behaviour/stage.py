@@ -24,6 +24,7 @@ from typing import Any
 
 from crossling.analysis.split import selection_confirmation
 from crossling.behaviour.config import BehaviourConfig
+from crossling.config_marks import results_dump
 from crossling.errors import CrosslingError
 from crossling.io import JsonlAppender, read_jsonl, sha256_file, sha256_json
 from crossling.paths import BehaviourDir, DataDir
@@ -224,7 +225,7 @@ def run_hash(cfg: BehaviourConfig, vec_ids: list[str] | None = None) -> str:
         p = Path(path) / "adapter_model.safetensors"
         adapters[name] = sha256_file(p) if p.exists() else path
     return sha256_json({
-        "model": cfg.model.model_dump(mode="json", exclude={"device", "threads"}),
+        "model": results_dump(cfg.model),
         "adapters": adapters, "data": cfg.data, "vector_data": cfg.vector_data,
         "max_prompts": cfg.max_prompts, "min_prompts": cfg.min_prompts,
         "position": cfg.position, "max_eval": cfg.max_eval,

@@ -6,6 +6,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from crossling.config_marks import SPEED_ONLY
 from crossling.evaluate.backends.base import GenerationConfig
 from crossling.languages import parse_langs
 from crossling.models.config import ModelConfig
@@ -42,7 +43,8 @@ class JudgeConfig(BaseModel):
         default="OPENAI_API_KEY",
         description="NAME of the environment variable holding the API key (never the key).",
     )
-    concurrency: int = Field(default=8, ge=1, description="Requests in flight at most.")
+    concurrency: int = Field(default=8, ge=1, description="Requests in flight at most.",
+        json_schema_extra=SPEED_ONLY)
     max_retries: int = Field(
         default=5, ge=0, description="Retries on 429/5xx/timeouts/bad verdicts."
     )
@@ -107,9 +109,11 @@ class EvalConfig(BaseModel):
         default_factory=list,
         description="Experiment trackers for the summary (metrics and a table): tensorboard, "
         "wandb (offline), mlflow (local file store).",
+        json_schema_extra=SPEED_ONLY,
     )
     tracking_dir: str | None = Field(
-        default=None, description="Where the trackers write (null: out/tracking)."
+        default=None, description="Where the trackers write (null: out/tracking).",
+        json_schema_extra=SPEED_ONLY,
     )
 
     @field_validator("langs", mode="before")

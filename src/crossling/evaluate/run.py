@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from crossling.analysis.stats import summarize
+from crossling.config_marks import results_dump
 from crossling.errors import CrosslingError
 from crossling.evaluate.config import EvalConfig
 from crossling.evaluate.records import BASE_ADAPTER, NO_STEER, gen_key
@@ -151,8 +152,8 @@ def _fingerprint(cfg: EvalConfig, data: DataDir) -> str:
     """What makes two generation logs comparable: base model, decoding, data."""
     data_hash = read_json(data.manifest).get("hashes") if data.manifest.exists() else None
     return sha256_json({
-        "model": cfg.model.model_dump(exclude={"threads", "device"}),
-        "generation": cfg.generation.model_dump(exclude={"batch_size"}),
+        "model": results_dump(cfg.model),
+        "generation": results_dump(cfg.generation),
         "backend": cfg.backend,
         "data": data_hash,
     })

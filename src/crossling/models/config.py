@@ -6,6 +6,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from crossling.config_marks import SPEED_ONLY
+
 DEFAULT_SYSTEM_PROMPT = "You are a helpful assistant."
 
 
@@ -22,7 +24,8 @@ class ModelConfig(BaseModel):
     dtype: Literal["auto", "float32", "bfloat16", "float16"] = Field(
         "auto", description="auto: float32 on CPU, bfloat16 on GPUs that support it."
     )
-    device: str = Field("auto", description="auto, cpu, cuda, cuda:1, mps ...")
+    device: str = Field("auto", description="auto, cpu, cuda, cuda:1, mps ...",
+        json_schema_extra=SPEED_ONLY)
     revision: str | None = Field(None, description="Hub revision (branch, tag or commit).")
     trust_remote_code: bool = Field(
         False, description="Run model code from the hub. Opt-in: it executes remote Python."
@@ -39,7 +42,8 @@ class ModelConfig(BaseModel):
         description="Dotted path to the decoder layer list (e.g. 'model.layers') for model "
         "families crossling does not know.",
     )
-    threads: int | None = Field(None, description="torch CPU threads; null keeps torch's default.")
+    threads: int | None = Field(None, description="torch CPU threads; null keeps torch's default.",
+        json_schema_extra=SPEED_ONLY)
     allow_base: bool = Field(
         False,
         description="Allow a packaged base (not instruction-tuned) model such as gemma3-270m: "

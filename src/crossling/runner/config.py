@@ -11,6 +11,7 @@ from pydantic import ConfigDict, Field, field_validator, model_validator
 
 from crossling.analysis.quality import MAX_DEGENERATE
 from crossling.behaviour.config import StudyBehaviourConfig
+from crossling.config_marks import SPEED_ONLY
 from crossling.data.config import DataConfig
 from crossling.evaluate.backends.base import GenerationConfig
 from crossling.evaluate.config import JudgeConfig
@@ -87,7 +88,8 @@ class StudySteerConfig(_BaseModel):
         None, ge=1, description="Tokens generated per answer (null: the eval's "
         "generation.max_new_tokens, so the sweep baseline matches the transfer matrix)."
     )
-    batch_size: int = Field(8, ge=1, description="Prompts per generation batch.")
+    batch_size: int = Field(8, ge=1, description="Prompts per generation batch.",
+        json_schema_extra=SPEED_ONLY)
     min_fidelity: float = Field(0.8, ge=0, le=1, description="Fidelity floor for the best cell.")
     max_kl: float = Field(1.0, ge=0, description="KL ceiling (nats) for the best cell.")
     max_degenerate: float = Field(
@@ -152,6 +154,7 @@ class ExperimentConfig(_BaseModel):
         description="Experiment trackers (tensorboard, wandb offline, mlflow file store), "
         "written under RUN/tracking: the config, training curves, eval summaries and the "
         "transfer matrix.",
+        json_schema_extra=SPEED_ONLY,
     )
 
     @model_validator(mode="before")

@@ -23,6 +23,7 @@ from rich.console import Console
 
 from crossling import __version__
 from crossling.config_loader import dump_config, read_yaml
+from crossling.config_marks import results_dump, results_view
 from crossling.errors import CrosslingError
 from crossling.io import atomic_write_json, atomic_write_text, sha256_file
 from crossling.paths import RunDir, TrainDir
@@ -124,23 +125,10 @@ def run_info() -> dict[str, Any]:
             "python": platform.python_version(), "platform": platform.platform()}
 
 
-# Settings that change how fast a stage runs, never its numbers (greedy and sampled answers
-# do not depend on the generation batch, tested): a change of them keeps a run folder valid.
-SPEED_ONLY = (("eval", "generation", "batch_size"),)
-
-
 def _numbers_config(config: dict[str, Any]) -> dict[str, Any]:
-    """A dumped config without ``report_to`` and the ``SPEED_ONLY`` settings."""
-    import copy
-
-    out = copy.deepcopy({k: v for k, v in config.items() if k != "report_to"})
-    for path in SPEED_ONLY:
-        node: Any = out
-        for key in path[:-1]:
-            node = node.get(key) if isinstance(node, dict) else None
-        if isinstance(node, dict):
-            node.pop(path[-1], None)
-    return out
+    """A dumped config without its speed-only settings (``crossling.config_marks``): a
+    change of them keeps a run folder valid and reruns nothing."""
+    return dict(results_view(ExperimentConfig, config))
 
 
 def prepare_run_dir(cfg: ExperimentConfig, out: Path, force: bool) -> RunDir:
@@ -194,8 +182,7 @@ def stage_data(cfg: ExperimentConfig, run: RunDir) -> None:
 
 def _train_inputs(cfg: ExperimentConfig, run: RunDir, job: TrainJob) -> str:
     manifest = run.data(job.task).manifest
-    return hash_inputs(cfg.model.model_dump(mode="json", exclude={"device", "threads"}),
-                       cfg.train.model_dump(mode="json"), job.lang, job.seed,
+    return hash_inputs(results_dump(cfg.model), results_dump(cfg.train), job.lang, job.seed,
                        sha256_file(manifest))
 
 
@@ -241,9 +228,7 @@ def stage_eval(cfg: ExperimentConfig, run: RunDir) -> None:
             tracking_dir=str(run.tracking),
         )
         key = f"eval-{task}"
-        inputs = hash_inputs(ecfg.model_dump(mode="json", exclude={
-                                 "out": True, "data": True, "report_to": True,
-                                 "tracking_dir": True, "generation": {"batch_size"}}),
+        inputs = hash_inputs(results_dump(ecfg, exclude={"out", "data"}),
                              {k: hash_folder(v.adapter) for k, v in adapters.items()},
                              sha256_file(run.data(task).manifest))
         if stamp_matches(run, key, inputs) and run.eval(task).summary_json.exists():
@@ -291,8 +276,8 @@ def stage_steer(cfg: ExperimentConfig, run: RunDir) -> None:
                          builder=s.builder, position=s.position,  # type: ignore[arg-type]
                          exclude_ids=held_out_ids(scfg), seed=cfg.seed)
     key = f"steer-{s.task}"
-    inputs = hash_inputs(vcfg.model_dump(mode="json", exclude={"out"}),
-                         scfg.model_dump(mode="json", exclude={"out", "vectors", "adapter", "data"}),
+    inputs = hash_inputs(results_dump(vcfg, exclude={"out"}),
+                         results_dump(scfg, exclude={"out", "vectors", "adapter", "data"}),
                          hash_folder(Path(adapter_dir)) if adapter_dir else None,
                          sha256_file(run.data(s.task).manifest))
     if stamp_matches(run, key, inputs) and sdir.best.exists():
@@ -338,7 +323,7 @@ def stage_behaviour(cfg: ExperimentConfig, run: RunDir) -> None:
     )
     key = f"behaviour-{b.task}"
     inputs = hash_inputs(
-        bcfg.model_dump(mode="json", exclude={"out", "data", "adapters", "batch_size"}),
+        results_dump(bcfg, exclude={"out", "data", "adapters"}),
         {k: hash_folder(v.adapter) for k, v in adapters.items()},
         sha256_file(run.data(b.task).manifest))
     if stamp_matches(run, key, inputs) and bdir.transfer.exists() and bdir.ablation.exists():

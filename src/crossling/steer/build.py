@@ -111,7 +111,10 @@ def compute_vectors(
 
 
 def _cfg_hash(cfg: VectorsConfig) -> str:
-    return sha256_json(cfg.model_dump(exclude={"out", "batch_size"}))
+    """What the vectors depend on (not where they go, nor any speed-only setting)."""
+    from crossling.config_marks import results_dump
+
+    return sha256_json(results_dump(cfg, exclude={"out"}))
 
 
 def run_vectors(cfg: VectorsConfig, loaded: Any = None) -> VectorDir:

@@ -12,6 +12,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from crossling.analysis.quality import MAX_DEGENERATE
+from crossling.config_marks import SPEED_ONLY
 from crossling.evaluate.backends.base import GenerationConfig
 from crossling.languages import parse_langs
 from crossling.models.config import ModelConfig
@@ -80,7 +81,8 @@ class VectorsConfig(BaseModel):
         [], description="Ids never used for vectors: the eval ids of the task data and the "
         "sweep's KL prompts, so no test prompt's translation pair is inside a vector."
     )
-    batch_size: int = Field(16, ge=1, description="Prompts per forward pass.")
+    batch_size: int = Field(16, ge=1, description="Prompts per forward pass.",
+        json_schema_extra=SPEED_ONLY)
     seed: int = Field(0, description="Seed of the sample of ids when more than max_prompts.")
 
     _v_langs = field_validator("langs", mode="before")(_langs)
@@ -167,7 +169,8 @@ class SweepConfig(BaseModel):
         description="Decoding settings (a study passes its eval's, so baselines compare); "
         "null: greedy with max_new_tokens.",
     )
-    batch_size: int = Field(8, ge=1, description="Prompts per generate call.")
+    batch_size: int = Field(8, ge=1, description="Prompts per generate call.",
+        json_schema_extra=SPEED_ONLY)
     n_boot: int = Field(2000, ge=100, description="Monte Carlo draws per test (sign flips "
                         "beyond 20 prompts).")
     min_fidelity: float = Field(

@@ -50,6 +50,7 @@ from typing import Any
 
 from crossling.analysis.confirm import paired_confirmation
 from crossling.analysis.split import selection_confirmation
+from crossling.config_marks import results_dump
 from crossling.errors import CrosslingError
 from crossling.evaluate.scorers.base import ScorerContext, score_bounds, with_quality_scorers
 from crossling.io import (
@@ -90,10 +91,11 @@ GUARD_SELECTION_SHARE = 0.5
 
 
 def run_hash(cfg: SweepConfig) -> str:
-    """Hash of everything that changes a cell's result (not the grid, the sample size,
-    thresholds or batch size): logged rows from another configuration are ignored, not
-    mixed in."""
-    return sha256_json([_LOG_VERSION, cfg.model_dump(include=_RUN_FIELDS)])[:16]
+    """Hash of everything that changes a cell's generations (not the grid, the sample size
+    or thresholds, nor any speed-only setting such as a batch size): logged rows from
+    another configuration are ignored, not mixed in."""
+    kept = {k: v for k, v in results_dump(cfg).items() if k in _RUN_FIELDS}
+    return sha256_json([_LOG_VERSION, kept])[:16]
 
 
 @dataclass(frozen=True)

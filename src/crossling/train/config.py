@@ -12,18 +12,15 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from crossling.config_marks import SPEED_ONLY, results_dump
 from crossling.models.config import ModelConfig
 from crossling.tracking import ReportTo
 
 DEFAULT_TARGET_MODULES = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
 
-# Fields that may change between a crashed run and its --resume: they do not change the
-# trained weights (how often we save / log / show progress, and the generation batch size).
-# ``compile`` and ``micro_batch_tokens`` only change the floating-point order of the sums.
-RESUME_SAFE_FIELDS = frozenset(
-    {"save_every", "log_every", "keep_checkpoints", "progress", "self_response_batch_size",
-     "compile", "micro_batch_tokens"}
-)
+# Fields marked SPEED_ONLY may change between a crashed run and its --resume: they do not
+# change the trained weights (how often we save / log / show progress, the generation batch
+# size; ``compile`` and ``micro_batch_tokens`` only change the floating-point order of sums).
 
 
 class TrainConfig(BaseModel):
@@ -83,6 +80,7 @@ class TrainConfig(BaseModel):
         description="Packing only: tokens per forward pass. The rows of each step "
         "(batch_size x grad_accum, unchanged) are re-split into passes of at most this many "
         "tokens. null: chosen from free memory on CUDA; elsewhere batch_size rows per pass.",
+        json_schema_extra=SPEED_ONLY,
     )
     fused_adamw: bool = Field(
         default=True,
@@ -93,17 +91,23 @@ class TrainConfig(BaseModel):
         default=False,
         description="torch.compile the model (dynamic shapes) before training: faster steps "
         "on GPUs after a compile warm-up of a minute or so; needs a C++ compiler on CPU.",
+        json_schema_extra=SPEED_ONLY,
     )
-    save_every: int = Field(default=50, ge=1, description="Checkpoint every N optimizer steps.")
-    keep_checkpoints: int = Field(default=2, ge=1, description="Newest checkpoints kept on disk.")
-    log_every: int = Field(default=1, ge=1, description="Write a train_log.csv row every N steps.")
-    progress: bool = Field(default=True, description="Show a progress bar (loss, tokens/s).")
+    save_every: int = Field(default=50, ge=1, description="Checkpoint every N optimizer steps.",
+        json_schema_extra=SPEED_ONLY)
+    keep_checkpoints: int = Field(default=2, ge=1, description="Newest checkpoints kept on disk.",
+        json_schema_extra=SPEED_ONLY)
+    log_every: int = Field(default=1, ge=1, description="Write a train_log.csv row every N steps.",
+        json_schema_extra=SPEED_ONLY)
+    progress: bool = Field(default=True, description="Show a progress bar (loss, tokens/s).",
+        json_schema_extra=SPEED_ONLY)
     self_response_max_new_tokens: int = Field(
         default=256, ge=1, description="responses: self — longest base-model answer generated."
     )
     self_response_batch_size: int | Literal["auto"] = Field(
         default="auto", description="responses: self — prompts per batch of the generation "
-        "backend (auto: as for eval, from free GPU memory or 64 on CPU)."
+        "backend (auto: as for eval, from free GPU memory or 64 on CPU).",
+        json_schema_extra=SPEED_ONLY,
     )
 
     @model_validator(mode="after")
@@ -131,9 +135,11 @@ class TrainJobConfig(BaseModel):
         default_factory=list,
         description="Experiment trackers for the per-step loss, lr, grad norm and tokens/s: "
         "tensorboard, wandb (offline), mlflow (local file store).",
+        json_schema_extra=SPEED_ONLY,
     )
     tracking_dir: Path | None = Field(
-        default=None, description="Where the trackers write (null: out_dir/tracking)."
+        default=None, description="Where the trackers write (null: out_dir/tracking).",
+        json_schema_extra=SPEED_ONLY,
     )
 
     @field_validator("lang")
@@ -145,10 +151,5 @@ class TrainJobConfig(BaseModel):
 
     def fingerprint(self) -> dict[str, Any]:
         """What determines the trained weights: compared on --resume."""
-        train = {
-            k: v
-            for k, v in self.train.model_dump(mode="json").items()
-            if k not in RESUME_SAFE_FIELDS
-        }
-        model = self.model.model_dump(mode="json", exclude={"device", "threads"})
-        return {"lang": self.lang, "seed": self.seed, "model": model, "train": train}
+        return {"lang": self.lang, "seed": self.seed, "model": results_dump(self.model),
+                "train": results_dump(self.train)}

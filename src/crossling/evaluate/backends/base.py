@@ -15,6 +15,7 @@ from typing import Any, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from crossling.config_marks import SPEED_ONLY
 from crossling.errors import CrosslingError
 from crossling.registry import Registry
 
@@ -43,6 +44,7 @@ class GenerationConfig(BaseModel):
         description="Prompts decoded together; 'auto': as many as fit (on CUDA from free "
         "memory, up to 256; on CPU 64, where tokens/s still rose from 24 to 96). Greedy "
         "answers do not depend on it, nor do sampled ones (one generator per prompt).",
+        json_schema_extra=SPEED_ONLY,
     )
 
     @field_validator("batch_size", mode="before")
