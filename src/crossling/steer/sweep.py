@@ -436,23 +436,66 @@ class _Cells:
             self.backend.generate([r["prompt"] for r in todo], self.gcfg, on_result=on_result)
 
 
-def run_sweep(cfg: SweepConfig, loaded: Any = None) -> SweepDir:
-    """``crossling steer sweep``: generate, score, choose on the selection ids and confirm
-    the choice on the confirmation ids.
+@dataclass
+class _Sweep:
+    """What every phase of one sweep shares, built once by :func:`_build`.
 
-    Args:
+    Attributes:
         cfg: the sweep config.
-        loaded: an already-loaded base model (tests); else ``cfg.model`` is loaded.
+        strengths: the strengths searched.
+        primary, behaviour, harmless_metric: the task's metrics.
+        sdir: the output folder.
+        split: eval rows and their selection / confirmation ids.
+        kl_ids, kl_texts: the KL prompts and their two halves (split → lang → texts).
+        harmless: lang → split → harmless rows (refusal task; else empty).
+        loaded: the base model.
+        vectors, provenance: the language vectors and where they came from.
+        backend: the generation backend (the adapter active).
+        metrics: every scorer of a cell; ctx, rates: how they are scored.
+    """
 
-    Returns:
-        The SweepDir with generations.jsonl, kl.jsonl, sweep.csv, best.json, heatmaps and
-        strength_curves.png.
+    cfg: SweepConfig
+    strengths: list[float]
+    primary: str
+    behaviour: tuple[str, ...]
+    harmless_metric: str | None
+    sdir: SweepDir
+    split: EvalSplit
+    kl_ids: list[str]
+    kl_texts: dict[str, dict[str, list[str]]]
+    harmless: dict[str, dict[str, list[dict[str, Any]]]]
+    loaded: Any
+    vectors: dict[str, SteeringVectors]
+    provenance: dict[str, Any]
+    backend: Any
+    metrics: list[str]
+    ctx: ScorerContext
+    rates: Any
+
+    def cells(self) -> list[tuple[int | None, float]]:
+        """The unsteered baseline, then every (layer, strength) searched."""
+        return [(None, 0.0), *((la, s) for la in self.cfg.layers for s in self.strengths)]
+
+    def rows(self, lang: str, half: str) -> list[dict[str, Any]]:
+        """Eval rows of one half of the ids, and the same half of the harmless prompts."""
+        ids = self.split.selection_ids if half == SELECTION else self.split.confirmation_ids
+        return ([self.split.rows[lang][i] for i in ids]
+                + self.harmless.get(lang, {}).get(half, []))
+
+    def logged(self, rh: str, path: Path, half: str | None = None) -> list[dict[str, Any]]:
+        """Rows of this run's log at ``path`` (KL rows: of one half)."""
+        return [r for r in read_jsonl(path)
+                if r.get("run") == rh and (half is None or r.get("split") == half)]
+
+
+def _build(cfg: SweepConfig, loaded: Any) -> _Sweep:
+    """Check the config, read the prompts, load the model and vectors, start the backend and
+    run its canary in the sweep's decoding mode, steered.
 
     Raises:
-        CrosslingError: unknown task, toward ∈ eval_langs, no strength to search, missing
-            data/adapter/vectors, vectors for another model or built from test ids, layers
-            out of range.
+        CrosslingError: see :func:`run_sweep`.
     """
+    from crossling.data.build import candidate_langs
     from crossling.evaluate.backends.hf import HFBackend, verify_decoding
     from crossling.evaluate.scorers import rate_scorers
 
@@ -468,14 +511,11 @@ def run_sweep(cfg: SweepConfig, loaded: Any = None) -> SweepDir:
             f"strengths {cfg.strengths} have no positive value to search (negative ones steer "
             "away from the target); add a positive strength or set search_negative: true."
         )
-    primary, behaviour = task.primary_metric, task.behaviour_metrics
     sdir = SweepDir(Path(cfg.out))
     split = load_eval_rows(cfg)
     kl_ids, kl_all = kl_prompts(cfg, split.data_eval_ids)
-    kl_texts = kl_halves(kl_ids, kl_all, cfg.seed)
-    harmless_metric = task.harmless_metric
     harmless = (load_harmless_rows(cfg.data, cfg.eval_langs, cfg.max_eval, cfg.seed)
-                if harmless_metric is not None else {})
+                if task.harmless_metric is not None else {})
     if cfg.adapter is not None:  # fail before loading anything
         from crossling.models.adapters import check_adapter_base
         from crossling.models.loading import model_spec
@@ -487,7 +527,6 @@ def run_sweep(cfg: SweepConfig, loaded: Any = None) -> SweepDir:
         loaded = load_model(cfg.model)
     vectors, provenance = get_vectors(cfg, loaded, sdir, split.data_eval_ids, kl_ids)
     check_layers(cfg.layers, next(iter(vectors.values())).n_layers)
-
     backend = HFBackend(loaded, {"adapter": Path(cfg.adapter)} if cfg.adapter else None)
     if cfg.adapter:
         backend.set_adapter("adapter")
@@ -497,78 +536,100 @@ def run_sweep(cfg: SweepConfig, loaded: Any = None) -> SweepDir:
     verify_decoding(backend, cfg.decoding(), steering=lambda: steer(
         backend.model, vectors[cfg.eval_langs[0]], cfg.layers[0], mild,
         normalize=cfg.normalize, positions=cfg.positions, layers_path=cfg.model.layers_path))
-    cells: list[tuple[int | None, float]] = [(None, 0.0)]
-    cells += [(layer, s) for layer in cfg.layers for s in strengths]
-    metrics = with_quality_scorers([*behaviour, FIDELITY])
-    from crossling.data.build import candidate_langs
+    ctx = ScorerContext(langs=candidate_langs(cfg.data, [*cfg.eval_langs, cfg.toward]),
+                        system_prompt=loaded.config.system_prompt, base_model=lambda: loaded)
+    return _Sweep(
+        cfg=cfg, strengths=strengths, primary=task.primary_metric,
+        behaviour=task.behaviour_metrics, harmless_metric=task.harmless_metric, sdir=sdir,
+        split=split, kl_ids=kl_ids, kl_texts=kl_halves(kl_ids, kl_all, cfg.seed),
+        harmless=harmless, loaded=loaded, vectors=vectors, provenance=provenance,
+        backend=backend, metrics=with_quality_scorers([*task.behaviour_metrics, FIDELITY]),
+        ctx=ctx, rates=rate_scorers(),
+    )
 
-    langs_in_play = candidate_langs(cfg.data, [*cfg.eval_langs, cfg.toward])
-    ctx = ScorerContext(langs=langs_in_play, system_prompt=loaded.config.system_prompt,
-                        base_model=lambda: loaded)
-    rates = rate_scorers()
 
-    def rows_of(lang: str, ids: list[str]) -> list[dict[str, Any]]:
-        return [split.rows[lang][i] for i in ids]
+def _select(sw: _Sweep, rh: str) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """Score every cell on the selection half and pick the best under the guards."""
+    cfg = sw.cfg
+    sel = set(sw.split.selection_ids)
+    sel_harmless = {str(r["id"]) for h in sw.harmless.values() for r in h[SELECTION]}
+    wanted = {steer_key(la, s, cfg.toward) for la, s in sw.cells()}
+    table = score_table(
+        [r for r in sw.logged(rh, sw.sdir.generations)
+         if r["steer"] in wanted and r["lang"] in cfg.eval_langs
+         and (str(r["id"]) in sel if r.get("kind") != "harmless"
+              else str(r["id"]) in sel_harmless)],
+        sw.logged(rh, sw.sdir.kl, SELECTION), sw.metrics, sw.ctx.langs, cfg.seed, sw.ctx,
+        n_boot=cfg.n_boot, rates=sw.rates, harmless_metric=sw.harmless_metric)
+    best = pick_best(table, sw.primary, cfg.min_fidelity, cfg.max_kl, cfg.max_degenerate,
+                     max_over_refusal=cfg.max_over_refusal if sw.harmless_metric else None)
+    return table, best
 
+
+def _confirm(sw: _Sweep, rh: str, best: dict[str, Any]) -> dict[str, Any]:
+    """Per language, the chosen cell vs the baseline on the confirmation half, with the
+    guards re-measured there (:func:`confirm_choice`)."""
+    gen_log = sw.logged(rh, sw.sdir.generations)
+    guards = GuardInputs(sw.logged(rh, sw.sdir.kl, CONFIRMATION),
+                         {str(r["id"]) for h in sw.harmless.values() for r in h[CONFIRMATION]},
+                         sw.metrics, sw.rates, sw.harmless_metric)
+    return {lang: confirm_choice(gen_log, best["per_lang"][lang]["best"], lang, sw.split,
+                                 sw.cfg, sw.primary, sw.ctx, sw.primary in sw.rates,
+                                 guards=guards)
+            for lang in sw.cfg.eval_langs}
+
+
+def run_sweep(cfg: SweepConfig, loaded: Any = None) -> SweepDir:
+    """``crossling steer sweep``: build, run every cell on the selection ids, choose, run
+    the choice and the baseline on the confirmation ids, confirm.
+
+    Args:
+        cfg: the sweep config.
+        loaded: an already-loaded base model (tests); else ``cfg.model`` is loaded.
+
+    Returns:
+        The SweepDir with generations.jsonl, kl.jsonl, sweep.csv, best.json, heatmaps and
+        strength_curves.png.
+
+    Raises:
+        CrosslingError: unknown task, toward ∈ eval_langs, no strength to search, missing
+            data/adapter/vectors, vectors for another model or built from test ids, layers
+            out of range.
+    """
     from crossling.logs import ProgressLine
 
-    line = ProgressLine("steer sweep cells", len(cells) * len(cfg.eval_langs))
-    with JsonlAppender(sdir.generations) as glog, JsonlAppender(sdir.kl) as klog:
-        runner = _Cells(cfg, backend, loaded, vectors, kl_texts, glog, klog, sdir)
-        for layer, strength in cells:  # selection: every cell on the selection ids
+    sw = _build(cfg, loaded)
+    line = ProgressLine("steer sweep cells", len(sw.cells()) * len(cfg.eval_langs))
+    with JsonlAppender(sw.sdir.generations) as glog, JsonlAppender(sw.sdir.kl) as klog:
+        runner = _Cells(cfg, sw.backend, sw.loaded, sw.vectors, sw.kl_texts, glog, klog,
+                        sw.sdir)
+        for layer, strength in sw.cells():  # selection: every cell on the selection ids
             for lang in cfg.eval_langs:
                 line.update()
-                runner.run(layer, strength, lang, rows_of(lang, split.selection_ids)
-                           + harmless.get(lang, {}).get(SELECTION, []))
-        gen_log = [r for r in read_jsonl(sdir.generations) if r.get("run") == runner.rh]
-        kl_log = [r for r in read_jsonl(sdir.kl)
-                  if r.get("run") == runner.rh and r.get("split") == SELECTION]
-        sel_harmless = {str(r["id"]) for h in harmless.values() for r in h[SELECTION]}
-        wanted = {steer_key(la, s, cfg.toward) for la, s in cells}
-        sel = set(split.selection_ids)
-        table = score_table(
-            [r for r in gen_log if r["steer"] in wanted and r["lang"] in cfg.eval_langs
-             and (str(r["id"]) in sel if r.get("kind") != "harmless"
-                  else str(r["id"]) in sel_harmless)],
-            kl_log, metrics, langs_in_play, cfg.seed, ctx, n_boot=cfg.n_boot, rates=rates,
-            harmless_metric=harmless_metric)
-        best = pick_best(table, primary, cfg.min_fidelity, cfg.max_kl, cfg.max_degenerate,
-                         max_over_refusal=cfg.max_over_refusal if harmless_metric else None)
+                runner.run(layer, strength, lang, sw.rows(lang, SELECTION))
+        table, best = _select(sw, runner.rh)
         for lang in cfg.eval_langs:  # confirmation: baseline and the chosen cell only
             chosen = best["per_lang"][lang]["best"]
-            conf_rows = (rows_of(lang, split.confirmation_ids)
-                         + harmless.get(lang, {}).get(CONFIRMATION, []))
-            runner.run(None, 0.0, lang, conf_rows, CONFIRMATION)
+            runner.run(None, 0.0, lang, sw.rows(lang, CONFIRMATION), CONFIRMATION)
             if chosen is not None:
-                runner.run(chosen["layer"], chosen["strength"], lang, conf_rows, CONFIRMATION)
-
-    gen_log = [r for r in read_jsonl(sdir.generations) if r.get("run") == runner.rh]
-    conf_kl = [r for r in read_jsonl(sdir.kl)
-               if r.get("run") == runner.rh and r.get("split") == CONFIRMATION]
-    conf_harmless = {str(r["id"]) for h in harmless.values() for r in h[CONFIRMATION]}
-    confirmation = {
-        lang: confirm_choice(gen_log, best["per_lang"][lang]["best"], lang, split, cfg,
-                             primary, ctx, primary in rates,
-                             guards=GuardInputs(conf_kl, conf_harmless, metrics, rates,
-                                                harmless_metric))
-        for lang in cfg.eval_langs
-    }
-    _write_csv(sdir.sweep_csv, table)
+                runner.run(chosen["layer"], chosen["strength"], lang,
+                           sw.rows(lang, CONFIRMATION), CONFIRMATION)
+    confirmation = _confirm(sw, runner.rh, best)
+    _write_csv(sw.sdir.sweep_csv, table)
     best.update(
         toward=cfg.toward, adapter=cfg.adapter, adapter_lang=cfg.adapter_lang,
-        normalize=cfg.normalize, positions=cfg.positions, kl_prompts=len(kl_ids),
-        kl_ids=kl_ids,
-        kl_over="prompt" if cfg.positions == "prompt" else "continuation",
-        kl_held_out_of_vectors=not provenance["overlap_kl_ids"], vectors=provenance,
-        strengths_searched=strengths, search_negative=cfg.search_negative,
+        normalize=cfg.normalize, positions=cfg.positions, kl_prompts=len(sw.kl_ids),
+        kl_ids=sw.kl_ids, kl_over="prompt" if cfg.positions == "prompt" else "continuation",
+        kl_held_out_of_vectors=not sw.provenance["overlap_kl_ids"], vectors=sw.provenance,
+        strengths_searched=sw.strengths, search_negative=cfg.search_negative,
         generation=cfg.decoding().model_dump(mode="json"),
-        selection_ids=split.selection_ids, confirmation_ids=split.confirmation_ids,
+        selection_ids=sw.split.selection_ids, confirmation_ids=sw.split.confirmation_ids,
         table_over="selection ids", confirmation=confirmation, run=runner.rh,
     )
-    atomic_write_json(sdir.best, best)
-    extra = [OVER_REFUSAL] if harmless_metric else []
-    _plots(sdir, table, best, [*metrics, "kl", *extra], primary, cfg)
-    return sdir
+    atomic_write_json(sw.sdir.best, best)
+    extra = [OVER_REFUSAL] if sw.harmless_metric else []
+    _plots(sw.sdir, table, best, [*sw.metrics, "kl", *extra], sw.primary, cfg)
+    return sw.sdir
 
 
 @dataclass(frozen=True)
