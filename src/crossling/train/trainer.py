@@ -17,6 +17,7 @@ import math
 import shutil
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -137,7 +138,6 @@ def run_train(cfg: TrainJobConfig, on_step: StepCallback | None = None) -> Path:
     Raises:
         CrosslingError: bad data dir or language, config changed on --resume, non-finite loss.
     """
-    import torch
     from accelerate import Accelerator
 
     from crossling.models.loading import check_model
@@ -168,29 +168,47 @@ def run_train(cfg: TrainJobConfig, on_step: StepCallback | None = None) -> Path:
     tcfg = cfg.train
     task = str(manifest.get("task", "?"))
 
-    self_dropped: dict[str, int] = {}
-    if responses_mode(manifest) == "self" and any(r.get("target") is None for r in rows):
-        if main:
-            generate_self_responses(
-                loaded, rows, td.self_responses, tcfg.self_response_max_new_tokens,
-                tcfg.self_response_batch_size, progress=tcfg.progress,
-            )
-        accelerator.wait_for_everyone()
-        answers = generate_self_responses(  # every process reads the finished cache
-            loaded, rows, td.self_responses, tcfg.self_response_max_new_tokens,
-            tcfg.self_response_batch_size,
-        )
-        rows, self_dropped = fill_self_targets(rows, answers, task, mcfg.system_prompt)
-
+    rows, self_dropped = _self_targets(cfg, manifest, rows, loaded, td, accelerator)
     examples = tokenize_rows(tok, rows, mcfg.system_prompt, tcfg.max_length)
-    per_step = tcfg.batch_size * tcfg.grad_accum * world
-    n_steps = steps_for(len(examples), tcfg.max_steps, tcfg.epochs, per_step)
+    n_steps = steps_for(len(examples), tcfg.max_steps, tcfg.epochs,
+                        tcfg.batch_size * tcfg.grad_accum * world)
     schedule = build_schedule(
         [len(e["input_ids"]) for e in examples], n_steps, tcfg.batch_size, tcfg.grad_accum,
         world, cfg.seed, tcfg.group_by_length, tcfg.group_size,
     )
     step_tokens = [sum(label_tokens(examples[i]) for mb in s for i in mb) for s in schedule]
+    model, params, optimizer, scheduler, state = _model_and_optimizer(
+        loaded, cfg, td, n_steps, fingerprint)
 
+    from crossling.train.loss import SFTLoss
+
+    attention = contextlib.ExitStack()  # packed rows: attention per row while training
+    attention.enter_context(row_attention(model, tcfg.packing))
+    if tcfg.compile:
+        unwrap(model).get_decoder().compile(dynamic=True)  # in place: parameter names kept
+    wrapped = accelerator.prepare(SFTLoss(model))
+    rank = accelerator.process_index
+    feed = _Feeder(examples, tcfg, model, tok.pad_token_id, accelerator.device)
+    step_fn = _Step(accelerator, wrapped, feed, params, optimizer, scheduler, tcfg, world, rank)
+    try:
+        _loop(cfg, td, state, step_fn, schedule, step_tokens, model, on_step,
+              _Report.start(cfg, td, task, n_steps, state.step, main))
+    finally:
+        attention.close()
+    if main:
+        _finish(cfg, td, accelerator.unwrap_model(wrapped).model, loaded.spec, task, dhash,
+                manifest, state, world, n_steps, len(examples), time.time() - t_start,
+                self_dropped)
+    accelerator.wait_for_everyone()
+    return td.adapter
+
+
+def _model_and_optimizer(loaded: Any, cfg: TrainJobConfig, td: TrainDir, n_steps: int,
+                         fingerprint: dict[str, Any]) -> tuple[Any, list[Any], Any, Any,
+                                                               TrainState]:
+    """The LoRA model (training mode), its trainable parameters, AdamW, the schedule and the
+    state — restored from the newest checkpoint with ``--resume``."""
+    tcfg = cfg.train
     model = _lora(loaded.model, tcfg, cfg.seed)
     model.train()
     params = [p for p in model.parameters() if p.requires_grad]
@@ -203,93 +221,158 @@ def run_train(cfg: TrainJobConfig, on_step: StepCallback | None = None) -> Path:
         log.info("resumed from %s (step %d of %d)", ckpts[-1].name, state.step, n_steps)
     elif cfg.resume:
         log.info("--resume: no checkpoint in %s, starting at step 0", td.checkpoints)
+    return model, params, optimizer, scheduler, state
 
-    from crossling.train.loss import SFTLoss
 
-    attention = contextlib.ExitStack()  # packed rows: attention per row while training
-    attention.enter_context(row_attention(model, tcfg.packing))
-    if tcfg.compile:
-        unwrap(model).get_decoder().compile(dynamic=True)  # in place: parameter names kept
-    wrapped = accelerator.prepare(SFTLoss(model))
-    rank = accelerator.process_index
-    feed = _Feeder(examples, tcfg, model, tok.pad_token_id, accelerator.device)
-    from crossling.logs import ProgressLine, interactive
-
-    bar = _progress(tcfg.progress and main and interactive(), n_steps, state.step)
-    # Without a live bar (output piped to a file, or --no-progress): a log line every few s.
-    line = ProgressLine(f"train {task}/{cfg.lang} seed {cfg.seed}", n_steps, state.step,
-                        enabled=main and bar is None)
-    from crossling.tracking import Trackers
-
-    trackers = Trackers(cfg.report_to if main else [], cfg.tracking_dir or td.tracking,
-                        f"train-{task}-{cfg.lang}-s{cfg.seed}")
-    trackers.log_params(cfg.model_dump(mode="json"))
-    t_run = time.time()
-    elapsed_before = state.elapsed_s
+def _loop(cfg: TrainJobConfig, td: TrainDir, state: TrainState, step_fn: _Step,
+          schedule: list[Any], step_tokens: list[int], model: Any,
+          on_step: StepCallback | None, report: _Report) -> None:
+    """The optimizer steps from ``state.step`` on: log rows every ``log_every`` steps,
+    checkpoints every ``save_every`` (main process), a stop on a non-finite loss; the wall
+    time of this run is added to ``state.elapsed_s``."""
+    tcfg, n_steps = cfg.train, len(schedule)
+    acc = step_fn.accelerator
+    t_run, elapsed_before = time.time(), state.elapsed_s
     try:
         for step in range(state.step, n_steps):
             t0 = time.time()
-            micro = feed.plan(schedule[step][rank::world])
-            loss_sum = torch.zeros((), device=accelerator.device)
-            tokens = torch.zeros((), device=accelerator.device)
-            for j, mb in enumerate(micro):
-                batch, real = feed.inputs(mb)
-                sync = j == len(micro) - 1
-                ctx = contextlib.nullcontext() if sync else accelerator.no_sync(wrapped)
-                with ctx:
-                    part, _ = wrapped(**batch)
-                    # DDP averages gradients over processes; * world makes it a global sum.
-                    accelerator.backward(part * world / step_tokens[step])
-                loss_sum += part.detach()
-                tokens += real
-            loss_sum = accelerator.reduce(loss_sum, "sum")
-            tokens = accelerator.reduce(tokens, "sum")
-            loss = float(loss_sum) / step_tokens[step]
-            max_norm = tcfg.max_grad_norm if tcfg.max_grad_norm is not None else math.inf
-            grad_norm = float(torch.nn.utils.clip_grad_norm_(params, max_norm))
+            loss, grad_norm, tokens, lr = step_fn(schedule[step], step_tokens[step])
             if not (math.isfinite(loss) and math.isfinite(grad_norm)):
-                _nonfinite(td, state, step + 1, loss, grad_norm, main)
-            lr = scheduler.get_last_lr()[0]
-            optimizer.step()
-            scheduler.step()
-            optimizer.zero_grad(set_to_none=True)
+                _nonfinite(td, state, step + 1, loss, grad_norm, acc.is_main_process)
             state.step = step + 1
             state.tokens += int(tokens)
-            dt = time.time() - t0
+            row = {"step": state.step, "loss": round(loss, 6), "lr": lr,
+                   "tokens_per_s": round(int(tokens) / max(time.time() - t0, 1e-9), 2),
+                   "grad_norm": round(grad_norm, 6), "label_tokens": step_tokens[step],
+                   "elapsed_s": round(elapsed_before + time.time() - t_run, 3)}
             if state.step % tcfg.log_every == 0 or state.step == n_steps:
-                state.log_rows.append({
-                    "step": state.step, "loss": round(loss, 6), "lr": lr,
-                    "tokens_per_s": round(int(tokens) / max(dt, 1e-9), 2),
-                    "grad_norm": round(grad_norm, 6), "label_tokens": step_tokens[step],
-                    "elapsed_s": round(elapsed_before + time.time() - t_run, 3),
-                })
-            trackers.log_metrics({"train/loss": loss, "train/lr": lr, "train/grad_norm": grad_norm,
-                                  "train/tokens_per_s": int(tokens) / max(dt, 1e-9)}, state.step)
-            if bar is not None:
-                bar[0].update(bar[1], advance=1, loss=loss, tps=int(tokens) / max(dt, 1e-9))
-            line.update(loss=loss)
+                state.log_rows.append(row)
+            report.step(row)
             if state.step % tcfg.save_every == 0 and state.step < n_steps:
                 state.elapsed_s = elapsed_before + time.time() - t_run
-                if main:
-                    save_checkpoint(td.checkpoints, state, model, optimizer, scheduler,
-                                    tcfg.keep_checkpoints)
+                if acc.is_main_process:
+                    save_checkpoint(td.checkpoints, state, model, step_fn.optimizer,
+                                    step_fn.scheduler, tcfg.keep_checkpoints)
                     write_train_log(td.train_log, state.log_rows)
-                accelerator.wait_for_everyone()
+                acc.wait_for_everyone()
             if on_step is not None:
                 on_step(state.step, model)
     finally:
-        attention.close()
-        trackers.close()
-        if bar is not None:
-            bar[0].stop()
-
+        report.close()
     state.elapsed_s = elapsed_before + time.time() - t_run
-    if main:
-        _finish(cfg, td, accelerator.unwrap_model(wrapped).model, loaded.spec, task, dhash,
-                manifest, state, world, n_steps, len(examples), time.time() - t_start,
-                self_dropped)
+
+
+@dataclass
+class _Report:
+    """Where a step is shown: a live bar (interactive), else a log line every few seconds,
+    and the trackers of ``report_to`` (main process only)."""
+
+    bar: Any
+    line: Any
+    trackers: Any
+
+    @classmethod
+    def start(cls, cfg: TrainJobConfig, td: TrainDir, task: str, n_steps: int, done: int,
+              main: bool) -> _Report:
+        from crossling.logs import ProgressLine, interactive
+        from crossling.tracking import Trackers
+
+        bar = _progress(cfg.train.progress and main and interactive(), n_steps, done)
+        line = ProgressLine(f"train {task}/{cfg.lang} seed {cfg.seed}", n_steps, done,
+                            enabled=main and bar is None)
+        trackers = Trackers(cfg.report_to if main else [], cfg.tracking_dir or td.tracking,
+                            f"train-{task}-{cfg.lang}-s{cfg.seed}")
+        trackers.log_params(cfg.model_dump(mode="json"))
+        return cls(bar, line, trackers)
+
+    def step(self, row: dict[str, Any]) -> None:
+        """One optimizer step's ``train_log.csv`` row, shown and tracked."""
+        self.trackers.log_metrics({"train/loss": row["loss"], "train/lr": row["lr"],
+                                   "train/grad_norm": row["grad_norm"],
+                                   "train/tokens_per_s": row["tokens_per_s"]}, row["step"])
+        if self.bar is not None:
+            self.bar[0].update(self.bar[1], advance=1, loss=row["loss"],
+                               tps=row["tokens_per_s"])
+        self.line.update(loss=row["loss"])
+
+    def close(self) -> None:
+        self.trackers.close()
+        if self.bar is not None:
+            self.bar[0].stop()
+
+
+def _self_targets(cfg: TrainJobConfig, manifest: dict[str, Any], rows: list[dict[str, Any]],
+                  loaded: Any, td: TrainDir, accelerator: Any
+                  ) -> tuple[list[dict[str, Any]], dict[str, int]]:
+    """``responses: self``: the base model's own answers (generated once, by the main
+    process, cached) made into targets; other data is returned as it is.
+
+    Returns:
+        The rows with targets, and the degenerate answers dropped per reason.
+    """
+    if responses_mode(manifest) != "self" or all(r.get("target") is not None for r in rows):
+        return rows, {}
+    tcfg = cfg.train
+    if accelerator.is_main_process:
+        generate_self_responses(
+            loaded, rows, td.self_responses, tcfg.self_response_max_new_tokens,
+            tcfg.self_response_batch_size, progress=tcfg.progress,
+        )
     accelerator.wait_for_everyone()
-    return td.adapter
+    answers = generate_self_responses(  # every process reads the finished cache
+        loaded, rows, td.self_responses, tcfg.self_response_max_new_tokens,
+        tcfg.self_response_batch_size,
+    )
+    return fill_self_targets(rows, answers, str(manifest.get("task", "?")),
+                             cfg.model.system_prompt)
+
+
+@dataclass
+class _Step:
+    """One optimizer step: forward and backward over this process's micro-batches (gradient
+    sync on the last), the loss summed over processes, clipping, the update.
+
+    Returns (when called): ``(loss per label token, grad norm, tokens [scalar tensor],
+    learning rate used)``.
+    """
+
+    accelerator: Any
+    wrapped: Any
+    feed: Any
+    params: list[Any]
+    optimizer: Any
+    scheduler: Any
+    tcfg: TrainConfig
+    world: int
+    rank: int
+
+    def __call__(self, planned: list[list[int]], label_tokens: int
+                 ) -> tuple[float, float, Any, float]:
+        import torch
+
+        acc = self.accelerator
+        micro = self.feed.plan(planned[self.rank::self.world])
+        loss_sum = torch.zeros((), device=acc.device)
+        tokens = torch.zeros((), device=acc.device)
+        for j, mb in enumerate(micro):
+            batch, real = self.feed.inputs(mb)
+            sync = j == len(micro) - 1
+            with contextlib.nullcontext() if sync else acc.no_sync(self.wrapped):
+                part, _ = self.wrapped(**batch)
+                # DDP averages gradients over processes; * world makes it a global sum.
+                acc.backward(part * self.world / label_tokens)
+            loss_sum += part.detach()
+            tokens += real
+        loss = float(acc.reduce(loss_sum, "sum")) / label_tokens
+        tokens = acc.reduce(tokens, "sum")
+        max_norm = self.tcfg.max_grad_norm if self.tcfg.max_grad_norm is not None else math.inf
+        grad_norm = float(torch.nn.utils.clip_grad_norm_(self.params, max_norm))
+        lr = self.scheduler.get_last_lr()[0]
+        if math.isfinite(loss) and math.isfinite(grad_norm):
+            self.optimizer.step()
+            self.scheduler.step()
+        self.optimizer.zero_grad(set_to_none=True)
+        return loss, grad_norm, tokens, lr
 
 
 def _adamw(params: list[Any], cfg: TrainConfig) -> Any:
