@@ -86,6 +86,19 @@ def plot_adapter(
     langs = [r["lang"] for r in rows]
     colours = language_colours(langs)
     fig, (ax_bar, ax_box) = plt.subplots(1, 2, figsize=(max(8.0, 1.6 * len(langs) + 4), 4.5))
+    _mean_bars(ax_bar, rows, colours, scorer, adapter, ylabel)
+    _boxes(ax_box, langs, values, colours, scorer, adapter, ylabel)
+    suffix = f" [{kind}]" if kind != "task" else ""
+    suffix += f" steer={steer}" if steer != "none" else ""
+    fig.suptitle(f"{scorer} by language, adapter '{adapter}'{suffix}")
+    fig.tight_layout()
+    return save_figure(fig, out)
+
+
+def _mean_bars(ax_bar: Any, rows: list[dict[str, Any]], colours: dict[str, Any], scorer: str,
+               adapter: str, ylabel: str | None) -> None:
+    """One bar per language row with its 95 % interval; N/A where the mean is missing."""
+    langs = [r["lang"] for r in rows]
     for i, r in enumerate(rows):
         if _finite(r.get("mean")):
             lo, hi = r.get("ci_low"), r.get("ci_high")
@@ -105,6 +118,10 @@ def plot_adapter(
     lo_y, hi_y = ax_bar.get_ylim()
     ax_bar.set_ylim(lo_y, hi_y + 0.08 * (hi_y - lo_y))  # room for the value labels
 
+
+def _boxes(ax_box: Any, langs: list[str], values: Mapping[str, Sequence[float | None]],
+           colours: dict[str, Any], scorer: str, adapter: str, ylabel: str | None) -> None:
+    """A box plot of each language's raw scores; N/A where it has none."""
     data, pos, cols = [], [], []
     for i, lang in enumerate(langs):
         kept = [float(v) for v in values.get(lang, []) if v is not None and _finite(v)]
@@ -126,11 +143,6 @@ def plot_adapter(
     ax_box.set_xlabel("language")
     ax_box.set_ylabel(ylabel or scorer)
     ax_box.grid(axis="y", alpha=0.3)
-    suffix = f" [{kind}]" if kind != "task" else ""
-    suffix += f" steer={steer}" if steer != "none" else ""
-    fig.suptitle(f"{scorer} by language, adapter '{adapter}'{suffix}")
-    fig.tight_layout()
-    return save_figure(fig, out)
 
 
 def plot_transfer_heatmap(

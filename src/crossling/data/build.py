@@ -123,8 +123,18 @@ def run_data(cfg: DataConfig, out: str | Path, loader: HubLoader = _hub_load) ->
             "check the languages or the source."
         )
     split = split_ids(rows, cfg.train_langs, cfg.eval_langs, cfg.eval_size, cfg.seed)
-    train_set = set(split.train_ids)
+    train = _train_rows(cfg, task, rows, set(split.train_ids))
+    eval_rows = _eval_rows(rows, set(split.eval_ids), cfg.eval_langs, task.eval_kind)
+    harmless = (_harmless_rows(cfg, loader) if task.uses_harmless and cfg.harmless_source
+                else [])
+    _write_data_dir(out, cfg, source, train, eval_rows, harmless, split.eval_ids)
+    return DataDir(out)
 
+
+def _train_rows(cfg: DataConfig, task: Any, rows: list[SourceRow], train_set: set[str]
+                ) -> dict[str, list[dict]]:
+    """Per training language, the (seeded, ``train_size``-limited) training rows with the
+    task's targets."""
     train: dict[str, list[dict]] = {}
     for lang in cfg.train_langs:
         rng = random.Random(f"{cfg.seed}:{lang}")
@@ -145,19 +155,24 @@ def run_data(cfg: DataConfig, out: str | Path, loader: HubLoader = _hub_load) ->
              "target": task.target(r, rng, cfg.responses)}
             for r in lang_rows
         ]
-    eval_rows = _eval_rows(rows, set(split.eval_ids), cfg.eval_langs, task.eval_kind)
-    harmless: list[dict] = []
-    if task.uses_harmless and cfg.harmless_source:
-        # Over-refusal prompts in the eval languages the harmless source covers.
-        hrows = [r for r in load_source(cfg.harmless_source, cfg, loader)
-                 if r.lang in cfg.eval_langs]
-        hlangs = [lang for lang in cfg.eval_langs if any(r.lang == lang for r in hrows)]
-        if hlangs:
-            common = set.intersection(*({r.id for r in hrows if r.lang == lang}
-                                        for lang in hlangs))
-            hsplit = split_ids(hrows, hlangs, hlangs, min(cfg.eval_size, len(common)), cfg.seed)
-            harmless = _eval_rows(hrows, set(hsplit.eval_ids), hlangs, "harmless")
+    return train
 
+
+def _harmless_rows(cfg: DataConfig, loader: HubLoader) -> list[dict]:
+    """Over-refusal prompts in the eval languages the harmless source covers."""
+    hrows = [r for r in load_source(str(cfg.harmless_source), cfg, loader)
+             if r.lang in cfg.eval_langs]
+    hlangs = [lang for lang in cfg.eval_langs if any(r.lang == lang for r in hrows)]
+    if not hlangs:
+        return []
+    common = set.intersection(*({r.id for r in hrows if r.lang == lang} for lang in hlangs))
+    hsplit = split_ids(hrows, hlangs, hlangs, min(cfg.eval_size, len(common)), cfg.seed)
+    return _eval_rows(hrows, set(hsplit.eval_ids), hlangs, "harmless")
+
+
+def _write_data_dir(out: Path, cfg: DataConfig, source: str, train: dict[str, list[dict]],
+                    eval_rows: list[dict], harmless: list[dict], eval_ids: list[str]) -> None:
+    """Write the files and, last, the manifest (with every file's hash), atomically."""
     with atomic_dir(out) as tmp:
         d = DataDir(tmp)
         for lang, lrows in train.items():
@@ -182,10 +197,9 @@ def run_data(cfg: DataConfig, out: str | Path, loader: HubLoader = _hub_load) ->
             "seed": cfg.seed,
             "responses": cfg.responses,
             "counts": counts,
-            "eval_ids": split.eval_ids,
+            "eval_ids": eval_ids,
             "hashes": {f.name: sha256_file(f) for f in files},
             "config": cfg.model_dump(mode="json"),
             "crossling_version": __version__,
             "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         })
-    return DataDir(out)
