@@ -159,6 +159,45 @@ def _fingerprint(cfg: EvalConfig, data: DataDir) -> str:
     })
 
 
+def _check_inputs(cfg: EvalConfig) -> dict[str, Path]:
+    """Everything that can be checked before a model is loaded: the backend's name, the
+    trackers, the model and the adapters (of this base model). Returns the adapters."""
+    from crossling.evaluate.backends import get_backend
+    from crossling.models.loading import check_model, model_spec
+    from crossling.tracking import require_trackers
+
+    get_backend(cfg.backend)  # unknown backend name → suggestion, before any work
+    require_trackers(cfg.report_to)
+    check_model(cfg.model)
+    adapters = check_adapters(cfg.adapters, model_spec(cfg.model))
+    if not cfg.include_base and not adapters:
+        raise CrosslingError("nothing to evaluate: include_base is false and no adapters given.")
+    return adapters
+
+
+def _check_fingerprint(cfg: EvalConfig, data: DataDir, out: EvalDir) -> str:
+    """This config's fingerprint; refuses an output folder made with another one."""
+    fp = _fingerprint(cfg, data)
+    if out.manifest.exists():
+        old = read_json(out.manifest).get("fingerprint")
+        if old is not None and old != fp:
+            raise CrosslingError(
+                f"{out.root} holds generations made with another model, decoding config or data; "
+                "pass a new --out (or delete that folder) to evaluate with these settings."
+            )
+    return fp
+
+
+def _wanted_generations(cfg: EvalConfig, out: EvalDir, rows: list[dict[str, Any]],
+                        adapters: dict[str, Path]) -> list[dict[str, Any]]:
+    """The logged, unsteered generations of this eval's models and rows."""
+    names = ({BASE_ADAPTER} if cfg.include_base else set()) | set(adapters)
+    wanted = {(str(r["lang"]), str(r["kind"]), str(r["id"])) for r in rows}
+    return [g for g in read_jsonl(out.generations)
+            if g["adapter"] in names and gen_key(g)[4] == NO_STEER
+            and (g["lang"], gen_key(g)[2], str(g["id"])) in wanted]
+
+
 @contextmanager
 def _progress() -> Iterator[Any]:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
@@ -257,8 +296,6 @@ def run_eval(cfg: EvalConfig) -> EvalDir:
         CrosslingError: bad input (checked before loading the model), or a judge that left
             rows unscored (after everything else was written; rerun to finish them).
     """
-    from crossling.models.loading import model_spec
-
     data = DataDir(Path(cfg.data).expanduser())
     out = EvalDir(Path(cfg.out).expanduser())
     langs = [get_language(x).code for x in cfg.langs] if cfg.langs else None
@@ -271,29 +308,10 @@ def run_eval(cfg: EvalConfig) -> EvalDir:
                         system_prompt=cfg.model.system_prompt,
                         base_model=base_model)
     scorers = build_scorers(with_quality_scorers(cfg.scorers), ctx)
-    from crossling.evaluate.backends import get_backend
-
-    get_backend(cfg.backend)  # unknown backend name → suggestion, before any work
-    from crossling.tracking import require_trackers
-
-    require_trackers(cfg.report_to)
-    from crossling.models.loading import check_model
-
-    check_model(cfg.model)
-    adapters = check_adapters(cfg.adapters, model_spec(cfg.model))
-    if not cfg.include_base and not adapters:
-        raise CrosslingError("nothing to evaluate: include_base is false and no adapters given.")
-
-    fp = _fingerprint(cfg, data)
-    if out.manifest.exists():
-        old = read_json(out.manifest).get("fingerprint")
-        if old is not None and old != fp:
-            raise CrosslingError(
-                f"{out.root} holds generations made with another model, decoding config or data; "
-                "pass a new --out (or delete that folder) to evaluate with these settings."
-            )
+    adapters = _check_inputs(cfg)
     manifest = {
-        "kind": "crossling-eval", "fingerprint": fp, "config": cfg.model_dump(mode="json"),
+        "kind": "crossling-eval", "fingerprint": _check_fingerprint(cfg, data, out),
+        "config": cfg.model_dump(mode="json"),
         "adapters": {k: str(v) for k, v in adapters.items()}, "langs": langs,
     }
 
@@ -304,14 +322,7 @@ def run_eval(cfg: EvalConfig) -> EvalDir:
     made = generate_missing(cfg, rows, adapters, out, base_model, on_ready=start)
     log.info("generated %d new rows", made)
 
-    names = {BASE_ADAPTER} if cfg.include_base else set()
-    names |= set(adapters)
-    wanted = {(str(r["lang"]), str(r["kind"]), str(r["id"])) for r in rows}
-    gens = [
-        g for g in read_jsonl(out.generations)
-        if g["adapter"] in names and gen_key(g)[4] == NO_STEER
-        and (g["lang"], gen_key(g)[2], str(g["id"])) in wanted
-    ]
+    gens = _wanted_generations(cfg, out, rows, adapters)
     report = score_rows(gens, scorers, out.scores)
     gen_keys = {gen_key(g) for g in gens}
     scorer_names = {s.name for s in scorers}
