@@ -146,6 +146,82 @@ def ablation_layers(stage: Stage, n_layers: int) -> list[int]:
     return list(range(n_layers)) if layers is None else check_layers(list(layers), n_layers)
 
 
+def _direction_lang(stage: Stage, adapter: str, lang: str) -> str:
+    """The language whose behaviour vector is projected out on prompts in ``lang``."""
+    return training_lang(stage, adapter) if stage.cfg.ablation_direction == "train" else lang
+
+
+def _ablate_key(stage: Stage, adapter: str, lang: str) -> str:
+    return setting_key("ablate", adapter, _direction_lang(stage, adapter, lang), None, None)
+
+
+def _generate_ablations(stage: Stage, vectors: dict[tuple[str, str], Any], layers: list[int],
+                        d_model: int, every_id: list[str]) -> None:
+    """Each adapter with its behaviour direction projected out (one generate call per
+    direction, all its languages) and with ``random_draws`` random unit directions."""
+    for a in stage.adapters:
+        groups: dict[str, list[tuple[str, str]]] = {}
+        for lang in stage.langs:
+            groups.setdefault(_direction_lang(stage, a, lang), []).extend(
+                (lang, i) for i in every_id)
+        for dl, todo in groups.items():
+            units = unit_directions(vectors[(a, dl)].vectors, layers,
+                                    f"behaviour vector of '{a}' in '{dl}'")
+            stage.generate(a, setting_key("ablate", a, dl, None, None), todo,
+                           hook=ablation_hook(stage, units),
+                           phase="ablate", vector_adapter=a, from_lang=dl)
+        every = [(lang, i) for lang in stage.langs for i in every_id]
+        for k in range(stage.cfg.random_draws):
+            stage.generate(a, control_setting(a, k), every,
+                           hook=ablation_hook(stage, random_units(stage, layers, d_model, k)),
+                           phase="ablate-random", vector_adapter=a, draw=k)
+
+
+def _ablation_entry(stage: Stage, a: str, lang: str, every_id: list[str], primary: str,
+                    logs: dict[str, Any]) -> dict[str, Any]:
+    """One adapter × language row of ``ablation.json`` (see :func:`run_ablation`);
+    ``logs``: metric / ``coherence`` / ``garbage`` → ``(setting, lang, id) → value``."""
+    cfg = stage.cfg
+    scores, fid, coh, garbage = (logs[primary], logs[FIDELITY], logs["coherence"],
+                                 logs["garbage"])
+    controls = [control_setting(a, k) for k in range(cfg.random_draws)]
+    key = _ablate_key(stage, a, lang)
+    lora = cell_values(scores, lora_setting(a), lang, every_id)
+    abl = cell_values(scores, key, lang, every_id)
+    base = cell_values(scores, BASE_SETTING, lang, every_id)
+
+    def rate(values: Any, setting: str) -> float | None:
+        return mean_of(cell_values(values, setting, lang, every_id))
+
+    lo = summary(lora, cfg.seed, cfg.n_boot, primary)
+    ab = summary(abl, cfg.seed, cfg.n_boot, primary)
+    bs = summary(base, cfg.seed, cfg.n_boot, primary)
+    d = paired_delta(abl, lora, cfg.seed, cfg.n_boot, primary)
+    # a share of the behaviour removed only where the adapter shows the behaviour
+    # (its paired difference from base lies above 0); elsewhere it is meaningless
+    effect = paired_delta(lora, base, cfg.seed, cfg.n_boot, primary)
+    removed = (-d["mean"] / effect["mean"] if d["mean"] is not None
+               and effect["ci_low"] is not None and effect["ci_low"] > 0 else None)
+    return {
+        "adapter": a, "adapter_lang": stage.adapters[a], "lang": lang,
+        "direction_lang": _direction_lang(stage, a, lang), "metric": primary,
+        "mean": lo["mean"], "ci_low": lo["ci_low"], "ci_high": lo["ci_high"],
+        "ablated_mean": ab["mean"], "ablated_ci_low": ab["ci_low"],
+        "ablated_ci_high": ab["ci_high"], "delta": d["mean"],
+        "delta_ci_low": d["ci_low"], "delta_ci_high": d["ci_high"],
+        "baseline_mean": bs["mean"], "removed_fraction": removed, "n": d["n"],
+        "coherence": rate(coh, lora_setting(a)), "ablated_coherence": rate(coh, key),
+        "lang_fidelity": rate(fid, lora_setting(a)), "ablated_lang_fidelity": rate(fid, key),
+        "garbage_rate": rate(garbage, lora_setting(a)),
+        "ablated_garbage_rate": rate(garbage, key),
+        **control_fields(abl, [cell_values(scores, c, lang, every_id) for c in controls],
+                         cfg.seed, cfg.n_boot, primary),
+        "control_lang_fidelity": mean_of({c: rate(fid, c) for c in controls}),
+        "control_garbage_rate": mean_of({c: rate(garbage, c) for c in controls}),
+        "control_coherence": mean_of({c: rate(coh, c) for c in controls}),
+    }
+
+
 def run_ablation(stage: Stage, vectors: dict[tuple[str, str], Any]) -> dict[str, Any]:
     """``crossling behaviour ablate``: each adapter with its behaviour direction projected out,
     on every eval prompt of every language; writes ``ablation.json``.
@@ -162,79 +238,17 @@ def run_ablation(stage: Stage, vectors: dict[tuple[str, str], Any]) -> dict[str,
     """
     cfg = stage.cfg
     first = next(iter(vectors.values()))
-    n_layers, d_model = first.n_layers, first.hidden_size
-    layers = ablation_layers(stage, n_layers)
+    layers = ablation_layers(stage, first.n_layers)
     generate_base_and_lora(stage)
     every_id = sorted(next(iter(stage.rows.values())))
-
-    def direction_lang(adapter: str, lang: str) -> str:
-        return training_lang(stage, adapter) if cfg.ablation_direction == "train" else lang
-
-    def key(adapter: str, lang: str) -> str:
-        return setting_key("ablate", adapter, direction_lang(adapter, lang), None, None)
-
-    for a in stage.adapters:
-        groups: dict[str, list[tuple[str, str]]] = {}
-        for lang in stage.langs:  # one generate call per direction (all its languages)
-            groups.setdefault(direction_lang(a, lang), []).extend(
-                (lang, i) for i in every_id)
-        for dl, todo in groups.items():
-            units = unit_directions(vectors[(a, dl)].vectors, layers,
-                                    f"behaviour vector of '{a}' in '{dl}'")
-            stage.generate(a, setting_key("ablate", a, dl, None, None), todo,
-                           hook=ablation_hook(stage, units),
-                           phase="ablate", vector_adapter=a, from_lang=dl)
-        every = [(lang, i) for lang in stage.langs for i in every_id]
-        for k in range(cfg.random_draws):
-            stage.generate(a, control_setting(a, k), every,
-                           hook=ablation_hook(stage, random_units(stage, layers, d_model, k)),
-                           phase="ablate-random", vector_adapter=a, draw=k)
+    _generate_ablations(stage, vectors, layers, first.hidden_size, every_id)
     primary = get_task(cfg.task).primary_metric
     logged = stage.logged()
-    scored = score_log(logged, [primary, FIDELITY], candidate_langs(cfg.data, stage.langs))
-    scores, fid = scored[primary], scored[FIDELITY]
-    coh = coherence_log(logged)
-    garbage = garbage_log(logged, cfg.model.system_prompt)
-    entries = []
-    for a in stage.adapters:
-        controls = [control_setting(a, k) for k in range(cfg.random_draws)]
-        for lang in stage.langs:
-            lora = cell_values(scores, lora_setting(a), lang, every_id)
-            abl = cell_values(scores, key(a, lang), lang, every_id)
-            base = cell_values(scores, BASE_SETTING, lang, every_id)
-
-            def rate(values: Any, setting: str, lang: str = lang) -> float | None:
-                return mean_of(cell_values(values, setting, lang, every_id))
-
-            lo = summary(lora, cfg.seed, cfg.n_boot, primary)
-            ab = summary(abl, cfg.seed, cfg.n_boot, primary)
-            bs = summary(base, cfg.seed, cfg.n_boot, primary)
-            d = paired_delta(abl, lora, cfg.seed, cfg.n_boot, primary)
-            # a share of the behaviour removed only where the adapter shows the behaviour
-            # (its paired difference from base lies above 0); elsewhere it is meaningless
-            effect = paired_delta(lora, base, cfg.seed, cfg.n_boot, primary)
-            removed = (-d["mean"] / effect["mean"] if d["mean"] is not None
-                       and effect["ci_low"] is not None and effect["ci_low"] > 0 else None)
-            entries.append({
-                "adapter": a, "adapter_lang": stage.adapters[a], "lang": lang,
-                "direction_lang": direction_lang(a, lang), "metric": primary,
-                "mean": lo["mean"], "ci_low": lo["ci_low"], "ci_high": lo["ci_high"],
-                "ablated_mean": ab["mean"], "ablated_ci_low": ab["ci_low"],
-                "ablated_ci_high": ab["ci_high"], "delta": d["mean"],
-                "delta_ci_low": d["ci_low"], "delta_ci_high": d["ci_high"],
-                "baseline_mean": bs["mean"], "removed_fraction": removed, "n": d["n"],
-                "coherence": rate(coh, lora_setting(a)),
-                "ablated_coherence": rate(coh, key(a, lang)),
-                "lang_fidelity": rate(fid, lora_setting(a)),
-                "ablated_lang_fidelity": rate(fid, key(a, lang)),
-                "garbage_rate": rate(garbage, lora_setting(a)),
-                "ablated_garbage_rate": rate(garbage, key(a, lang)),
-                **control_fields(abl, [cell_values(scores, c, lang, every_id)
-                                       for c in controls], cfg.seed, cfg.n_boot, primary),
-                "control_lang_fidelity": mean_of({c: rate(fid, c) for c in controls}),
-                "control_garbage_rate": mean_of({c: rate(garbage, c) for c in controls}),
-                "control_coherence": mean_of({c: rate(coh, c) for c in controls}),
-            })
+    logs = score_log(logged, [primary, FIDELITY], candidate_langs(cfg.data, stage.langs))
+    logs |= {"coherence": coherence_log(logged),
+             "garbage": garbage_log(logged, cfg.model.system_prompt)}
+    entries = [_ablation_entry(stage, a, lang, every_id, primary, logs)
+               for a in stage.adapters for lang in stage.langs]
     result = {
         "metric": primary, "layers": layers, "direction": cfg.ablation_direction,
         "control": {"kind": "random direction", "draws": cfg.random_draws, "seed": cfg.seed,

@@ -319,8 +319,21 @@ def compute_behaviour_vectors(
                 item_ids=list(ids), position=position, extra=dict(extra or {}),
                 halves=(torch.stack([vector(rec.pooled[r], base[lang].pooled[r]) for r in rows])
                         if rows else None), half_ids=halves)
+    targets = list(dict.fromkeys(a for a in adapters.values() if a in langs))
+    return Recorded(out, _language_vectors(base, targets, langs, ids, loaded.spec, position,
+                                           extra))
+
+
+def _language_vectors(base: dict[str, Any], targets: list[str], langs: list[str],
+                      ids: list[str], spec: str, position: str, extra: dict[str, Any] | None
+                      ) -> dict[tuple[str, str], SteeringVectors]:
+    """Base-model language directions ``target ← source`` (mean difference per layer,
+    ``[L, d]``) on the same prompts, for every adapter language ``target``."""
+    import torch
+
+    diff = get_builder("mean_diff")
     lang_vecs: dict[tuple[str, str], SteeringVectors] = {}
-    for target in dict.fromkeys(a for a in adapters.values() if a in langs):
+    for target in targets:
         for source in langs:
             if source == target:
                 continue
@@ -329,10 +342,10 @@ def compute_behaviour_vectors(
             lang_vecs[(target, source)] = SteeringVectors(
                 vectors=torch.stack(vecs).float(),
                 resid_norm=((base[target].token_norm + base[source].token_norm) / 2).float(),
-                target=target, source=source, model_spec=loaded.spec, n_prompts=len(ids),
+                target=target, source=source, model_spec=spec, n_prompts=len(ids),
                 ids_hash=sha256_json(ids), position=position, builder="mean_diff",
                 extra=dict(extra or {}))
-    return Recorded(out, lang_vecs)
+    return lang_vecs
 
 
 def vectors_hash(stage: Stage) -> str:

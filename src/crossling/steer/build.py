@@ -21,6 +21,23 @@ from crossling.steer.record import record_activations
 from crossling.steer.vector import SteeringVectors
 
 
+def _pair_ids(parallel: Parallel, langs: list[str], min_prompts: int,
+              max_prompts: int | None, exclude_ids: list[str] | tuple[str, ...], seed: int
+              ) -> dict[tuple[str, str], list[str]]:
+    """The parallel ids of every ordered language pair, checked before any forward pass
+    (too few raise), sampled with ``seed`` down to ``max_prompts``."""
+    pair_ids = {}
+    for t in langs:
+        for s in langs:
+            if t != s:
+                found = aligned_ids(parallel, [t, s], min_prompts=min_prompts,
+                                    exclude=exclude_ids)
+                if max_prompts and len(found) > max_prompts:
+                    found = sorted(random.Random(seed).sample(found, max_prompts))
+                pair_ids[(t, s)] = found
+    return pair_ids
+
+
 def compute_vectors(
     loaded: Any,
     parallel: Parallel,
@@ -65,16 +82,7 @@ def compute_vectors(
             f"steering vectors need at least two languages, got {langs}; pass e.g. --langs en,ru."
         )
     build = get_builder(builder)
-    # validate every pair before spending a forward pass
-    pair_ids = {}
-    for t in langs:
-        for s in langs:
-            if t != s:
-                found = aligned_ids(parallel, [t, s], min_prompts=min_prompts,
-                                    exclude=exclude_ids)
-                if max_prompts and len(found) > max_prompts:
-                    found = sorted(random.Random(seed).sample(found, max_prompts))
-                pair_ids[(t, s)] = found
+    pair_ids = _pair_ids(parallel, langs, min_prompts, max_prompts, exclude_ids, seed)
     system = loaded.config.system_prompt
     recorded: dict[str, dict[str, Any]] = {}
     token_norms = {}
