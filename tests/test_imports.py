@@ -61,3 +61,15 @@ def test_the_check_sees_lazy_imports(tmp_path: Path) -> None:
     assert "crossling.runner.config" in _imports(f)
     assert _layer("crossling.runner.config") == "top" and _layer("crossling.data.cli") == "stage"
     assert _layer("crossling.config_loader") == "foundation"
+
+
+def test_no_function_is_longer_than_80_lines() -> None:
+    """Short functions: a stage is a few named steps, each readable on one screen."""
+    long = []
+    for path in sorted(PKG.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                n = (node.end_lineno or node.lineno) - node.lineno + 1
+                if n > 80:
+                    long.append(f"{_module(path)}.{node.name}: {n} lines")
+    assert long == []

@@ -280,22 +280,14 @@ class HFBackend:
             Per row: generated token ids (stop token last when stopped), and whether it stopped.
         """
         import torch
-        from transformers import DynamicCache, StaticCache
 
         from crossling.models.layers import unwrap
 
         lm = unwrap(self.model)  # LoRA layers live inside it; peft's wrapper adds nothing here
         cache_kw = cache_argument(lm)
         device = self.loaded.device
-        pad = int(self.tokenizer.pad_token_id)
         width = max(len(ids) for ids in batch)
-        ids = torch.full((len(batch), width), pad, dtype=torch.long)
-        mask = torch.zeros((len(batch), width), dtype=torch.long)
-        for r, row in enumerate(batch):
-            ids[r, width - len(row) :] = torch.tensor(row, dtype=torch.long)
-            mask[r, width - len(row) :] = 1
-        ids, mask = ids.to(device), mask.to(device)  # [batch, seq]
-        pos = (mask.cumsum(-1) - 1).clamp(min=0)  # [batch, seq]; left padding shifts positions
+        ids, mask, pos = self._left_padded(batch, width)  # [batch, seq] each
         stop = torch.tensor(sorted(self.stop_ids), dtype=torch.long, device=device)
         gens = None
         if cfg.do_sample:
@@ -305,41 +297,22 @@ class HFBackend:
         stopped = [False] * len(batch)
         alive = list(range(len(batch)))  # original row of each live batch row
         static = self.kv_cache == "static"
-        capacity = width + cfg.max_new_tokens
-        cache: Any
-        if static:
-            # the 2-D mask covers the whole preallocated cache: fixed shapes for every step
-            cache = StaticCache(config=lm.config, max_cache_len=capacity)
-            mask = torch.cat([mask, mask.new_zeros((len(batch), cfg.max_new_tokens))], dim=1)
-        else:
-            cache = DynamicCache(config=lm.config)
+        cache, mask = self._new_cache(lm, mask, width, cfg.max_new_tokens)
         step_fn = self._decode_step(lm, cache_kw)
         with torch.inference_mode():
             logits = self._packed_prefill(lm, batch, cache)  # [batch, vocab] or None
             if logits is None:
-                logits = lm(
-                    input_ids=ids,
-                    attention_mask=mask,
-                    position_ids=pos,
-                    use_cache=True,
-                    logits_to_keep=1,
-                    **{cache_kw: cache},
-                ).logits[:, -1, :]  # [batch, vocab]
+                logits = lm(input_ids=ids, attention_mask=mask, position_ids=pos,
+                            use_cache=True, logits_to_keep=1,
+                            **{cache_kw: cache}).logits[:, -1, :]  # [batch, vocab]
             last_pos = pos[:, -1]  # [batch]
             finished: set[int] = set()  # rows done but still in the batch (compiled decoding)
             for step in range(cfg.max_new_tokens):
                 nxt = self.pick(logits, cfg, gens, alive)  # [live]
                 done = torch.isin(nxt, stop)  # [live]
-                nxt_list = nxt.tolist()
                 done_list = done.tolist()
-                for j, orig in enumerate(alive):
-                    if orig in finished:
-                        continue
-                    out_tokens[orig].append(nxt_list[j])
-                    if record is not None:  # a copy: compiled steps reuse their output buffer
-                        record[orig].append(logits[j].to(torch.float32, copy=True))
-                    if done_list[j]:
-                        stopped[orig] = True
+                _take(nxt.tolist(), done_list, alive, finished, out_tokens, stopped, logits,
+                      record)
                 if step == cfg.max_new_tokens - 1:
                     break
                 for j, orig in enumerate(alive):
@@ -350,10 +323,7 @@ class HFBackend:
                     break
                 if self._compact(len(live_j), len(alive)):
                     keep = torch.tensor(live_j, dtype=torch.long, device=device)
-                    if static:
-                        cache.reorder_cache(keep)  # the public batch re-indexing of a Cache
-                    else:
-                        cache.batch_select_indices(keep)
+                    _select_rows(cache, keep, static)
                     mask, last_pos, nxt = mask[keep], last_pos[keep], nxt[keep]
                     alive = [alive[j] for j in live_j]
                 if static:
@@ -363,6 +333,32 @@ class HFBackend:
                 last_pos = last_pos + 1
                 logits = step_fn(nxt[:, None], mask, last_pos[:, None], cache)  # [live, vocab]
         return list(zip(out_tokens, stopped, strict=True))
+
+    def _left_padded(self, batch: list[list[int]], width: int) -> tuple[Any, Any, Any]:
+        """``ids``, ``mask`` and ``position_ids``, each ``[batch, width]`` on the model's
+        device, of the prompts left-padded to ``width`` (padding shifts the positions)."""
+        import torch
+
+        pad = int(self.tokenizer.pad_token_id)
+        ids = torch.full((len(batch), width), pad, dtype=torch.long)
+        mask = torch.zeros((len(batch), width), dtype=torch.long)
+        for r, row in enumerate(batch):
+            ids[r, width - len(row) :] = torch.tensor(row, dtype=torch.long)
+            mask[r, width - len(row) :] = 1
+        ids, mask = ids.to(self.loaded.device), mask.to(self.loaded.device)
+        return ids, mask, (mask.cumsum(-1) - 1).clamp(min=0)
+
+    def _new_cache(self, lm: Any, mask: Any, width: int, max_new: int) -> tuple[Any, Any]:
+        """The KV cache of one batch and its attention mask: a ``StaticCache`` preallocated
+        for prompt + ``max_new`` tokens with the mask covering all of it (fixed shapes for
+        every step), or a ``DynamicCache`` with the prompt's mask ``[batch, width]``."""
+        import torch
+        from transformers import DynamicCache, StaticCache
+
+        if self.kv_cache == "static":
+            cache = StaticCache(config=lm.config, max_cache_len=width + max_new)
+            return cache, torch.cat([mask, mask.new_zeros((mask.shape[0], max_new))], dim=1)
+        return DynamicCache(config=lm.config), mask
 
     def packs_prefill(self, lm: Any) -> bool:
         """Whether prompts are prefilled packed for this model (see :meth:`_packed_prefill`):
@@ -545,6 +541,33 @@ def reference_greedy(backend: HFBackend, prompt_ids: list[int], max_new_tokens: 
         if t in backend.stop_ids:
             break
     return tokens, logits[: len(tokens)]
+
+
+def _take(nxt: list[int], done: list[bool], alive: list[int], finished: set[int],
+          out_tokens: list[list[int]], stopped: list[bool], logits: Any,
+          record: list[list[Any]] | None) -> None:
+    """Append each live row's new token (and, for the canary, the logits ``[vocab]`` it was
+    chosen from: a float32 copy, as compiled steps reuse their output buffer); mark rows
+    that produced a stop token. Rows already finished but still in the batch are skipped."""
+    import torch
+
+    for j, orig in enumerate(alive):
+        if orig in finished:
+            continue
+        out_tokens[orig].append(nxt[j])
+        if record is not None:
+            record[orig].append(logits[j].to(torch.float32, copy=True))
+        if done[j]:
+            stopped[orig] = True
+
+
+def _select_rows(cache: Any, keep: Any, static: bool) -> None:
+    """Keep only the batch rows ``keep`` in the KV cache, through the public re-indexing of
+    each cache type."""
+    if static:
+        cache.reorder_cache(keep)
+    else:
+        cache.batch_select_indices(keep)
 
 
 def _library_versions() -> str:
