@@ -434,18 +434,19 @@ class Interval:
         return math.isfinite(self.ci_low) and math.isfinite(self.ci_high)
 
     def as_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"mean": _num(self.mean), "ci_low": _num(self.ci_low),
-                               "ci_high": _num(self.ci_high), "n": self.n,
+        num = finite_or_none
+        out: dict[str, Any] = {"mean": num(self.mean), "ci_low": num(self.ci_low),
+                               "ci_high": num(self.ci_high), "n": self.n,
                                "n_seeds": self.n_seeds, "method": self.method,
                                "approximate": self.approximate}
         if self.p is not None:
-            out["p"] = _num(self.p)
+            out["p"] = finite_or_none(self.p)
         if self.runs:
             out["runs"] = [r.as_dict() for r in self.runs]
         return out
 
 
-def _num(x: float | None) -> float | None:
+def finite_or_none(x: float | None) -> float | None:
     """JSON-safe: NaN and ±inf (no interval) become None."""
     return None if x is None or not math.isfinite(x) else float(x)
 
@@ -640,7 +641,7 @@ def describe(
     for p in PERCENTILES:
         out[f"p{p}"] = float(np.percentile(x, p))
     cell = estimate([(1.0, x)], seed, n_boot, rate=rate, bounds=bounds)
-    out["ci_low"], out["ci_high"] = _num(cell.ci_low), _num(cell.ci_high)
+    out["ci_low"], out["ci_high"] = finite_or_none(cell.ci_low), finite_or_none(cell.ci_high)
     out["method"] = cell.method
     out["approximate"] = len(kept) < APPROX_BELOW
     return out

@@ -31,7 +31,7 @@ from typing import Any
 
 import numpy as np
 
-from crossling.analysis.stats import Bounds, Interval, estimate, holm
+from crossling.analysis.stats import Bounds, Interval, estimate, finite_or_none, holm
 
 CONTROL = "base"  # the name evaluation gives the base model (no adapter)
 
@@ -209,14 +209,9 @@ class Asymmetry:
     def as_dict(self) -> dict[str, Any]:
         return {"a": self.a, "b": self.b, "a_on_b": self.a_on_b, "b_on_a": self.b_on_a,
                 "control_a": self.control_a, "control_b": self.control_b,
-                "p": _finite(self.diff.p), "p_holm": _finite(self.p_holm),
+                "p": finite_or_none(self.diff.p), "p_holm": finite_or_none(self.p_holm),
                 "holm_family": self.holm_family,
                 **{f"diff_{k}": v for k, v in self.diff.as_dict().items() if k != "p"}}
-
-
-def _finite(p: float | None) -> float | None:
-    """JSON-safe p: NaN (no test, e.g. with 2 seeds) becomes None."""
-    return None if p is None or p != p else p
 
 
 def _p(p: float | None) -> str:
