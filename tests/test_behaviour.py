@@ -379,9 +379,8 @@ def test_random_controls_are_seeded_and_size_matched():
 def test_kl_is_measured_at_every_steered_position(setup, tiny_model_dir, device):
     """KL log-probs cover every real prompt and continuation token; padding and position ids
     do not change them (oracle: each sequence alone, unpadded)."""
-    from crossling.behaviour.transfer import kl_all_positions
     from crossling.steer.apply import add_to_layers
-    from crossling.steer.sweep import mean_kl
+    from crossling.steer.kl import kl_all_positions, mean_kl
 
     loaded, model = _peft(tiny_model_dir, setup, device)
     tok, system = loaded.tokenizer, loaded.config.system_prompt

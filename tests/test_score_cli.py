@@ -96,15 +96,14 @@ def test_score_with_a_local_judge_offline(tmp_path: Path, tiny_model_dir: Path,
 
 
 def test_eval_and_score_take_the_same_judge_options() -> None:
-    import inspect
+    from crossling.evaluate.cli import EVAL_OPTIONS, SCORE_OPTIONS
+    from crossling.evaluate.config import JudgeConfig
 
-    from crossling.evaluate.cli import eval_cmd, score_cmd
+    def judge_opts(options):
+        return {o.name for o in options.options if o.leaf.path[0] == "judge"}
 
-    def judge_opts(fn):
-        return {n for n in inspect.signature(fn).parameters if n.startswith("judge_")}
-
-    assert judge_opts(score_cmd) == judge_opts(eval_cmd) == {
-        "judge_model", "judge_base_url", "judge_api_key_env", "judge_backend"}
+    assert judge_opts(SCORE_OPTIONS) == judge_opts(EVAL_OPTIONS) == {
+        "--judge-" + name.replace("_", "-") for name in JudgeConfig.model_fields}
 
 
 def test_score_writes_null_where_an_answer_cannot_be_read(tmp_path: Path) -> None:

@@ -365,9 +365,11 @@ def test_a_choice_that_fails_a_guard_on_confirmation_is_reported_as_failed(
     assert best["per_lang"]["de"]["best"]["layer"] == 1
 
     from crossling.runner.report import confirmation_failures, confirmation_table
+    from crossling.steer.results import SweepBest
 
-    table = confirmation_table(best, "caps_pct")
+    typed = SweepBest.read(sdir.best)
+    table = confirmation_table(typed, "caps_pct")
     assert table is not None
     assert any("FAILED: degenerate" in cell for row in table.rows for cell in row)
-    note = confirmation_failures(best)
+    note = confirmation_failures(typed)
     assert note is not None and "failed a guard" in note and "de" in note

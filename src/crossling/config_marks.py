@@ -21,12 +21,22 @@ from pydantic.fields import FieldInfo
 
 #: ``Field(..., json_schema_extra=SPEED_ONLY)``: the setting never changes a result.
 SPEED_ONLY: dict[str, Any] = {"speed_only": True}
+#: ``Field(..., json_schema_extra=LOCATION)``: a path to read inputs from or write results
+#: to. It changes results only through what is there, so a study hashes that content (data
+#: manifest, adapter weights) instead of the path, and a moved run folder stays up to date.
+LOCATION: dict[str, Any] = {"location": True}
 
 
 def is_speed_only(field: FieldInfo) -> bool:
     """The field carries the :data:`SPEED_ONLY` mark."""
     extra = field.json_schema_extra
     return isinstance(extra, dict) and bool(extra.get("speed_only"))
+
+
+def is_location(field: FieldInfo) -> bool:
+    """The field carries the :data:`LOCATION` mark."""
+    extra = field.json_schema_extra
+    return isinstance(extra, dict) and bool(extra.get("location"))
 
 
 def _models_in(annotation: Any) -> list[type[BaseModel]]:
@@ -39,9 +49,9 @@ def _models_in(annotation: Any) -> list[type[BaseModel]]:
     return [m for arg in typing.get_args(annotation) for m in _models_in(arg)]
 
 
-def results_view(cls: type[BaseModel], data: Any) -> Any:
+def results_view(cls: type[BaseModel], data: Any, locations: bool = True) -> Any:
     """``data`` (a dumped ``cls``, e.g. read from a run folder's YAML) without the
-    speed-only settings, at every depth."""
+    speed-only settings (nor, with ``locations=False``, the paths), at every depth."""
     if not isinstance(data, dict):
         return data
     out: dict[str, Any] = {}
@@ -50,24 +60,25 @@ def results_view(cls: type[BaseModel], data: Any) -> Any:
         if field is None:
             out[key] = value
             continue
-        if is_speed_only(field):
+        if is_speed_only(field) or (not locations and is_location(field)):
             continue
         models = _models_in(field.annotation)
         if models and isinstance(value, dict):
             sub = models[0]
             is_map = typing.get_origin(field.annotation) is dict
-            out[key] = ({k: results_view(sub, v) for k, v in value.items()} if is_map
-                        else results_view(sub, value))
+            out[key] = ({k: results_view(sub, v, locations) for k, v in value.items()}
+                        if is_map else results_view(sub, value, locations))
         else:
             out[key] = value
     return out
 
 
-def results_dump(model: BaseModel, exclude: Iterable[str] = ()) -> dict[str, Any]:
-    """The JSON dump of ``model`` without its speed-only settings (and the top-level
-    fields in ``exclude``, e.g. output folders that a stamp hashes by content instead)."""
+def results_dump(model: BaseModel, exclude: Iterable[str] = (),
+                 locations: bool = True) -> dict[str, Any]:
+    """The JSON dump of ``model`` without its speed-only settings, the top-level fields in
+    ``exclude`` and, with ``locations=False``, the paths (:data:`LOCATION`)."""
     data = model.model_dump(mode="json", exclude=set(exclude) or None)
-    return dict(results_view(type(model), data))
+    return dict(results_view(type(model), data, locations))
 
 
 def speed_only_fields(cls: type[BaseModel], prefix: str = "") -> list[str]:

@@ -5,12 +5,14 @@ and the same everywhere — YAML file, then flags, then ``--set KEY.PATH=VALUE``
 as YAML) — and the result is validated like the file, so an unknown path or a bad value is
 one line naming it (with a suggestion), and what a run records is what it ran with.
 
-A new command calls::
+A command's flags are generated from its config class (``crossling.cli_gen``), which hands
+the command the nested dict of the flags that were given; the command then calls::
 
-    cfg = resolve_config(MyConfig, config_path, flags={"model": {"name": model}, ...},
-                         sets=set_, required={"out": "--out"}, command="crossling my-cmd")
+    cfg = resolve_config(MyConfig, config_path, flags, sets=set_,
+                         required={"out": "--out"}, command="crossling my-cmd")
 
-with ``set_: list[str] | None = SET_OPTION`` among its typer parameters.
+In ``flags`` a value of ``None`` means "not given"; :data:`NULL` means "set to null" (a flag
+given as ``--x null``).
 """
 
 from __future__ import annotations
@@ -29,11 +31,22 @@ from crossling.errors import CrosslingError, did_you_mean
 
 M = TypeVar("M", bound=BaseModel)
 
+
+class _Null:
+    """The flag value "set this key to null" (``None`` in a flags dict means "not given")."""
+
+    def __repr__(self) -> str:
+        return "NULL"
+
+
+#: A flag given as ``null``: ``merge_flags`` stores ``None`` for it.
+NULL: Any = _Null()
+
 SET_HELP = ("Override any config key: --set KEY.PATH=VALUE (VALUE is YAML), repeatable, "
             "e.g. --set train.max_steps=5 --set report_to=[tensorboard].")
 
 
-def _unwrap(annotation: Any) -> tuple[str, Any]:
+def unwrap(annotation: Any) -> tuple[str, Any]:
     """('model', cls) for a pydantic model, ('dict', value type) for a mapping, else ('leaf', _).
 
     ``X | None`` counts as ``X``.
@@ -41,7 +54,7 @@ def _unwrap(annotation: Any) -> tuple[str, Any]:
     origin = typing.get_origin(annotation)
     if origin in (typing.Union, types.UnionType):
         for arg in typing.get_args(annotation):
-            kind, inner = _unwrap(arg)
+            kind, inner = unwrap(arg)
             if kind != "leaf":
                 return kind, inner
         return "leaf", None
@@ -87,16 +100,16 @@ def check_path(cls: type[BaseModel], path: Sequence[str], item: str) -> None:
                 raise CrosslingError(f"--set {item}: unknown key '{where}'."
                                      f"{did_you_mean(part, fields)} Known here: "
                                      f"{', '.join(fields)}.")
-            kind, current = _unwrap(fields[part].annotation)
+            kind, current = unwrap(fields[part].annotation)
         elif kind == "dict":
-            kind, current = _unwrap(current)
+            kind, current = unwrap(current)
         else:
             raise CrosslingError(f"--set {item}: '{'.'.join(path[:i])}' is a value, not a "
                                  "section; set it directly.")
 
 
 def merge_flags(cls: type[BaseModel], data: dict[str, Any], flags: Mapping[str, Any]) -> dict[str, Any]:
-    """``data`` updated with the flags that were given (``None`` = not given).
+    """``data`` updated with the flags that were given (``None`` = not given, ``NULL`` = null).
 
     A flag for a section (a nested pydantic model, e.g. ``model``) is a dict merged into that
     section key by key; any other flag replaces the value.
@@ -106,9 +119,12 @@ def merge_flags(cls: type[BaseModel], data: dict[str, Any], flags: Mapping[str, 
     for key, value in flags.items():
         if value is None:
             continue
+        if value is NULL:
+            out[key] = None
+            continue
         if isinstance(value, Path):
             value = str(value)
-        kind, sub = _unwrap(fields[key].annotation) if key in fields else ("leaf", None)
+        kind, sub = unwrap(fields[key].annotation) if key in fields else ("leaf", None)
         if kind == "model" and sub is not None and isinstance(value, Mapping):
             given = merge_flags(sub, dict(out.get(key) or {}), value)
             if given:

@@ -349,7 +349,6 @@ MAX_DEGENERATE = 0.2
 # blind labels, ``benchmarks/quality_scorers.py --model``); none has been, so it never does.
 FLUENCY_FLAG: float | None = None
 QUALITY_SCORERS = ("degenerate", "fluency", "fluency_ref")
-CONTROL = "base"
 
 
 def _mean(cell: dict[str, Any] | None) -> float | None:

@@ -32,8 +32,7 @@ from typing import Any
 import numpy as np
 
 from crossling.analysis.stats import Bounds, Interval, estimate, finite_or_none, holm
-
-CONTROL = "base"  # the name evaluation gives the base model (no adapter)
+from crossling.names import BASE_ADAPTER
 
 # (train_lang, eval_lang) -> {adapter: {id: value}}
 PerSeed = dict[tuple[str, str], dict[str, dict[str, float]]]
@@ -41,12 +40,12 @@ PerSeed = dict[tuple[str, str], dict[str, dict[str, float]]]
 
 def train_lang_of(adapter: str) -> str:
     """'en-s1' → 'en'; the control ('base') stays 'base'."""
-    return adapter.split("-s")[0] if adapter != CONTROL else CONTROL
+    return adapter.split("-s")[0] if adapter != BASE_ADAPTER else BASE_ADAPTER
 
 
 def seed_of(adapter: str) -> int | None:
     """'en-s1' → 1; None for 'en' (a study with one seed) and for the control."""
-    if adapter == CONTROL or "-s" not in adapter:
+    if adapter == BASE_ADAPTER or "-s" not in adapter:
         return None
     try:
         return int(adapter.rsplit("-s", 1)[1])
@@ -129,9 +128,9 @@ def control_subtracted(rows: list[dict[str, Any]], scorer: str, seed: int = 0,
     per = per_seed_values(rows, scorer, kind)
     out: dict[str, dict[str, Interval]] = defaultdict(dict)
     for (train, lang), cell in sorted(per.items()):
-        if train == CONTROL or (CONTROL, lang) not in per:
+        if train == BASE_ADAPTER or (BASE_ADAPTER, lang) not in per:
             continue
-        ctrl = per[(CONTROL, lang)]
+        ctrl = per[(BASE_ADAPTER, lang)]
         ids = _ids(cell, ctrl)
         if not ids:
             continue
@@ -170,7 +169,7 @@ class Asymmetry:
     def cells(self) -> list[tuple[str, str]]:
         """The (row, eval language) cells the test rests on: both transfer cells and both
         controls."""
-        return [(self.a, self.b), (CONTROL, self.b), (self.b, self.a), (CONTROL, self.a)]
+        return [(self.a, self.b), (BASE_ADAPTER, self.b), (self.b, self.a), (BASE_ADAPTER, self.a)]
 
     def sentence(self, scorer: str, flagged: Sequence[str] = ()) -> str:
         """The test in words. "Significant" only from a p-value of the calibrated test, and
@@ -229,7 +228,7 @@ def asymmetry(rows: list[dict[str, Any]], scorer: str, a: str, b: str, seed: int
     Returns None when a transfer cell or a control cell was not evaluated.
     """
     per = per_seed_values(rows, scorer, kind)
-    cells = [per.get(k) for k in ((a, b), (CONTROL, b), (b, a), (CONTROL, a))]
+    cells = [per.get(k) for k in ((a, b), (BASE_ADAPTER, b), (b, a), (BASE_ADAPTER, a))]
     if any(not c for c in cells):
         return None
     ab, cb, ba, ca = (c for c in cells if c)
@@ -250,7 +249,7 @@ def all_asymmetries(rows: list[dict[str, Any]], scorer: str, seed: int = 0,
     """Every pair of trained languages that were each evaluated in the other's language
     (unadjusted; adjust the whole family with :func:`holm_adjust`)."""
     per = per_seed_values(rows, scorer, kind)
-    trained = sorted({t for t, _ in per if t != CONTROL})
+    trained = sorted({t for t, _ in per if t != BASE_ADAPTER})
     out = []
     for i, a in enumerate(trained):
         for b in trained[i + 1:]:

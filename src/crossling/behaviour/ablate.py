@@ -25,6 +25,7 @@ from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from crossling.behaviour.controls import control_fields, draw_setting, random_unit
+from crossling.behaviour.results import AblationFile, ControlInfo
 from crossling.behaviour.scoring import (
     cell_values,
     coherence_log,
@@ -43,7 +44,6 @@ from crossling.behaviour.transfer import (
 )
 from crossling.data.build import candidate_langs
 from crossling.errors import CrosslingError
-from crossling.io import atomic_write_json
 from crossling.models.layers import get_decoder_layers
 from crossling.steer.apply import check_layers
 from crossling.steer.select import FIDELITY
@@ -222,7 +222,7 @@ def _ablation_entry(stage: Stage, a: str, lang: str, every_id: list[str], primar
     }
 
 
-def run_ablation(stage: Stage, vectors: dict[tuple[str, str], Any]) -> dict[str, Any]:
+def run_ablation(stage: Stage, vectors: dict[tuple[str, str], Any]) -> AblationFile:
     """``crossling behaviour ablate``: each adapter with its behaviour direction projected out,
     on every eval prompt of every language; writes ``ablation.json``.
 
@@ -230,8 +230,7 @@ def run_ablation(stage: Stage, vectors: dict[tuple[str, str], Any]) -> dict[str,
     language (``ablation_direction: train``, one shared direction) or in Y itself (``lang``).
 
     Returns:
-        ``{"metric", "interval", "layers", "direction", "control", "entries": [...]}``; one
-        entry per adapter × language with the adapter's mean, the ablated mean, their paired
+        The content of ``ablation.json``: one entry per adapter × language with the adapter's mean, the ablated mean, their paired
         difference (ablated − adapter), the base model's mean on the same prompts, the
         random-direction control (``control_*``: ablated − control paired over prompts) and
         the language fidelity and garbage rate of adapter, ablated adapter and control.
@@ -249,21 +248,21 @@ def run_ablation(stage: Stage, vectors: dict[tuple[str, str], Any]) -> dict[str,
              "garbage": garbage_log(logged, cfg.model.system_prompt)}
     entries = [_ablation_entry(stage, a, lang, every_id, primary, logs)
                for a in stage.adapters for lang in stage.langs]
-    result = {
-        "metric": primary, "layers": layers, "direction": cfg.ablation_direction,
-        "control": {"kind": "random direction", "draws": cfg.random_draws, "seed": cfg.seed,
-                    "what": "the adapter with a random unit direction per ablated layer "
-                            "projected out; control_mean = mean over draws; control_delta = "
-                            "ablated − control, paired over prompts"},
-        "garbage": "share of answers degenerate by analysis.quality.degenerate_reason "
-                   "(empty, loops, stutters, prompt echo, invented words)",
-        "interval": f"95 % over the {len(every_id)} eval prompts per language, conditional "
-                    "on the adapter: cells by the interval that fits the metric (rate: "
-                    "Clopper-Pearson; bounded score: bounds-only below 100 prompts); delta = "
-                    "ablated − adapter, paired over prompts (sign-flip test and its "
-                    "inversion; Newcombe for rates); removed_fraction = −delta / (adapter − "
-                    "base), only where adapter − base has an interval above 0",
-        "entries": entries,
-    }
-    atomic_write_json(stage.bdir.ablation, result)
+    result = AblationFile(
+        metric=primary, layers=layers, direction=cfg.ablation_direction,
+        control=ControlInfo(kind="random direction", draws=cfg.random_draws, seed=cfg.seed,
+                            what="the adapter with a random unit direction per ablated layer "
+                                 "projected out; control_mean = mean over draws; "
+                                 "control_delta = ablated − control, paired over prompts"),
+        garbage="share of answers degenerate by analysis.quality.degenerate_reason "
+                "(empty, loops, stutters, prompt echo, invented words)",
+        interval=f"95 % over the {len(every_id)} eval prompts per language, conditional "
+                 "on the adapter: cells by the interval that fits the metric (rate: "
+                 "Clopper-Pearson; bounded score: bounds-only below 100 prompts); delta = "
+                 "ablated − adapter, paired over prompts (sign-flip test and its "
+                 "inversion; Newcombe for rates); removed_fraction = −delta / (adapter − "
+                 "base), only where adapter − base has an interval above 0",
+        entries=entries,
+    )
+    result.write(stage.bdir.ablation)
     return result

@@ -1,4 +1,9 @@
-"""``crossling behaviour vectors|transfer|ablate``: parse → config → ``run_behaviour``."""
+"""``crossling behaviour vectors|transfer|ablate``: parse → config → ``run_behaviour``.
+
+The three commands share one config, ``BehaviourConfig``, and so one set of options
+generated from it (``crossling.cli_gen``); this module adds older option names (aliases),
+``--adapter NAME=DIR`` (repeatable) and the syntaxes of ``--layers`` and ``--strengths``.
+"""
 
 from __future__ import annotations
 
@@ -7,41 +12,45 @@ from typing import Any
 
 import typer
 
+from crossling.behaviour.config import BehaviourConfig
+from crossling.cli_gen import SET_OPTION, ConfigOptions
+from crossling.evaluate.cli import parse_adapters
+from crossling.steer.cli import LAYERS_SYNTAX, parse_layers, parse_strengths
+
 app = typer.Typer(help="Where a LoRA behaviour lives: behaviour vectors, their transfer across "
                   "languages, ablation and adapter geometry.", no_args_is_help=True)
 
+#: Older or shorter option names → config keys.
+ALIASES = {"--model": "model.name", "--max-prompts": "vector_prompts",
+           "--direction": "ablation_direction"}
+
+OPTIONS = ConfigOptions(
+    BehaviourConfig, aliases=ALIASES,
+    parsers={"layers": (parse_layers, LAYERS_SYNTAX), "strengths": (parse_strengths, "float,..."),
+             "adapters": (parse_adapters, "NAME=DIR,...")},
+)
+
 _CONFIG = typer.Argument(None, help="YAML config of the stage (flags override it).")
-_MODEL = typer.Option(None, help="Base model: alias, hub id or folder.")
-_ADAPTER = typer.Option(None, "--adapter", help="NAME=DIR, repeatable (e.g. en=runs/en/adapter).")
-_DATA = typer.Option(None, help="Data dir whose eval.jsonl holds the prompts.")
-_OUT = typer.Option(None, help="Output folder (reruns resume).")
-_LANGS = typer.Option(None, help="Languages, e.g. en,de,ru (default: the data's eval languages).")
-_LAYERS = typer.Option(None, help="Layers tried, 4:24:2 (stop exclusive) or 4,8,12.")
-_STRENGTHS = typer.Option(None, help="Strengths tried (multiples of the vector), e.g. 1,2,4.")
-_MAX_EVAL = typer.Option(None, help="Eval prompts per language before the split.")
-_SEED = typer.Option(None, help="Seed of the split, bootstrap and generation.")
+_ADAPTER = typer.Option(None, "--adapter", help="NAME=DIR, repeatable (e.g. en=runs/en/adapter); "
+                        "added to --adapters.")
 
 
-def _config(config: Path | None, model: str | None, adapter: list[str] | None,
-            **flags: Any) -> Any:
-    from crossling.behaviour.config import BehaviourConfig
+def _config(config: Path | None, adapter: list[str] | None, sets: list[str] | None,
+            flags: dict[str, Any]) -> Any:
     from crossling.errors import CrosslingError
     from crossling.overrides import resolve_config
-    from crossling.steer.cli import parse_adapter, parse_layers, parse_strengths
+    from crossling.steer.cli import parse_adapter
 
-    adapters = {}
+    adapters = dict(flags.get("adapters") or {})
     for value in adapter or []:
         name, path = parse_adapter(value)
         if name is None:
             raise CrosslingError(f"--adapter '{value}' needs a name: write NAME=DIR, e.g. "
                                  "en=runs/en/adapter.")
         adapters[name] = path
-    if flags.get("layers"):
-        flags["layers"] = parse_layers(flags["layers"])
-    if flags.get("strengths"):
-        flags["strengths"] = parse_strengths(flags["strengths"])
-    flags.update(model={"name": model} if model else None, adapters=adapters or None)
-    return resolve_config(BehaviourConfig, config, flags,
+    if adapters:
+        flags["adapters"] = adapters
+    return resolve_config(BehaviourConfig, config, flags, sets,
                           required={"adapters": "--adapter", "data": "--data"},
                           command="crossling behaviour")
 
@@ -56,42 +65,29 @@ def _run(steps: tuple[str, ...], cfg: Any) -> None:
 
 
 @app.command("vectors")
-def vectors_cmd(config: Path | None = _CONFIG, model: str | None = _MODEL,
-                adapter: list[str] | None = _ADAPTER, data: str | None = _DATA,
-                out: str | None = _OUT, langs: str | None = _LANGS,
-                max_prompts: int | None = typer.Option(None, help="Prompts per vector."),
-                seed: int | None = _SEED) -> None:
+@OPTIONS.command
+def vectors_cmd(config: Path | None = _CONFIG, adapter: list[str] | None = _ADAPTER,
+                set_: list[str] | None = SET_OPTION, *, flags: dict[str, Any]) -> None:
     """Behaviour vectors (adapter − base residual) per adapter, language and layer, and their
     geometry (cosines across languages, with language vectors, LoRA ΔW across adapters)."""
-    _run(("vectors", "geometry"), _config(config, model, adapter, data=data, out=out,
-                                          langs=langs, max_prompts=max_prompts, seed=seed))
+    _run(("vectors", "geometry"), _config(config, adapter, set_, flags))
 
 
 @app.command("transfer")
-def transfer_cmd(config: Path | None = _CONFIG, model: str | None = _MODEL,
-                 adapter: list[str] | None = _ADAPTER, data: str | None = _DATA,
-                 out: str | None = _OUT, langs: str | None = _LANGS,
-                 layers: str | None = _LAYERS, strengths: str | None = _STRENGTHS,
-                 max_eval: int | None = _MAX_EVAL, seed: int | None = _SEED) -> None:
+@OPTIONS.command
+def transfer_cmd(config: Path | None = _CONFIG, adapter: list[str] | None = _ADAPTER,
+                 set_: list[str] | None = SET_OPTION, *, flags: dict[str, Any]) -> None:
     """Add each adapter's behaviour vector from language X to the base model on prompts of
     language Y: layer and strength chosen on selection ids pooled over languages, reported
     on confirmation ids beside random directions of the same norm."""
-    _run(("transfer",), _config(config, model, adapter, data=data, out=out, langs=langs,
-                                layers=layers, strengths=strengths, max_eval=max_eval,
-                                seed=seed))
+    _run(("transfer",), _config(config, adapter, set_, flags))
 
 
 @app.command("ablate")
-def ablate_cmd(config: Path | None = _CONFIG, model: str | None = _MODEL,
-               adapter: list[str] | None = _ADAPTER, data: str | None = _DATA,
-               out: str | None = _OUT, langs: str | None = _LANGS,
-               max_eval: int | None = _MAX_EVAL,
-               direction: str | None = typer.Option(
-                   None, help="train (the training language's vector) or lang (each "
-                   "prompt language's own)."),
-               seed: int | None = _SEED) -> None:
+@OPTIONS.command
+def ablate_cmd(config: Path | None = _CONFIG, adapter: list[str] | None = _ADAPTER,
+               set_: list[str] | None = SET_OPTION, *, flags: dict[str, Any]) -> None:
     """Project the behaviour direction out of each adapter model's residual stream and
     measure how much of the behaviour is left, per language, beside random directions
     projected out instead, with language fidelity and garbage rate."""
-    _run(("ablate",), _config(config, model, adapter, data=data, out=out, langs=langs,
-                              max_eval=max_eval, ablation_direction=direction, seed=seed))
+    _run(("ablate",), _config(config, adapter, set_, flags))

@@ -48,6 +48,7 @@ import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from crossling.behaviour.results import GeometryFile
 from crossling.errors import CrosslingError
 
 if TYPE_CHECKING:
@@ -262,17 +263,16 @@ def mean_finite(values: list[float | None]) -> float | None:
     return sum(kept) / len(kept) if kept else None
 
 
-def run_geometry(stage: Stage, vectors: dict[tuple[str, str], Any]) -> dict[str, Any]:
+def run_geometry(stage: Stage, vectors: dict[tuple[str, str], Any]) -> GeometryFile:
     """Cosines of behaviour vectors, language vectors and LoRA updates, with heatmaps and a
     compact table; writes ``geometry.json`` (no model is loaded).
 
     Returns:
-        ``{"vectors": vector_geometry(...), "noise_ceiling": {"method", "per_vector"},
-        "delta_w": {"a·b": {**delta_w_cosines(...), "shared_init": shared_init(...)}},
-        "table": [...], "figures": {...}}``.
+        The content of ``geometry.json``: ``vectors`` (:func:`vector_geometry` without its
+        noise ceiling), ``noise_ceiling``, ``delta_w`` (``"a·b"`` → :func:`delta_w_cosines`
+        with :func:`shared_init`), the compact ``table`` and the ``figures``.
     """
     from crossling.behaviour.plots import plot_cosine_heatmap, plot_relative_norms
-    from crossling.io import atomic_write_json
     from crossling.steer.vector import SteeringVectors
 
     bdir, adapters, langs = stage.bdir, stage.adapters, stage.langs
@@ -311,9 +311,9 @@ def run_geometry(stage: Stage, vectors: dict[tuple[str, str], Any]) -> dict[str,
     figures["relative_norm"] = str(plot_relative_norms(geo["relative_norm"],
                                                         bdir.figure("relative_norm")))
     table = geometry_table(geo, dw)
-    result = {"vectors": geo, "noise_ceiling": geo.pop("noise_ceiling"), "delta_w": dw,
-              "table": table, "figures": figures}
-    atomic_write_json(bdir.geometry, result)
+    result = GeometryFile(noise_ceiling=geo.pop("noise_ceiling"), vectors=geo, delta_w=dw,
+                          table=table, figures=figures)
+    result.write(bdir.geometry)
     return result
 
 

@@ -14,37 +14,39 @@ from pathlib import Path
 from typing import Any
 
 from crossling.analysis.plots import language_colours, pyplot, save_figure
+from crossling.behaviour.results import AblationEntry, TransferEntry
+from crossling.names import BASE_ADAPTER
 
 
 def _fmt(v: Any, digits: int = 1) -> str:
     return "N/A" if v is None or not math.isfinite(v) else f"{v:.{digits}f}"
 
 
-def plot_behaviour_transfer(entries: list[dict[str, Any]], adapter: str, langs: list[str],
+def plot_behaviour_transfer(entries: list[TransferEntry], adapter: str, langs: list[str],
                             out: Path) -> Path:
     """From-language rows (plus 'base' and 'LoRA' reference rows) × to-language columns."""
     import numpy as np
 
     plt = pyplot()
-    mine = {(e["from_lang"], e["to_lang"]): e for e in entries if e["adapter"] == adapter}
-    rows = [*langs, "base", "LoRA"]
+    mine = {(e.from_lang, e.to_lang): e for e in entries if e.adapter == adapter}
+    rows = [*langs, BASE_ADAPTER, "LoRA"]
     grid = np.full((len(rows), len(langs)), np.nan)  # [rows, to-langs]
     text = [["–"] * len(langs) for _ in rows]
     for j, y in enumerate(langs):
         ref = next((e for (_, yy), e in mine.items() if yy == y), None)
         for i, r in enumerate(rows):
-            if r == "base" or r == "LoRA":
+            if r in (BASE_ADAPTER, "LoRA"):
                 e = ref
                 if e is None:
                     continue
-                m = e["baseline_mean"] if r == "base" else e["lora_mean"]
-                lo = e["baseline_ci_low"] if r == "base" else e["lora_ci_low"]
-                hi = e["baseline_ci_high"] if r == "base" else e["lora_ci_high"]
+                m = e.baseline_mean if r == BASE_ADAPTER else e.lora_mean
+                lo = e.baseline_ci_low if r == BASE_ADAPTER else e.lora_ci_low
+                hi = e.baseline_ci_high if r == BASE_ADAPTER else e.lora_ci_high
             else:
                 e = mine.get((r, y))
                 if e is None:
                     continue
-                m, lo, hi = e["mean"], e["ci_low"], e["ci_high"]
+                m, lo, hi = e.mean, e.ci_low, e.ci_high
             if m is not None:
                 grid[i, j] = m
             text[i][j] = "N/A" if m is None else f"{_fmt(m)}\n[{_fmt(lo)}, {_fmt(hi)}]"
@@ -64,8 +66,8 @@ def plot_behaviour_transfer(entries: list[dict[str, Any]], adapter: str, langs: 
     ax.set_yticks(range(len(rows)), [f"vector from {r}" if r in langs else r for r in rows])
     ax.set_xlabel("prompt language (confirmation ids)")
     e0 = next(iter(mine.values()), None)
-    where = f" at layer {e0['layer']}, strength {e0['strength']:g}" if e0 else ""
-    metric = e0["metric"] if e0 else ""
+    where = f" at layer {e0.layer}, strength {e0.strength:g}" if e0 else ""
+    metric = e0.metric if e0 else ""
     ax.set_title(f"Behaviour vector of adapter {adapter} added to the base model{where}\n"
                  f"mean {metric} [95% CI over prompts]")
     fig.colorbar(im, ax=ax, label=metric)
@@ -73,43 +75,48 @@ def plot_behaviour_transfer(entries: list[dict[str, Any]], adapter: str, langs: 
     return save_figure(fig, out)
 
 
-def plot_ablation(entries: list[dict[str, Any]], out: Path) -> Path:
+def plot_ablation(entries: list[AblationEntry], out: Path) -> Path:
     """Per adapter × language: adapter, ablated adapter and base model bars with 95 % CIs."""
     plt = pyplot()
-    adapters = list(dict.fromkeys(e["adapter"] for e in entries))
-    langs = list(dict.fromkeys(e["lang"] for e in entries))
+    adapters = list(dict.fromkeys(e.adapter for e in entries))
+    langs = list(dict.fromkeys(e.lang for e in entries))
     fig, axes = plt.subplots(1, max(len(adapters), 1), squeeze=False,
                              figsize=(max(4.0, 1.1 * len(langs) + 1.5) * len(adapters), 3.6))
-    colours = {"adapter": "#1f77b4", "ablated": "#ff7f0e", "base": "#7f7f7f"}
+    colours = {"adapter": "#1f77b4", "ablated": "#ff7f0e", BASE_ADAPTER: "#7f7f7f"}
     for ax, a in zip(axes[0], adapters, strict=False):
-        mine = {e["lang"]: e for e in entries if e["adapter"] == a}
+        mine = {e.lang: e for e in entries if e.adapter == a}
         w = 0.27
-        for k, (label, m_key, lo_key, hi_key) in enumerate([
-            ("adapter", "mean", "ci_low", "ci_high"),
-            ("ablated", "ablated_mean", "ablated_ci_low", "ablated_ci_high"),
-            ("base", "baseline_mean", None, None),
-        ]):
+        for k, label in enumerate(("adapter", "ablated", BASE_ADAPTER)):
             xs: list[float] = []
             ys: list[float] = []
             errs: list[list[float]] = [[], []]
             for j, lang in enumerate(langs):
                 e = mine.get(lang)
-                if e is None or e.get(m_key) is None:
+                m, lo, hi = _bar(e, label) if e is not None else (None, None, None)
+                if m is None:
                     continue
                 xs.append(j + (k - 1) * w)
-                ys.append(e[m_key])
-                lo = e.get(lo_key) if lo_key else None
-                hi = e.get(hi_key) if hi_key else None
-                errs[0].append(e[m_key] - lo if lo is not None else 0.0)
-                errs[1].append(hi - e[m_key] if hi is not None else 0.0)
+                ys.append(m)
+                errs[0].append(m - lo if lo is not None else 0.0)
+                errs[1].append(hi - m if hi is not None else 0.0)
             ax.bar(xs, ys, w, yerr=errs, capsize=2, label=label, color=colours[label])
         ax.set_xticks(range(len(langs)), langs)
-        metric = next(iter(mine.values()))["metric"] if mine else ""
+        metric = next(iter(mine.values())).metric if mine else ""
         ax.set_ylabel(metric)
         ax.set_title(f"adapter {a}: direction projected out")
         ax.legend(fontsize=7)
     fig.tight_layout()
     return save_figure(fig, out)
+
+
+def _bar(e: AblationEntry, label: str) -> tuple[float | None, float | None, float | None]:
+    """Mean and 95 % interval of one ablation bar: the adapter, the ablated adapter, or the
+    base model (no interval: it is shown for scale)."""
+    if label == "adapter":
+        return e.mean, e.ci_low, e.ci_high
+    if label == "ablated":
+        return e.ablated_mean, e.ablated_ci_low, e.ablated_ci_high
+    return e.baseline_mean, None, None
 
 
 def plot_cosine_heatmap(rows: list[str], layers: list[int], grid: list[list[float | None]],

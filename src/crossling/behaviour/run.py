@@ -13,6 +13,14 @@ from typing import Any
 from crossling.behaviour.ablate import run_ablation
 from crossling.behaviour.config import BehaviourConfig
 from crossling.behaviour.geometry import run_geometry
+from crossling.behaviour.results import (
+    AblationFile,
+    BehaviourProtocol,
+    ChosenForProtocol,
+    GeometryFile,
+    SelectionFile,
+    TransferFile,
+)
 from crossling.behaviour.stage import Stage, open_stage
 from crossling.behaviour.transfer import run_transfer
 from crossling.behaviour.vectors import run_vectors
@@ -55,48 +63,49 @@ def run_behaviour(cfg: BehaviourConfig, steps: Sequence[str] = STEPS,
 def write_figures(stage: Stage) -> None:
     """Transfer matrices and ablation bars from whatever results exist."""
     from crossling.behaviour.plots import plot_ablation, plot_behaviour_transfer
-    from crossling.io import read_json
 
     bdir = stage.bdir
     if bdir.transfer.exists():
-        entries = read_json(bdir.transfer)["entries"]
-        for a in dict.fromkeys(e["adapter"] for e in entries):
+        entries = TransferFile.read(bdir.transfer).entries
+        for a in dict.fromkeys(e.adapter for e in entries):
             plot_behaviour_transfer(entries, a, stage.langs, bdir.figure(f"transfer_{a}"))
     if bdir.ablation.exists():
-        entries = read_json(bdir.ablation)["entries"]
-        if entries:
-            plot_ablation(entries, bdir.figure("ablation"))
+        ablated = AblationFile.read(bdir.ablation).entries
+        if ablated:
+            plot_ablation(ablated, bdir.figure("ablation"))
 
 
 def analysis_entries(bdir: BehaviourDir) -> dict[str, Any]:
-    """The behaviour results as ``analysis.json`` keys (absent when not computed):
+    """The behaviour results as ``analysis.json`` sections (absent when not computed):
     ``behaviour_transfer`` (adapter × from × to), ``behaviour_ablation`` (adapter ×
     language), ``behaviour_geometry`` (the compact table) and ``behaviour_protocol`` (chosen
-    settings, ids and what the intervals are over)."""
-    from crossling.io import read_json
+    settings, ids and what the intervals are over), typed as
+    :class:`crossling.analysis.results.StudyAnalysis` declares them.
 
+    Raises:
+        CrosslingError: a result file that does not match (one line saying how to rebuild).
+    """
     out: dict[str, Any] = {}
     protocol: dict[str, Any] = {}
     if bdir.transfer.exists():
-        t = read_json(bdir.transfer)
-        out["behaviour_transfer"] = t["entries"]
-        protocol.update(transfer_interval=t["interval"], skipped=t["skipped"],
-                        selection_ids=t["selection_ids"], confirmation_ids=t["confirmation_ids"],
-                        transfer_control=t.get("control"),
-                        vector_prompts=t.get("vector_prompts"))
+        t = TransferFile.read(bdir.transfer)
+        out["behaviour_transfer"] = t.entries
+        protocol.update(transfer_interval=t.interval, skipped=t.skipped,
+                        selection_ids=t.selection_ids, confirmation_ids=t.confirmation_ids,
+                        transfer_control=t.control, vector_prompts=t.vector_prompts)
     if bdir.selection.exists():
-        sel = read_json(bdir.selection)
-        protocol["chosen"] = {a: {"langs": v.get("langs", [v.get("lang")]),
-                                  **(v["chosen"] or {})} for a, v in sel["adapters"].items()}
-        protocol.update(min_fidelity=sel["min_fidelity"], max_kl=sel["max_kl"],
-                        selection=sel.get("selection"))
+        sel = SelectionFile.read(bdir.selection)
+        protocol["chosen"] = {a: ChosenForProtocol(langs=v.langs, **(
+            v.chosen.model_dump() if v.chosen else {})) for a, v in sel.adapters.items()}
+        protocol.update(min_fidelity=sel.min_fidelity, max_kl=sel.max_kl,
+                        selection=sel.selection)
     if bdir.ablation.exists():
-        ab = read_json(bdir.ablation)
-        out["behaviour_ablation"] = ab["entries"]
-        protocol.update(ablation_interval=ab["interval"], ablation_layers=ab["layers"],
-                        ablation_direction=ab["direction"], ablation_control=ab.get("control"))
+        ab = AblationFile.read(bdir.ablation)
+        out["behaviour_ablation"] = ab.entries
+        protocol.update(ablation_interval=ab.interval, ablation_layers=ab.layers,
+                        ablation_direction=ab.direction, ablation_control=ab.control)
     if bdir.geometry.exists():
-        out["behaviour_geometry"] = read_json(bdir.geometry)["table"]
+        out["behaviour_geometry"] = GeometryFile.read(bdir.geometry).table
     if protocol:
-        out["behaviour_protocol"] = protocol
+        out["behaviour_protocol"] = BehaviourProtocol(**protocol)
     return out

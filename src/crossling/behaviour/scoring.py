@@ -70,14 +70,15 @@ def score_log(rows: list[dict[str, Any]], metrics: list[str],
 
     Rows whose status is not 'ok' score None (N/A), never 0.
     """
-    from crossling.evaluate.scorers import ScorerContext, get_scorer
+    from crossling.evaluate.scorers import ScorerContext, get_scorer, score_values
 
+    ok = [r for r in rows if r.get("status", "ok") == "ok"]
     out: dict[str, dict[tuple[str, str, str], float | None]] = {}
     for m in metrics:
-        scorer = get_scorer(m, ScorerContext(langs=langs))
-        out[m] = {(r["setting"], r["lang"], r["id"]): (
-            scorer.score(r["response"], r["lang"], r) if r.get("status", "ok") == "ok" else None)
-            for r in rows}
+        values = score_values(get_scorer(m, ScorerContext(langs=langs)), ok)
+        out[m] = {(r["setting"], r["lang"], r["id"]): None for r in rows}
+        out[m].update({(r["setting"], r["lang"], r["id"]): v
+                       for r, v in zip(ok, values, strict=True)})
     return out
 
 

@@ -26,11 +26,12 @@ from crossling.analysis.split import selection_confirmation
 from crossling.behaviour.config import BehaviourConfig
 from crossling.config_marks import results_dump
 from crossling.errors import CrosslingError
+from crossling.evaluate.records import BehaviourRow, GenKey, gen_key, read_rows
 from crossling.io import JsonlAppender, read_jsonl, sha256_file, sha256_json
+from crossling.names import BASE_ADAPTER
 from crossling.paths import BehaviourDir, DataDir
+from crossling.steer.config import judging_fields
 from crossling.steer.corpus import Parallel, aligned_ids, load_parallel
-
-BASE = "base"  # adapter name of the base model (no adapter), as in evaluation
 
 
 def eval_rows(data: str, langs: list[str], max_eval: int | None) -> dict[str, dict[str, dict[str, Any]]]:
@@ -108,7 +109,7 @@ def vector_ids(cfg: BehaviourConfig, parallel: Parallel, langs: list[str], held:
             f"{counts['excluded_train']} training ids excluded; need min_prompts="
             f"{cfg.min_prompts}); set behaviour.vector_data to prompts the adapters were not "
             "trained on, train on fewer rows, or lower min_prompts.")
-    ids = sorted(left)[:cfg.max_prompts]
+    ids = sorted(left)[:cfg.vector_prompts]
     return ids, {**counts, "used": len(ids)}
 
 
@@ -154,7 +155,7 @@ class Stage:
     answers: Parallel | None = None
     loaded: Any = None
     backend: Any = None
-    _done: set[tuple[str, str, str]] | None = field(default=None, repr=False)
+    _done: set[GenKey] | None = field(default=None, repr=False)
 
     @property
     def model(self) -> Any:
@@ -177,8 +178,9 @@ class Stage:
         verify_decoding(self.backend)  # the decode loop agrees with model.generate, or stop
 
     def logged(self) -> list[dict[str, Any]]:
-        """Rows of this configuration in the generation log."""
-        return [r for r in read_jsonl(self.bdir.generations) if r.get("run") == self.run]
+        """Rows of this configuration in the generation log, each read as a
+        :class:`~crossling.evaluate.records.BehaviourRow` (as on disk: ``setting``)."""
+        return [r.dump() for r in read_rows(self.bdir.generations, BehaviourRow, run=self.run)]
 
     def generate(self, adapter: str | None, setting: str, todo: list[tuple[str, str]],
                  hook: Callable[[], Any] | None = None, **fields: Any) -> None:
@@ -189,18 +191,19 @@ class Stage:
             setting: :func:`setting_key` of this cell.
             todo: (lang, id) pairs to answer.
             hook: returns the context manager that steers or ablates (None: plain model).
-            **fields: copied into every logged row (phase, layer, strength, ...).
+            **fields: the cell's fields of every logged row (``phase``, ``layer``,
+                ``strength``, ...: see :class:`~crossling.evaluate.records.BehaviourRow`).
         """
+        name = adapter or BASE_ADAPTER
         if self._done is None:
-            self._done = {(r["setting"], r["lang"], r["id"]) for r in self.logged()}
-        todo = [(lang, i) for lang, i in todo if (setting, lang, i) not in self._done]
+            self._done = {r.key() for r in read_rows(self.bdir.generations, BehaviourRow,
+                                                     run=self.run)}
+        todo = [(lang, i) for lang, i in todo if gen_key(
+            {"adapter": name, "lang": lang, "id": i, "steer": setting}) not in self._done]
         if not todo:
             return
-        from crossling.evaluate.backends.base import GenerationConfig
-
         self.ensure_model()
-        gcfg = GenerationConfig(max_new_tokens=self.cfg.max_new_tokens,
-                                batch_size=self.cfg.batch_size, seed=self.cfg.seed)
+        gcfg = self.cfg.decoding()
         self.backend.set_adapter(adapter)
         prompts = [self.rows[lang][i]["prompt"] for lang, i in todo]
         with JsonlAppender(self.bdir.generations) as log, \
@@ -208,29 +211,27 @@ class Stage:
 
             def on_result(k: int, g: Any) -> None:
                 lang, i = todo[k]
-                log.write({"run": self.run, "setting": setting, "adapter": adapter or BASE,
-                           "lang": lang, "id": i, "prompt": prompts[k], "response": g.response,
-                           "new_tokens": g.new_tokens, "status": "ok", **fields})
+                row = BehaviourRow(run=self.run, steer=setting, adapter=name, lang=lang, id=i,
+                                   prompt=prompts[k], response=g.response,
+                                   new_tokens=g.new_tokens, status="ok", **fields)
+                log.write(row.dump())
                 assert self._done is not None
-                self._done.add((setting, lang, i))
+                self._done.add(row.key())
 
             self.backend.generate(prompts, gcfg, on_result=on_result)
 
 
 def run_hash(cfg: BehaviourConfig, vec_ids: list[str] | None = None) -> str:
-    """Hash of what changes a generation's text (not the grid, guards or batch size); the
+    """Hash of every setting that can change a logged row (not the output folder, a
+    speed-only setting or one that only judges answers), with the adapters by content; the
     vector ids too, since they depend on the data dir's training files, not on the config."""
     adapters = {}
     for name, path in sorted(cfg.adapters.items()):
         p = Path(path) / "adapter_model.safetensors"
         adapters[name] = sha256_file(p) if p.exists() else path
     return sha256_json({
-        "model": results_dump(cfg.model),
-        "adapters": adapters, "data": cfg.data, "vector_data": cfg.vector_data,
-        "max_prompts": cfg.max_prompts, "min_prompts": cfg.min_prompts,
-        "position": cfg.position, "max_eval": cfg.max_eval,
-        "max_new_tokens": cfg.max_new_tokens, "kl_prompts": cfg.kl_prompts, "seed": cfg.seed,
-        "selection_fraction": cfg.selection_fraction,
+        "config": results_dump(cfg, exclude={"out", "adapters", *judging_fields(type(cfg))}),
+        "adapters": adapters,
         **({"vector_ids": sha256_json(vec_ids)} if vec_ids is not None else {}),
     })[:16]
 

@@ -27,7 +27,7 @@ chosen for the diagonal — a conservative test of transfer. ``transfer.json`` r
 The KL guard is measured where the vector is added: steering adds it at every real position
 (prompt and generated), so KL(base ‖ steered base) is averaged over every position of each
 held-out KL prompt followed by the unsteered base model's greedy answer to it,
-teacher-forced (``kl_all_positions``).
+teacher-forced (:func:`crossling.steer.kl.kl_all_positions`).
 """
 
 from __future__ import annotations
@@ -35,6 +35,13 @@ from __future__ import annotations
 from typing import Any
 
 from crossling.behaviour.controls import control_fields, draw_setting, random_like
+from crossling.behaviour.results import (
+    AdapterSelection,
+    ControlInfo,
+    SelectionFile,
+    SelectionInfo,
+    TransferFile,
+)
 from crossling.behaviour.scoring import (
     cell_values,
     coherence_log,
@@ -43,15 +50,17 @@ from crossling.behaviour.scoring import (
     score_log,
     summary,
 )
-from crossling.behaviour.stage import BASE, Stage, setting_key
+from crossling.behaviour.stage import Stage, setting_key
 from crossling.behaviour.vectors import BehaviourVectors, adapter_active
 from crossling.data.build import candidate_langs
-from crossling.io import JsonlAppender, atomic_write_json, read_jsonl
+from crossling.io import JsonlAppender, read_jsonl
+from crossling.names import BASE_ADAPTER
 from crossling.steer.apply import add_to_layers, check_layers
+from crossling.steer.kl import kl_all_positions, mean_kl
 from crossling.steer.select import FIDELITY, pick_best, score_table, steer_key
 from crossling.tasks import get_task
 
-BASE_SETTING = setting_key("base", BASE, None, None, None)
+BASE_SETTING = setting_key("base", BASE_ADAPTER, None, None, None)
 # the positions KL rows were measured at; rows measured otherwise (an older run) are redone
 KL_POSITIONS = "prompt+base_answer"
 
@@ -99,45 +108,6 @@ def training_lang(stage: Stage, adapter: str) -> str:
     return lang if lang in stage.langs else stage.langs[0]
 
 
-def kl_all_positions(model: Any, tokenizer: Any, prompts: list[str], system_prompt: str | None,
-                     batch_size: int, continuations: list[list[int]]) -> list[tuple[Any, Any]]:
-    """Next-token log-probs at every real position of ``prompt + continuation``.
-
-    Each sequence is the chat-rendered prompt followed by its continuation's tokens, left
-    padded, with position ids counted from the first real token (as generation does); every
-    non-padding position is measured, so a vector added at every position is measured at
-    every position it is added to.
-
-    Returns:
-        Per batch: (mask ``[b, t]`` of measured positions, log-probs ``[b, t, vocab]``
-        float32), the format of ``steer.sweep.mean_kl``.
-    """
-    import torch
-
-    from crossling.steer.record import render_prompts
-
-    texts = render_prompts(tokenizer, prompts, system_prompt)
-    seqs = [list(tokenizer(t, add_special_tokens=False)["input_ids"]) + list(c)
-            for t, c in zip(texts, continuations, strict=True)]
-    device = next(model.parameters()).device
-    pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
-    out = []
-    with torch.inference_mode():
-        for b0 in range(0, len(seqs), batch_size):
-            chunk = seqs[b0:b0 + batch_size]
-            width = max(len(x) for x in chunk)
-            ids = torch.full((len(chunk), width), int(pad), dtype=torch.long)
-            mask = torch.zeros((len(chunk), width), dtype=torch.long)
-            for r, x in enumerate(chunk):
-                ids[r, width - len(x):] = torch.tensor(x, dtype=torch.long)
-                mask[r, width - len(x):] = 1
-            pos = (mask.cumsum(-1) - 1).clamp_min(0)
-            logits = model(input_ids=ids.to(device), attention_mask=mask.to(device),
-                           position_ids=pos.to(device), use_cache=False).logits
-            out.append((mask.bool().to(device), logits.float().log_softmax(-1)))
-    return out
-
-
 class _KL:
     """KL(base ‖ model) on the KL prompts of one language at every steered position; the
     base model's greedy answers and log-probs are computed once per language."""
@@ -148,14 +118,11 @@ class _KL:
 
     def _reference(self, lang: str) -> tuple[list[list[int]], Any]:
         if lang not in self.ref:
-            from crossling.evaluate.backends.base import GenerationConfig
-
             st, cfg = self.stage, self.stage.cfg
             st.ensure_model()
             texts = [st.parallel[lang][i] for i in st.kl]
             st.backend.set_adapter(None)
-            gens = st.backend.generate(texts, GenerationConfig(
-                max_new_tokens=cfg.max_new_tokens, batch_size=cfg.batch_size, seed=cfg.seed))
+            gens = st.backend.generate(texts, cfg.decoding())
             tok = st.loaded.tokenizer
             conts = [list(tok(g.response, add_special_tokens=False)["input_ids"]) for g in gens]
             with adapter_active(st.model, None):
@@ -172,8 +139,6 @@ class _KL:
     def __call__(self, lang: str, adapter: str | None, hook: Any = None) -> float:
         """Mean KL of the base model vs ``adapter`` (None: the base model) under ``hook``."""
         import contextlib
-
-        from crossling.steer.sweep import mean_kl
 
         conts, base = self._reference(lang)
         st = self.stage
@@ -213,13 +178,14 @@ def _kl_cells(stage: Stage, vectors: dict[tuple[str, str], BehaviourVectors]) ->
     return list(logged.values())
 
 
-def run_selection(stage: Stage, vectors: dict[tuple[str, str], BehaviourVectors]) -> dict[str, Any]:
+def run_selection(stage: Stage, vectors: dict[tuple[str, str], BehaviourVectors]
+                  ) -> dict[str, AdapterSelection]:
     """Choose (layer, strength) per adapter on the selection ids, pooled over languages (each
     with its own vector); writes ``selection.json``.
 
     Returns:
-        ``{adapter: {"mode": "pooled", "langs", "chosen": {"layer", "strength"} | None,
-        "pick": pick_best(...), ...}}``.
+        Adapter → its choice (``chosen`` None when no setting passed every guard), as
+        written to ``selection.json``.
     """
     cfg = stage.cfg
     check_layers(cfg.layers, next(iter(vectors.values())).n_layers)
@@ -280,37 +246,38 @@ def run_selection(stage: Stage, vectors: dict[tuple[str, str], BehaviourVectors]
                   "chosen": ({"layer": best["layer"], "strength": best["strength"]}
                              if best else None),
                   "table": table, "pick": pick}
-    atomic_write_json(stage.bdir.selection, {
-        "metric": primary, "selection_ids": stage.selection, "min_fidelity": cfg.min_fidelity,
-        "min_coherence": cfg.min_coherence, "max_kl": cfg.max_kl, "kl_prompts": len(stage.kl),
-        "kl_positions": "every position of each KL prompt and the base model's greedy answer",
-        "selection": selection_info(stage), "adapters": out})
-    return out
+    result = SelectionFile(
+        metric=primary, selection_ids=stage.selection, min_fidelity=cfg.min_fidelity,
+        min_coherence=cfg.min_coherence, max_kl=cfg.max_kl, kl_prompts=len(stage.kl),
+        kl_positions="every position of each KL prompt and the base model's greedy answer",
+        selection=selection_info(stage), adapters=out)
+    result.write(stage.bdir.selection)
+    return result.adapters
 
 
-def selection_info(stage: Stage) -> dict[str, Any]:
+def selection_info(stage: Stage) -> SelectionInfo:
     """What ``selection`` means in selection.json and transfer.json."""
-    return {"mode": "pooled", "vector": "own", "langs": list(stage.langs),
-            "rule": "highest mean metric over the languages among (layer, strength) that pass "
-                    "every guard in every language; language Y steered by its own vector"}
+    return SelectionInfo(
+        mode="pooled", vector="own", langs=list(stage.langs),
+        rule="highest mean metric over the languages among (layer, strength) that pass "
+             "every guard in every language; language Y steered by its own vector")
 
 
-def run_transfer(stage: Stage, vectors: dict[tuple[str, str], BehaviourVectors]) -> dict[str, Any]:
+def run_transfer(stage: Stage, vectors: dict[tuple[str, str], BehaviourVectors]) -> TransferFile:
     """``crossling behaviour transfer``: select, then fill the X × Y matrix on confirmation ids,
     each row also with ``random_draws`` random directions of the same norm.
 
     Returns:
-        The content of ``transfer.json``: ``{"metric", "interval", "selection", "control",
-        "entries": [...], "skipped": [...]}``; one entry per adapter × from-language ×
-        to-language.
+        The content of ``transfer.json``: one entry per adapter × from-language ×
+        to-language, adapters without a passing setting in ``skipped``.
     """
     chosen = run_selection(stage, vectors)
     generate_base_and_lora(stage)
     conf = [(lang, i) for lang in stage.langs for i in stage.confirmation]
     for a, info in chosen.items():
-        if info["chosen"] is None:
+        if info.chosen is None:
             continue
-        layer, s = info["chosen"]["layer"], info["chosen"]["strength"]
+        layer, s = info.chosen.layer, info.chosen.strength
         for x in stage.langs:
             stage.generate(None, setting_key("transfer", a, x, layer, s), conf,
                            hook=add_hook(stage, vectors[(a, x)], layer, s), phase="transfer",
@@ -321,11 +288,11 @@ def run_transfer(stage: Stage, vectors: dict[tuple[str, str], BehaviourVectors])
                                phase="random", vector_adapter=a, from_lang=x, layer=layer,
                                strength=s, draw=k)
     result = transfer_results(stage, chosen)
-    atomic_write_json(stage.bdir.transfer, result)
+    result.write(stage.bdir.transfer)
     return result
 
 
-def transfer_results(stage: Stage, chosen: dict[str, Any]) -> dict[str, Any]:
+def transfer_results(stage: Stage, chosen: dict[str, AdapterSelection]) -> TransferFile:
     """Score the logged transfer cells (confirmation ids only) against base, adapter and the
     random-direction control."""
     cfg = stage.cfg
@@ -337,11 +304,11 @@ def transfer_results(stage: Stage, chosen: dict[str, Any]) -> dict[str, Any]:
     draws = range(cfg.random_draws)
     entries, skipped = [], []
     for a, info in chosen.items():
-        if info["chosen"] is None:
+        if info.chosen is None:
             skipped.append({"adapter": a, "reason": "no (layer, strength) passed the fidelity, "
                             "coherence and KL guards in every language on the selection ids"})
             continue
-        layer, s = info["chosen"]["layer"], info["chosen"]["strength"]
+        layer, s = info.chosen.layer, info.chosen.strength
         for x in stage.langs:
             key = setting_key("transfer", a, x, layer, s)
             controls = [random_setting(a, x, layer, s, k) for k in draws]
@@ -374,18 +341,18 @@ def transfer_results(stage: Stage, chosen: dict[str, Any]) -> dict[str, Any]:
                     "control_coherence": mean_of({c: mean_of(cell_values(coh, c, y, ids))
                                                   for c in controls}),
                 })
-    return {
-        "metric": primary, "confirmation_ids": ids, "selection_ids": stage.selection,
-        "selection": selection_info(stage),
-        "control": {"kind": "random direction", "draws": cfg.random_draws, "seed": cfg.seed,
-                    "what": "the base model steered by a random direction with the norm of "
-                            "strength × the row's behaviour vector at the chosen layer, same "
-                            "positions; control_mean = mean over draws; control_delta = "
-                            "steered − control, paired over prompts"},
-        "vector_prompts": stage.vec_counts,
-        "interval": f"95 % over the {len(ids)} confirmation prompts: cells by the interval "
-                    "that fits the metric (rate: Clopper-Pearson; bounded score: bounds-only "
-                    "below 100 prompts); delta = steered − base, paired over prompts "
-                    "(sign-flip test and its inversion; Newcombe for rates)",
-        "entries": entries, "skipped": skipped,
-    }
+    return TransferFile(
+        metric=primary, confirmation_ids=ids, selection_ids=stage.selection,
+        selection=selection_info(stage),
+        control=ControlInfo(kind="random direction", draws=cfg.random_draws, seed=cfg.seed,
+                            what="the base model steered by a random direction with the norm "
+                                 "of strength × the row's behaviour vector at the chosen "
+                                 "layer, same positions; control_mean = mean over draws; "
+                                 "control_delta = steered − control, paired over prompts"),
+        vector_prompts=stage.vec_counts,
+        interval=f"95 % over the {len(ids)} confirmation prompts: cells by the interval "
+                 "that fits the metric (rate: Clopper-Pearson; bounded score: bounds-only "
+                 "below 100 prompts); delta = steered − base, paired over prompts "
+                 "(sign-flip test and its inversion; Newcombe for rates)",
+        entries=entries, skipped=skipped,
+    )

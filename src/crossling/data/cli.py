@@ -1,37 +1,38 @@
-"""``crossling data build`` and ``crossling data show``."""
+"""``crossling data build`` and ``crossling data show``.
+
+``data build`` takes its options from ``DataConfig`` (``crossling.cli_gen``); the column
+names of a local source keep their section's name (``--columns-lang``), so that they are
+not taken for the languages.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import typer
 
-from crossling.overrides import SET_HELP
+from crossling.cli_gen import SET_OPTION, ConfigOptions
+from crossling.data.config import DataConfig
 
 app = typer.Typer(help="Build and inspect multilingual task datasets.", no_args_is_help=True)
 
+OPTIONS = ConfigOptions(DataConfig, prefixed={"columns"})
+
 
 @app.command("build")
+@OPTIONS.command
 def build(
     config: Path | None = typer.Argument(None, help="YAML data config (flags override it)."),
-    task: str | None = typer.Option(None, help="caps or refusal."),
-    source: str | None = typer.Option(None, help="builtin, alpaca, sorry-bench, hf:NAME or a file."),
-    train_langs: str | None = typer.Option(None, help="e.g. en,de,ru"),
-    eval_langs: str | None = typer.Option(None, help="e.g. en,de,ru,bg,es,fr"),
-    eval_size: int | None = typer.Option(None, help="Parallel ids held out in every language."),
-    train_size: int | None = typer.Option(None, help="Cap on training rows per language."),
-    responses: str | None = typer.Option(None, help="caps targets: source or self."),
-    seed: int | None = typer.Option(None, help="Split seed."),
     out: Path = typer.Option(..., help="Output folder (new, empty, or an earlier data dir)."),
-    set_: list[str] | None = typer.Option(None, "--set", help=SET_HELP),
+    set_: list[str] | None = SET_OPTION,
+    *,
+    flags: dict[str, Any],
 ) -> None:
     """Build train_<lang>.jsonl, eval.jsonl and manifest.json for one task."""
     from crossling.data.build import run_data
-    from crossling.data.config import DataConfig
     from crossling.overrides import resolve_config
 
-    flags = dict(task=task, source=source, train_langs=train_langs, eval_langs=eval_langs,
-                 eval_size=eval_size, train_size=train_size, responses=responses, seed=seed)
     cfg = resolve_config(DataConfig, config, flags, set_, command="crossling data build")
     d = run_data(cfg, out)
     _show(d.root)

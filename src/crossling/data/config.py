@@ -6,6 +6,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from crossling.fields import OfTask, Seeded
 from crossling.languages import parse_langs
 
 #: Languages of the built-in corpus (crossling/data/builtin/*.jsonl).
@@ -24,12 +25,9 @@ class ColumnMap(BaseModel):
     output: str = Field("output", description="Optional reference response; may be absent.")
 
 
-class DataConfig(BaseModel):
-    """How ``crossling data build`` makes (prompt, target) rows for one task."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    task: str = Field("caps", description="Task name: caps, refusal (see crossling.tasks).")
+class DataConfig(OfTask, Seeded):
+    """How ``crossling data build`` makes (prompt, target) rows for one task; ``seed`` seeds
+    the split, the training sample and refusal-sentence draws."""
     source: str = Field(
         "builtin",
         description="builtin (the task's built-in corpus), builtin:instructions, builtin:harmful, "
@@ -46,7 +44,6 @@ class DataConfig(BaseModel):
         description="Cap on training rows per language: a sample seeded by 'seed' (null: all "
         "remaining ids)."
     )
-    seed: int = Field(0, description="Seed of the split and of refusal-sentence draws.")
     responses: Literal["source", "self"] = Field(
         "source",
         description="caps targets: 'source' uppercases the source's output; 'self' leaves them "

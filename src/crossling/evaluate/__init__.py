@@ -8,9 +8,17 @@ from crossling.evaluate.backends import (
     get_backend,
 )
 from crossling.evaluate.config import EvalConfig, JudgeConfig
-from crossling.evaluate.records import BASE_ADAPTER, NO_STEER, gen_key, score_key
+from crossling.evaluate.records import (
+    BASE_ADAPTER,
+    NO_STEER,
+    GenerationRow,
+    ScoreRow,
+    gen_key,
+    read_rows,
+    score_key,
+)
 from crossling.evaluate.run import run_eval
-from crossling.evaluate.scorers import SCORERS, ScorerContext, get_scorer
+from crossling.evaluate.scorers import SCORERS, ScorerContext, get_scorer, score_all
 from crossling.evaluate.scoring import score_rows
 
 __all__ = [
@@ -22,12 +30,16 @@ __all__ = [
     "EvalConfig",
     "Generation",
     "GenerationConfig",
+    "GenerationRow",
     "JudgeConfig",
+    "ScoreRow",
     "ScorerContext",
     "gen_key",
     "get_backend",
     "get_scorer",
+    "read_rows",
     "run_eval",
+    "score_all",
     "score_key",
     "score_rows",
 ]

@@ -1,13 +1,20 @@
-"""``crossling eval``: thin CLI over ``run_eval``."""
+"""``crossling eval`` and ``crossling score``: thin CLIs over ``run_eval`` and ``run_score``.
+
+Their options are generated from ``EvalConfig`` and ``ScoreConfig`` (``crossling.cli_gen``);
+this module adds only older option names (aliases) and the ``--adapters NAME=DIR`` syntax.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import typer
 
+from crossling.cli_gen import SET_OPTION, ConfigOptions
 from crossling.errors import CrosslingError
-from crossling.overrides import SET_HELP
+from crossling.evaluate.config import EvalConfig
+from crossling.evaluate.score_file import ScoreConfig
 
 
 def parse_adapters(value: str | None) -> dict[str, str]:
@@ -35,61 +42,39 @@ def parse_adapters(value: str | None) -> dict[str, str]:
     return out
 
 
-def judge_flags(model: str | None, base_url: str | None, api_key_env: str | None,
-                backend: str | None) -> dict[str, object]:
-    """The ``--judge-*`` flags that were given, as ``judge`` config fields (shared by
-    ``crossling eval`` and ``crossling score`` so both take the same options)."""
-    given = dict(model=model, base_url=base_url, api_key_env=api_key_env, backend=backend)
-    return {k: v for k, v in given.items() if v is not None}
+#: Older or shorter option names → config keys (``crossling eval``).
+EVAL_ALIASES = {
+    "--model": "model.name",
+    "--batch-size": "generation.batch_size",
+    "--sample/--greedy": "generation.do_sample",
+    "/--no-base": "include_base",
+}
+#: ``crossling score``.
+SCORE_ALIASES = {"--model": "model.name"}
+
+EVAL_OPTIONS = ConfigOptions(
+    EvalConfig, aliases=EVAL_ALIASES, prefixed={"judge"},
+    parsers={"adapters": (parse_adapters, "NAME=DIR,...")},
+)
+SCORE_OPTIONS = ConfigOptions(ScoreConfig, aliases=SCORE_ALIASES, prefixed={"judge"},
+                              exclude={"input"})
 
 
-JUDGE_MODEL_HELP = ("LLM judge model (refusal_llm, coherence_llm): endpoint model name, or "
-                    "alias/hub id/folder.")
-JUDGE_BACKEND_HELP = "openai (any OpenAI-compatible server) or local (in-process, offline)."
-
-
+@EVAL_OPTIONS.command
 def eval_cmd(
     config: Path | None = typer.Argument(None, help="YAML eval config (flags override it)."),
-    model: str | None = typer.Option(None, help="Base model: alias, hub id or folder."),
-    adapters: str | None = typer.Option(None, help="NAME=DIR,... e.g. en=runs/en/adapter."),
-    data: str | None = typer.Option(None, help="Data folder from `crossling data build`."),
-    langs: str | None = typer.Option(None, help="Eval languages, e.g. en,de,ru (default: all)."),
-    scorers: str | None = typer.Option(None, help="e.g. caps_pct,all_caps,lang_fidelity."),
-    out: str | None = typer.Option(None, help="Output folder (reruns resume)."),
-    limit: int | None = typer.Option(None, help="At most N prompts per language and kind."),
-    max_new_tokens: int | None = typer.Option(None, help="Tokens per answer at most."),
-    batch_size: str | None = typer.Option(
-        None, help="Prompts decoded together: a number, or auto (as many as fit)."),
-    sample: bool | None = typer.Option(None, "--sample/--greedy", help="Sampling or greedy."),
-    temperature: float | None = typer.Option(None, help="Sampling temperature."),
-    top_p: float | None = typer.Option(None, help="Nucleus sampling mass."),
-    seed: int | None = typer.Option(None, help="Sampling and bootstrap seed."),
-    backend: str | None = typer.Option(None, help="hf or vllm."),
-    no_base: bool = typer.Option(False, "--no-base", help="Skip the base-model control."),
-    judge_model: str | None = typer.Option(None, help=JUDGE_MODEL_HELP),
-    judge_base_url: str | None = typer.Option(None, help="OpenAI-compatible endpoint."),
-    judge_api_key_env: str | None = typer.Option(None, help="NAME of the API key env var."),
-    judge_backend: str | None = typer.Option(None, help=JUDGE_BACKEND_HELP),
-    report_to: str | None = typer.Option(
-        None, help="Experiment trackers, comma-separated: tensorboard, wandb, mlflow."
-    ),
-    set_: list[str] | None = typer.Option(None, "--set", help=SET_HELP),
+    set_: list[str] | None = SET_OPTION,
+    *,
+    flags: dict[str, Any],
 ) -> None:
     """Evaluate a base model and adapters in every language: generate, score, summarize, plot."""
     from rich.console import Console
 
-    from crossling.evaluate.config import EvalConfig
     from crossling.evaluate.run import run_eval
     from crossling.overrides import resolve_config
 
-    flags: dict[str, object] = dict(
-        data=data, langs=langs, scorers=scorers, out=out, limit=limit, seed=seed, backend=backend,
-        adapters=parse_adapters(adapters) or None, include_base=False if no_base else None,
-        report_to=report_to, model={"name": model},
-        generation=dict(max_new_tokens=max_new_tokens, batch_size=batch_size, do_sample=sample,
-                        temperature=temperature, top_p=top_p, seed=seed),
-        judge=judge_flags(judge_model, judge_base_url, judge_api_key_env, judge_backend),
-    )
+    if "seed" in flags:  # --seed also seeds sampling, as it always did
+        flags.setdefault("generation", {}).setdefault("seed", flags["seed"])
     cfg = resolve_config(EvalConfig, config, flags, set_,
                          required={"data": "--data", "out": "--out"}, command="crossling eval")
     d = run_eval(cfg)
@@ -97,34 +82,19 @@ def eval_cmd(
     Console().print(d.report_txt.read_text(encoding="utf-8").split("\n\nDETAIL")[0])
 
 
+@SCORE_OPTIONS.command
 def score_cmd(
     input: Path = typer.Argument(..., help="JSONL of rows {id, lang, prompt, response}."),
-    scorers: str = typer.Option(
-        "refusal_keyword", help="e.g. refusal_keyword,refusal_llm,degenerate,coherence_llm,"
-        "fluency (with --model)."),
-    out: str | None = typer.Option(None, help="Output JSONL (default: INPUT.scored.jsonl)."),
-    judge_model: str | None = typer.Option(None, help=JUDGE_MODEL_HELP),
-    judge_base_url: str | None = typer.Option(None, help="OpenAI-compatible endpoint."),
-    judge_api_key_env: str | None = typer.Option(None, help="NAME of the API key env var."),
-    judge_backend: str | None = typer.Option(None, help=JUDGE_BACKEND_HELP),
-    model: str | None = typer.Option(
-        None, help="Base model the fluency scorers read the answers with (alias, hub id, "
-        "folder or .gguf)."),
+    *,
+    flags: dict[str, Any],
 ) -> None:
     """Score any file of answers; write each row with one field per scorer (null = N/A)."""
-    from crossling.config_loader import validate_config
-    from crossling.evaluate.score_file import ScoreConfig, format_summary, run_score
+    from crossling.evaluate.score_file import format_summary, run_score
+    from crossling.overrides import resolve_config
 
-    fields: dict[str, object] = {
-        "input": str(input), "scorers": scorers,
-        "out": out or str(input.with_suffix("")) + ".scored.jsonl",
-    }
-    judge = judge_flags(judge_model, judge_base_url, judge_api_key_env, judge_backend)
-    if judge:
-        fields["judge"] = judge
-    if model:
-        fields["model"] = {"name": model}
-    cfg = validate_config(ScoreConfig, fields, "flags")
+    flags["input"] = str(input)
+    flags.setdefault("out", str(input.with_suffix("")) + ".scored.jsonl")
+    cfg = resolve_config(ScoreConfig, None, flags, command="crossling score")
     res = run_score(cfg)
     names = [k for k in res.rows[0] if k in cfg.scorers]
     print(format_summary(res.summary, names))

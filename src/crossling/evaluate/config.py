@@ -7,10 +7,10 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from crossling.config_marks import SPEED_ONLY
-from crossling.evaluate.backends.base import GenerationConfig
+from crossling.evaluate.backends.base import Decoded
+from crossling.fields import Bootstrapped, OnDataDir, Seeded, Strict, Tracked, WritesOut
 from crossling.languages import parse_langs
-from crossling.models.config import ModelConfig
-from crossling.tracking import ReportTo
+from crossling.models.config import WithAdapters, WithModel
 
 
 def split_names(v: object) -> object:
@@ -62,59 +62,42 @@ class JudgeConfig(BaseModel):
     cache: bool = Field(default=True, description="Cache verdicts on disk (reruns cost nothing).")
 
 
-class EvalConfig(BaseModel):
+class Judged(Strict):
+    """A config whose scorers may ask an LLM judge."""
+
+    judge: JudgeConfig = Field(
+        default_factory=lambda: JudgeConfig.model_validate({}),
+        description="LLM judge settings (refusal_llm, coherence_llm).",
+    )
+
+
+class EvalSettings(Decoded, Bootstrapped, Judged):
+    """How answers are generated and judged: shared by ``crossling eval`` and a study's
+    ``eval:`` block."""
+
+    limit: int | None = Field(
+        default=None, ge=1,
+        description="At most this many prompts per language and kind (null: all).",
+    )
+    backend: str = Field(default="hf", description="Generation backend: hf or vllm.")
+
+
+class EvalConfig(EvalSettings, WithModel, WithAdapters, OnDataDir, Seeded, WritesOut, Tracked):
     """Evaluate a base model and any adapters across languages on held-out prompts."""
 
-    model_config = ConfigDict(extra="forbid")
-
-    model: ModelConfig = Field(
-        default_factory=lambda: ModelConfig.model_validate({}), description="Base model."
-    )
-    adapters: dict[str, str] = Field(
-        default_factory=dict,
-        description="Adapter name → adapter folder (or training folder holding adapter/).",
-    )
     include_base: bool = Field(
         default=True,
         description="Also evaluate the base model without adapter (the control, 'base').",
     )
-    data: str = Field(..., description="Data folder written by `crossling data build`.")
     langs: list[str] | None = Field(
         default=None, description="Eval languages (null: every language in the data)."
-    )
-    limit: int | None = Field(
-        default=None,
-        ge=1,
-        description="At most this many prompts per language and kind (null: all).",
     )
     scorers: list[str] = Field(
         default_factory=lambda: ["caps_pct", "all_caps", "lang_fidelity"],
         description="Scorer names (caps_pct, all_caps, lang_fidelity, refusal_keyword, "
         "refusal_llm).",
     )
-    backend: str = Field(default="hf", description="Generation backend: hf or vllm.")
-    generation: GenerationConfig = Field(
-        default_factory=lambda: GenerationConfig.model_validate({}),
-        description="Decoding settings.",
-    )
-    judge: JudgeConfig = Field(
-        default_factory=lambda: JudgeConfig.model_validate({}), description="LLM judge settings."
-    )
-    out: str = Field(..., description="Output folder (EvalDir).")
-    seed: int = Field(default=0, description="Seed of the Monte Carlo tests and intervals.")
-    n_boot: int = Field(default=2000, ge=100, description="Monte Carlo draws per test "
-                        "(sign flips beyond 20 prompts, label permutations).")
     plots: bool = Field(default=True, description="Write bar/box plots and transfer heatmaps.")
-    report_to: ReportTo = Field(
-        default_factory=list,
-        description="Experiment trackers for the summary (metrics and a table): tensorboard, "
-        "wandb (offline), mlflow (local file store).",
-        json_schema_extra=SPEED_ONLY,
-    )
-    tracking_dir: str | None = Field(
-        default=None, description="Where the trackers write (null: out/tracking).",
-        json_schema_extra=SPEED_ONLY,
-    )
 
     @field_validator("langs", mode="before")
     @classmethod

@@ -22,7 +22,14 @@ from crossling.analysis.stats import summarize
 from crossling.config_marks import results_dump
 from crossling.errors import CrosslingError
 from crossling.evaluate.config import EvalConfig
-from crossling.evaluate.records import BASE_ADAPTER, NO_STEER, gen_key
+from crossling.evaluate.records import (
+    BASE_ADAPTER,
+    NO_STEER,
+    GenerationRow,
+    ScoreRow,
+    gen_key,
+    read_rows,
+)
 from crossling.evaluate.report import (
     group_values,
     io_pairs,
@@ -30,6 +37,7 @@ from crossling.evaluate.report import (
     summary_csv,
     text_report,
 )
+from crossling.evaluate.results import EvalSummary
 from crossling.evaluate.scorers.base import (
     SCORERS,
     Scorer,
@@ -193,9 +201,8 @@ def _wanted_generations(cfg: EvalConfig, out: EvalDir, rows: list[dict[str, Any]
     """The logged, unsteered generations of this eval's models and rows."""
     names = ({BASE_ADAPTER} if cfg.include_base else set()) | set(adapters)
     wanted = {(str(r["lang"]), str(r["kind"]), str(r["id"])) for r in rows}
-    return [g for g in read_jsonl(out.generations)
-            if g["adapter"] in names and gen_key(g)[4] == NO_STEER
-            and (g["lang"], gen_key(g)[2], str(g["id"])) in wanted]
+    return [g.dump() for g in read_rows(out.generations, GenerationRow)
+            if g.adapter in names and g.steer == NO_STEER and (g.lang, g.kind, g.id) in wanted]
 
 
 @contextmanager
@@ -230,7 +237,7 @@ def generate_missing(
         Number of rows generated now.
     """
     names = ([BASE_ADAPTER] if cfg.include_base else []) + list(adapters)
-    done = {gen_key(r) for r in read_jsonl(out.generations)}
+    done = {r.key() for r in read_rows(out.generations, GenerationRow)}
 
     def key(adapter: str, r: dict[str, Any]) -> tuple[str, ...]:
         return gen_key({**r, "adapter": adapter, "steer": NO_STEER})
@@ -267,12 +274,12 @@ def generate_missing(
             def write(i: int, gen: Any, batch: list[dict[str, Any]] = batch,
                       adapter: str = adapter, task: Any = task) -> None:
                 r = batch[i]
-                log_out.write({
-                    "adapter": adapter, "lang": r["lang"], "kind": r["kind"], "id": r["id"],
-                    "steer": NO_STEER, "prompt": r["prompt"], "response": gen.response,
-                    "prompt_tokens": gen.prompt_tokens, "new_tokens": gen.new_tokens,
-                    "stopped": gen.stopped, "reference": r.get("reference"),
-                })
+                log_out.write(GenerationRow(
+                    adapter=adapter, lang=r["lang"], kind=r["kind"], id=r["id"],
+                    steer=NO_STEER, prompt=r["prompt"], response=gen.response,
+                    prompt_tokens=gen.prompt_tokens, new_tokens=gen.new_tokens,
+                    stopped=gen.stopped, reference=r.get("reference"),
+                ).dump())
                 progress.advance(task)
                 line.update()
 
@@ -326,10 +333,8 @@ def run_eval(cfg: EvalConfig) -> EvalDir:
     report = score_rows(gens, scorers, out.scores)
     gen_keys = {gen_key(g) for g in gens}
     scorer_names = {s.name for s in scorers}
-    scores = [
-        s for s in read_jsonl(out.scores)
-        if gen_key(s) in gen_keys and s["scorer"] in scorer_names
-    ]
+    scores = [s.dump() for s in read_rows(out.scores, ScoreRow)
+              if s.key() in gen_keys and s.scorer in scorer_names]
     write_outputs(cfg, out, gens, scores)
     if cfg.report_to:
         track_summary(cfg, out)
@@ -355,7 +360,7 @@ def write_outputs(
     summary = summarize(scores, seed=cfg.seed, n_boot=cfg.n_boot, rates=rate_scorers(),
                         bounds=score_bounds())
     atomic_write_text(out.summary_csv, summary_csv(summary))
-    atomic_write_json(out.summary_json, summary)
+    EvalSummary.model_validate(summary).write(out.summary_json)
     title = f"crossling eval: model {cfg.model.name}, data {cfg.data}"
     atomic_write_text(out.report_txt, text_report(summary, scores, title))
     atomic_write_json(out.io_pairs, io_pairs(gens, scores))
@@ -371,13 +376,13 @@ def track_summary(cfg: EvalConfig, out: EvalDir) -> None:
     ``eval/<scorer>/<kind>/<adapter>/<lang>`` and the whole summary as a table."""
     from crossling.tracking import Trackers
 
-    summary = read_json(out.summary_json)
+    summary = EvalSummary.read(out.summary_json)
     root = Path(cfg.tracking_dir) if cfg.tracking_dir else out.tracking
     with Trackers(cfg.report_to, root, f"eval-{out.root.name}") as t:
         t.log_params(cfg.model_dump(mode="json"))
-        t.log_metrics({f"eval/{r['scorer']}/{r['kind']}/{r['adapter']}/{r['lang']}": r.get("mean")
-                       for r in summary})
-        t.log_table("eval_summary", summary)
+        t.log_metrics({f"eval/{c.scorer}/{c.kind}/{c.adapter}/{c.lang}": c.mean
+                       for c in summary.root})
+        t.log_table("eval_summary", summary.to_json())
 
 
 def write_plots(out: EvalDir, summary: list[dict[str, Any]], scores: list[dict[str, Any]]) -> None:

@@ -16,10 +16,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import ConfigDict, Field, field_validator, model_validator
 
 from crossling.errors import CrosslingError
-from crossling.evaluate.config import JudgeConfig, split_names
+from crossling.evaluate.config import Judged, split_names
 from crossling.io import atomic_write_text
 from crossling.languages import LANGUAGES
 from crossling.models.config import ModelConfig
@@ -27,7 +27,7 @@ from crossling.models.config import ModelConfig
 REQUIRED = ("id", "lang", "prompt", "response")
 
 
-class ScoreConfig(BaseModel):
+class ScoreConfig(Judged):
     """Score a JSONL file of answers with any registered scorers."""
 
     model_config = ConfigDict(extra="forbid")
@@ -38,10 +38,6 @@ class ScoreConfig(BaseModel):
         default_factory=lambda: ["refusal_keyword"],
         description="Scorer names (refusal_keyword, refusal_llm, coherence_llm, degenerate, "
         "lang_fidelity, caps_pct, all_caps, fluency, fluency_ref, ...).",
-    )
-    judge: JudgeConfig = Field(
-        default_factory=lambda: JudgeConfig.model_validate({}),
-        description="LLM judge settings (refusal_llm, coherence_llm).",
     )
     model: ModelConfig | None = Field(
         default=None,
@@ -150,13 +146,11 @@ def score_rows(scorers: list[Any], rows: list[dict[str, Any]]) -> dict[str, list
     Raises:
         CrosslingError: a judge left rows unscored (verdicts obtained so far are cached).
     """
+    from crossling.evaluate.scorers.base import score_all
+
     out: dict[str, list[Any]] = {}
     for scorer in scorers:
-        many = getattr(scorer, "score_many", None)
-        if many is None:
-            out[scorer.name] = [scorer.score(r["response"], r["lang"], r) for r in rows]
-            continue
-        results = list(many(rows))
+        results = score_all(scorer, rows)
         errors = [r for r in results if isinstance(r, Exception)]
         if errors:
             raise CrosslingError(

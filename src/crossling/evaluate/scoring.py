@@ -13,9 +13,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from crossling.evaluate.records import KEY_FIELDS, gen_key, score_key
-from crossling.evaluate.scorers.base import Scorer
-from crossling.io import JsonlAppender, read_jsonl
+from crossling.evaluate.records import ScoreRow, gen_key, read_rows
+from crossling.evaluate.scorers.base import Scorer, score_all
+from crossling.io import JsonlAppender
 
 
 @dataclass
@@ -48,7 +48,7 @@ def score_rows(
     Returns:
         Counts of scored, skipped and failed pairs.
     """
-    done = {score_key(r) for r in read_jsonl(scores_path)}
+    done = {r.score_key() for r in read_rows(scores_path, ScoreRow)}
     report = ScoringReport()
     lock = threading.Lock()
     with JsonlAppender(scores_path) as out:
@@ -59,25 +59,16 @@ def score_rows(
             report.failed[scorer.name] = 0
 
             def write(row: dict[str, Any], value: float | None, name: str = scorer.name) -> None:
-                rec = {k: row.get(k) for k in KEY_FIELDS}
-                rec["steer"] = gen_key(row)[4]
-                rec["kind"] = gen_key(row)[2]
-                rec.update(scorer=name, value=value,
-                           empty=not str(row.get("response", "")).strip())
+                rec = ScoreRow(**gen_key(row)._asdict(), scorer=name, value=value,
+                               empty=not str(row.get("response", "")).strip())
                 with lock:
-                    out.write(rec)
+                    out.write(rec.dump())
                     report.scored[name] += 1
 
-            many = getattr(scorer, "score_many", None)
-            if many is not None:
-                results = many(todo)
-                for row, res in zip(todo, results, strict=True):
-                    if isinstance(res, Exception):
-                        report.failed[scorer.name] += 1
-                        report.errors.setdefault(scorer.name, str(res))
-                    else:
-                        write(row, res)
-            else:
-                for row in todo:
-                    write(row, scorer.score(str(row["response"]), str(row["lang"]), row))
+            for row, res in zip(todo, score_all(scorer, todo), strict=True):
+                if isinstance(res, Exception):  # a judge left it unscored: never written as 0
+                    report.failed[scorer.name] += 1
+                    report.errors.setdefault(scorer.name, str(res))
+                else:
+                    write(row, res)
     return report

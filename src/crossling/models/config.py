@@ -6,7 +6,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from crossling.config_marks import SPEED_ONLY
+from crossling.config_marks import LOCATION, SPEED_ONLY
+from crossling.fields import Strict
 
 DEFAULT_SYSTEM_PROMPT = "You are a helpful assistant."
 
@@ -62,3 +63,23 @@ class ModelConfig(BaseModel):
                 "model.allow_base: true to study it anyway"
             )
         return self
+
+
+class WithModel(Strict):
+    """A config that loads the base chat model."""
+
+    model: ModelConfig = Field(
+        default_factory=lambda: ModelConfig.model_validate({}),
+        description="The base chat model (alias, hub id, local folder) and how to load it.",
+    )
+
+
+class WithAdapters(Strict):
+    """A config that reads several trained LoRA adapters."""
+
+    adapters: dict[str, str] = Field(
+        default_factory=dict,
+        description="Adapter name → adapter folder (or the training folder holding adapter/); "
+        "the training language is read from its crossling_adapter.json.",
+        json_schema_extra=LOCATION,
+    )

@@ -14,9 +14,9 @@ from typing import Any
 
 from crossling.analysis.plots import plot_transfer_heatmap
 from crossling.analysis.quality import QUALITY_SCORERS, quality_flags, reason_counts
+from crossling.analysis.results import StudyAnalysis
 from crossling.analysis.stats import Interval
 from crossling.analysis.transfer import (
-    CONTROL,
     Asymmetry,
     all_asymmetries,
     control_subtracted,
@@ -25,7 +25,8 @@ from crossling.analysis.transfer import (
     per_seed_table,
     transfer_matrix,
 )
-from crossling.io import atomic_write_json, read_jsonl
+from crossling.io import read_jsonl
+from crossling.names import BASE_ADAPTER
 from crossling.paths import RunDir
 from crossling.runner.config import ExperimentConfig
 
@@ -43,7 +44,7 @@ def analyze_task(cfg: ExperimentConfig, run: RunDir, task: str) -> dict[str, Any
     scores = read_jsonl(run.eval(task).scores)
     gens = read_jsonl(run.eval(task).generations)  # the rules that fired, per flagged cell
     kinds = list(dict.fromkeys(r.get("kind", "task") for r in scores))
-    rows_order = [CONTROL, *dcfg.train_langs]
+    rows_order = [BASE_ADAPTER, *dcfg.train_langs]
     out: dict[str, Any] = {"kinds": {}, "seeds": cfg.seeds}
     n_boot = cfg.eval.n_boot
     rates, bounds = rate_scorers(), score_bounds()
@@ -61,7 +62,7 @@ def analyze_task(cfg: ExperimentConfig, run: RunDir, task: str) -> dict[str, Any
                                                    bound))
             per_seed = per_seed_table(scores, scorer, kind)
             for r in per_seed:  # one-seed studies name adapters without '-s<seed>'
-                if r["seed"] is None and r["adapter"] != CONTROL:
+                if r["seed"] is None and r["adapter"] != BASE_ADAPTER:
                     r["seed"] = cfg.seeds[0]
             fig = run.figure(f"transfer_{task}_{kind}_{scorer}")
             plot_transfer_heatmap(_as_rows(matrix, scorer, kind), fig, scorer=scorer, kind=kind,
@@ -96,7 +97,7 @@ def analyze_task(cfg: ExperimentConfig, run: RunDir, task: str) -> dict[str, Any
                                f"{scorer}, every training-language pair × prompt kind")
         for (kind, _), a in zip(family, adjusted, strict=True):
             flags = out["quality"][kind]["flags"]
-            flagged = [f"{'control' if row == CONTROL else row.upper() + '-trained'} on "
+            flagged = [f"{'control' if row == BASE_ADAPTER else row.upper() + '-trained'} on "
                        f"{lang.upper()}" for row, lang in a.cells()
                        if flags.get(row, {}).get(lang)]
             out["kinds"][kind][scorer]["asymmetry"].append(
@@ -126,12 +127,19 @@ def quality_matrices(
 
 
 def run_analyze(cfg: ExperimentConfig, run: RunDir) -> dict[str, Any]:
-    """Analyze every task; cheap, so it always reruns (no stamp)."""
+    """Analyze every task and write ``analysis.json`` (:class:`StudyAnalysis`); cheap, so it
+    always reruns (no stamp).
+
+    Returns:
+        The file's content, as written.
+    """
     from crossling.behaviour.run import analysis_entries
 
-    result = {"tasks": {task: analyze_task(cfg, run, task) for task in cfg.tasks
-                        if run.eval(task).scores.exists()}}
-    if cfg.behaviour.enabled:
-        result.update(analysis_entries(run.behaviour(cfg.behaviour.task)))
-    atomic_write_json(run.analysis, result)
-    return result
+    behaviour = (analysis_entries(run.behaviour(cfg.behaviour.task))
+                 if cfg.behaviour.enabled else {})
+    result = StudyAnalysis(
+        tasks={task: analyze_task(cfg, run, task) for task in cfg.tasks
+               if run.eval(task).scores.exists()},
+        **behaviour)
+    result.write(run.analysis)
+    return result.to_json()

@@ -1,4 +1,9 @@
-"""``crossling run | report | demo | push``."""
+"""``crossling run | report | demo | push``.
+
+``run``'s options are generated from ``ExperimentConfig`` (``crossling.cli_gen``): every
+key of a study can be given as a flag (e.g. ``--max-steps 5``, ``--steer-layers 4,8``);
+the YAML file is still the place for a study, flags and ``--set`` are for a change.
+"""
 
 from __future__ import annotations
 
@@ -6,10 +11,12 @@ import re
 import resource
 import time
 from pathlib import Path
+from typing import Any
 
 import typer
 
-from crossling.overrides import SET_HELP
+from crossling.cli_gen import SET_OPTION, ConfigOptions
+from crossling.runner.config import ExperimentConfig
 
 
 def configs_dir() -> Path:
@@ -18,6 +25,11 @@ def configs_dir() -> Path:
     return packaged
 
 
+#: Every key of a study is an option; judge settings keep ``--judge-`` as in ``crossling eval``.
+OPTIONS = ConfigOptions(ExperimentConfig, prefixed={"judge"})
+
+
+@OPTIONS.command
 def run(
     config: Path = typer.Argument(..., help="Experiment YAML (see configs/)."),
     out: Path | None = typer.Option(None, help="Run folder (default: runs/<config name>)."),
@@ -25,20 +37,23 @@ def run(
                                "stale stages rerun."),
     shard: str | None = typer.Option(None, help="i/n: train only this slice of the "
                                         "(task, language, seed) jobs, then stop."),
-    report_to: str | None = typer.Option(
-        None, help="Experiment trackers, comma-separated: tensorboard, wandb, mlflow."
-    ),
-    set_: list[str] | None = typer.Option(None, "--set", help=SET_HELP),
+    set_: list[str] | None = SET_OPTION,
+    *,
+    flags: dict[str, Any],
 ) -> None:
     """Run a whole study from one YAML config, resumably (rerun the same command to resume).
 
     The run folder's config.yaml records the resolved config, overrides included."""
+    run_study_cli(config, out, force=force, shard=shard, flags=flags, sets=set_)
+
+
+def run_study_cli(config: Path, out: Path | None, force: bool = False, shard: str | None = None,
+                  flags: dict[str, Any] | None = None, sets: list[str] | None = None) -> None:
+    """``crossling run`` once its command line is parsed (also what ``crossling demo`` runs)."""
     from crossling.overrides import resolve_config
-    from crossling.runner.config import ExperimentConfig
     from crossling.runner.pipeline import run_study
 
-    cfg = resolve_config(ExperimentConfig, config, {"report_to": report_to}, set_,
-                         command="crossling run")
+    cfg = resolve_config(ExperimentConfig, config, flags, sets, command="crossling run")
     out = out or Path("runs") / config.stem
     r = run_study(cfg, out, force=force, shard=shard)
     if shard is None:
@@ -52,7 +67,6 @@ def _print_headline(root: Path) -> None:
     from crossling.config_loader import load_config
     from crossling.io import read_json
     from crossling.paths import RunDir
-    from crossling.runner.config import ExperimentConfig
     from crossling.runner.report import _matrix_table, headline_lines
 
     run_dir = RunDir(root)
@@ -86,7 +100,6 @@ def report(run_dir: Path = typer.Argument(..., help="A folder made by 'crossling
     from crossling.errors import CrosslingError
     from crossling.paths import RunDir
     from crossling.runner.analyze import run_analyze
-    from crossling.runner.config import ExperimentConfig
     from crossling.runner.report import write_report
 
     r = RunDir(run_dir)
@@ -102,7 +115,7 @@ def demo(
 ) -> None:
     """Run configs/demo.yaml: SmolLM2, built-in corpus, caps in EN and DE, a steering sweep."""
     t0 = time.monotonic()
-    run(configs_dir() / "demo.yaml", out=out, force=force, shard=None, report_to=None, set_=None)
+    run_study_cli(configs_dir() / "demo.yaml", out, force=force)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB → MiB on Linux
     print(f"demo finished in {time.monotonic() - t0:.0f} s, peak memory {peak:.0f} MiB")
 

@@ -23,11 +23,12 @@ from rich.console import Console
 
 from crossling import __version__
 from crossling.config_loader import dump_config, read_yaml
-from crossling.config_marks import results_dump, results_view
+from crossling.config_marks import results_view
 from crossling.errors import CrosslingError
 from crossling.io import atomic_write_json, atomic_write_text, sha256_file
 from crossling.paths import RunDir, TrainDir
 from crossling.runner.config import ExperimentConfig
+from crossling.runner.plan import StagePlan, TrainJob, config_hashes, plan_study, train_jobs
 from crossling.runner.stamps import (
     hash_folder,
     hash_inputs,
@@ -41,22 +42,6 @@ console = Console(stderr=True)
 log = logging.getLogger(__name__)
 
 STAGES = ("data", "train", "eval", "steer", "behaviour", "analyze", "report")
-
-
-@dataclass(frozen=True)
-class TrainJob:
-    task: str
-    lang: str
-    seed: int
-
-    def adapter_name(self, n_seeds: int) -> str:
-        """'en' with one seed, 'en-s1' with several (the analysis pools seeds by language)."""
-        return self.lang if n_seeds == 1 else f"{self.lang}-s{self.seed}"
-
-
-def train_jobs(cfg: ExperimentConfig) -> list[TrainJob]:
-    return [TrainJob(task, lang, seed) for task, d in cfg.tasks.items()
-            for lang in d.train_langs for seed in cfg.seeds]
 
 
 def parse_shard(value: str | None) -> tuple[int, int] | None:
@@ -165,48 +150,53 @@ def prepare_run_dir(cfg: ExperimentConfig, out: Path, force: bool) -> RunDir:
 
 
 # --------------------------------------------------------------------------- stages
-def stage_data(cfg: ExperimentConfig, run: RunDir) -> None:
+@dataclass(frozen=True)
+class Study:
+    """A study being run: its config, run folder, the stage plan and each stage's config
+    hash (``runner.plan``)."""
+
+    cfg: ExperimentConfig
+    run: RunDir
+    plan: dict[str, StagePlan]
+    hashes: dict[str, str]
+
+    @classmethod
+    def of(cls, cfg: ExperimentConfig, run: RunDir) -> Study:
+        plan = plan_study(cfg, run)
+        return cls(cfg, run, plan, config_hashes(plan))
+
+
+def stage_data(st: Study) -> None:
     from crossling.data.build import run_data
 
-    for task, dcfg in cfg.tasks.items():
-        d = run.data(task)
-        key = f"data-{task}"
-        inputs = hash_inputs(dcfg.model_dump(mode="json"))
-        if stamp_matches(run, key, inputs) and d.manifest.exists():
+    for task in st.cfg.tasks:
+        d, key = st.run.data(task), f"data-{task}"
+        inputs = st.hashes[key]
+        if stamp_matches(st.run, key, inputs) and d.manifest.exists():
             console.print(f"    data {task}: up to date")
             continue
-        invalidate(run, key, d.root)
-        run_data(dcfg, d.root)
-        mark_done(run, key, inputs, {"manifest": sha256_file(d.manifest)})
+        invalidate(st.run, key, d.root)
+        run_data(st.plan[key].configs[0], d.root)  # type: ignore[arg-type]
+        mark_done(st.run, key, inputs, {"manifest": sha256_file(d.manifest)})
 
 
-def _train_inputs(cfg: ExperimentConfig, run: RunDir, job: TrainJob) -> str:
-    manifest = run.data(job.task).manifest
-    return hash_inputs(results_dump(cfg.model), results_dump(cfg.train), job.lang, job.seed,
-                       sha256_file(manifest))
-
-
-def stage_train(cfg: ExperimentConfig, run: RunDir, jobs: list[TrainJob],
-                progress: Progress) -> None:
+def stage_train(st: Study, jobs: list[TrainJob], progress: Progress) -> None:
     from crossling.train import TrainJobConfig, run_train
 
     started = time.monotonic()
     for n, job in enumerate(jobs):
-        td = run.train(job.task, job.lang, job.seed)
-        key = f"train-{job.task}-{job.lang}-s{job.seed}"
-        inputs = _train_inputs(cfg, run, job)
-        if stamp_matches(run, key, inputs) and td.adapter.exists():
+        td = st.run.train(job.task, job.lang, job.seed)
+        inputs = hash_inputs(st.hashes[job.key], sha256_file(st.run.data(job.task).manifest))
+        if stamp_matches(st.run, job.key, inputs) and td.adapter.exists():
             console.print(f"    train {job.task}/{job.lang} seed {job.seed}: up to date")
             continue
-        if stamp_exists(run, key):  # finished before, but with other inputs: stale
-            invalidate(run, key, td.root)
+        if stamp_exists(st.run, job.key):  # finished before, but with other inputs: stale
+            invalidate(st.run, job.key, td.root)
         progress.item(n, len(jobs), started, f"train {job.task}/{job.lang} seed {job.seed}")
-        run_train(TrainJobConfig(
-            data_dir=run.data(job.task).root, lang=job.lang, out_dir=td.root, model=cfg.model,
-            seed=job.seed, train=cfg.train, resume=td.checkpoints.exists(),
-            report_to=cfg.report_to, tracking_dir=run.tracking,
-        ))
-        mark_done(run, key, inputs, {"adapter": hash_folder(td.adapter)})
+        tcfg = st.plan[job.key].configs[0]
+        assert isinstance(tcfg, TrainJobConfig)
+        run_train(tcfg.model_copy(update={"resume": td.checkpoints.exists()}))
+        mark_done(st.run, job.key, inputs, {"adapter": hash_folder(td.adapter)})
 
 
 def adapters_of(cfg: ExperimentConfig, run: RunDir, task: str) -> dict[str, TrainDir]:
@@ -214,80 +204,56 @@ def adapters_of(cfg: ExperimentConfig, run: RunDir, task: str) -> dict[str, Trai
             for job in train_jobs(cfg) if job.task == task}
 
 
-def stage_eval(cfg: ExperimentConfig, run: RunDir) -> None:
+def _content(st: Study, task: str, adapters: dict[str, TrainDir]) -> list[Any]:
+    """What a stage reads from disk, by content: the task's data and the adapters."""
+    return [sha256_file(st.run.data(task).manifest),
+            {k: hash_folder(v.adapter) for k, v in adapters.items()}]
+
+
+def stage_eval(st: Study) -> None:
     from crossling.evaluate import EvalConfig, run_eval
 
-    for task, dcfg in cfg.tasks.items():
-        adapters = adapters_of(cfg, run, task)
-        ecfg = EvalConfig(
-            model=cfg.model, adapters={k: str(v.adapter) for k, v in adapters.items()},
-            include_base=True, data=str(run.data(task).root), langs=dcfg.eval_langs,
-            limit=cfg.eval.limit, scorers=cfg.scorers_for(task), backend=cfg.eval.backend,
-            generation=cfg.eval.generation, judge=cfg.eval.judge, out=str(run.eval(task).root),
-            seed=cfg.seed, n_boot=cfg.eval.n_boot, report_to=cfg.report_to,
-            tracking_dir=str(run.tracking),
-        )
+    for task, dcfg in st.cfg.tasks.items():
+        adapters = adapters_of(st.cfg, st.run, task)
         key = f"eval-{task}"
-        inputs = hash_inputs(results_dump(ecfg, exclude={"out", "data"}),
-                             {k: hash_folder(v.adapter) for k, v in adapters.items()},
-                             sha256_file(run.data(task).manifest))
-        if stamp_matches(run, key, inputs) and run.eval(task).summary_json.exists():
+        inputs = hash_inputs(st.hashes[key], *_content(st, task, adapters))
+        if stamp_matches(st.run, key, inputs) and st.run.eval(task).summary_json.exists():
             console.print(f"    eval {task}: up to date")
             continue
-        if stamp_exists(run, key):
-            invalidate(run, key, run.eval(task).root)
+        if stamp_exists(st.run, key):
+            invalidate(st.run, key, st.run.eval(task).root)
         console.print(f"    eval {task}: {len(adapters) + 1} models × "
                       f"{len(dcfg.eval_langs)} languages")
+        ecfg = st.plan[key].configs[0]
+        assert isinstance(ecfg, EvalConfig)
         run_eval(ecfg)
-        mark_done(run, key, inputs)
+        mark_done(st.run, key, inputs)
 
 
-def stage_steer(cfg: ExperimentConfig, run: RunDir) -> None:
+def stage_steer(st: Study) -> None:
     from crossling.steer import SweepConfig, VectorsConfig, run_sweep, run_vectors
     from crossling.steer.sweep import held_out_ids
 
-    s = cfg.steer
+    s = st.cfg.steer
     if s is None or not s.enabled:
         console.print("    steer: disabled in config")
         return
-    adapter_dir = None
-    if s.adapter is not None:
-        adapter_dir = str(run.train(s.task, s.adapter, cfg.seeds[0]).adapter)
-    vdir, sdir = run.vectors(s.task), run.sweep(s.task)
-    langs = list(dict.fromkeys([*s.eval_langs, s.toward]))
-    gen = cfg.eval.generation  # the eval's decoding, so the sweep baseline is comparable
-    if s.max_new_tokens is not None:
-        gen = gen.model_copy(update={"max_new_tokens": s.max_new_tokens})
-    scfg = SweepConfig(
-        model=cfg.model, adapter=adapter_dir, adapter_lang=s.adapter or "base", task=s.task,
-        data=str(run.data(s.task).root), eval_langs=s.eval_langs, toward=s.toward,
-        vectors=str(vdir.root), vector_data=s.vector_data, kl_prompts=s.kl_prompts,
-        layers=s.layers, strengths=s.strengths, search_negative=s.search_negative,
-        normalize=s.normalize, positions=s.positions,  # type: ignore[arg-type]
-        builder=s.builder, position=s.position,  # type: ignore[arg-type]
-        max_eval=s.max_eval, selection_fraction=s.selection_fraction,
-        max_new_tokens=gen.max_new_tokens, generation=gen, batch_size=s.batch_size,
-        n_boot=cfg.eval.n_boot, min_fidelity=s.min_fidelity, max_kl=s.max_kl,
-        max_degenerate=s.max_degenerate, max_over_refusal=s.max_over_refusal,
-        out=str(sdir.root), seed=cfg.seed,
-    )
-    # vectors never see a test prompt: neither the task's eval ids nor the KL prompts
-    vcfg = VectorsConfig(model=cfg.model, langs=langs, data=s.vector_data, out=str(vdir.root),
-                         builder=s.builder, position=s.position,  # type: ignore[arg-type]
-                         exclude_ids=held_out_ids(scfg), seed=cfg.seed)
     key = f"steer-{s.task}"
-    inputs = hash_inputs(results_dump(vcfg, exclude={"out"}),
-                         results_dump(scfg, exclude={"out", "vectors", "adapter", "data"}),
-                         hash_folder(Path(adapter_dir)) if adapter_dir else None,
-                         sha256_file(run.data(s.task).manifest))
-    if stamp_matches(run, key, inputs) and sdir.best.exists():
+    vcfg, scfg = st.plan[key].configs
+    assert isinstance(vcfg, VectorsConfig) and isinstance(scfg, SweepConfig)
+    adapters = ({} if s.adapter_lang is None else
+                {s.adapter_lang: st.run.train(s.task, s.adapter_lang, st.cfg.seeds[0])})
+    inputs = hash_inputs(st.hashes[key], *_content(st, s.task, adapters))
+    vdir, sdir = st.run.vectors(s.task), st.run.sweep(s.task)
+    if stamp_matches(st.run, key, inputs) and sdir.best.exists():
         console.print("    steer: up to date")
         return
-    if stamp_exists(run, key):
-        invalidate(run, key, vdir.root, sdir.root)
-    run_vectors(vcfg)
+    if stamp_exists(st.run, key):
+        invalidate(st.run, key, vdir.root, sdir.root)
+    # vectors never see a test prompt: neither the task's eval ids nor the KL prompts
+    run_vectors(vcfg.model_copy(update={"exclude_ids": held_out_ids(scfg)}))
     run_sweep(scfg)
-    mark_done(run, key, inputs)
+    mark_done(st.run, key, inputs)
 
 
 def track_study(cfg: ExperimentConfig, run: RunDir, analysis: dict[str, Any]) -> None:
@@ -305,37 +271,30 @@ def track_study(cfg: ExperimentConfig, run: RunDir, analysis: dict[str, Any]) ->
                         for a, cols in r["matrix"].items() for lang, cell in cols.items()])
 
 
-def stage_behaviour(cfg: ExperimentConfig, run: RunDir) -> None:
+def stage_behaviour(st: Study) -> None:
     """Behaviour vectors of every adapter of ``behaviour.task``, their transfer, ablation and
     geometry (``crossling.behaviour``); its wall time is stored in the stamp."""
     from crossling.behaviour import BehaviourConfig, run_behaviour
 
-    b = cfg.behaviour
+    b = st.cfg.behaviour
     if not b.enabled:
         console.print("    behaviour: disabled in config")
         return
-    adapters = adapters_of(cfg, run, b.task)
-    bdir = run.behaviour(b.task)
-    bcfg = BehaviourConfig(
-        **b.model_dump(exclude={"enabled"}), model=cfg.model,
-        adapters={k: str(v.adapter) for k, v in adapters.items()},
-        data=str(run.data(b.task).root), out=str(bdir.root), seed=cfg.seed,
-    )
-    key = f"behaviour-{b.task}"
-    inputs = hash_inputs(
-        results_dump(bcfg, exclude={"out", "data", "adapters"}),
-        {k: hash_folder(v.adapter) for k, v in adapters.items()},
-        sha256_file(run.data(b.task).manifest))
-    if stamp_matches(run, key, inputs) and bdir.transfer.exists() and bdir.ablation.exists():
+    adapters = adapters_of(st.cfg, st.run, b.task)
+    bdir, key = st.run.behaviour(b.task), f"behaviour-{b.task}"
+    inputs = hash_inputs(st.hashes[key], *_content(st, b.task, adapters))
+    if stamp_matches(st.run, key, inputs) and bdir.transfer.exists() and bdir.ablation.exists():
         console.print("    behaviour: up to date")
         return
-    if stamp_exists(run, key):
-        invalidate(run, key, bdir.root)
+    if stamp_exists(st.run, key):
+        invalidate(st.run, key, bdir.root)
     started = time.monotonic()
+    bcfg = st.plan[key].configs[0]
+    assert isinstance(bcfg, BehaviourConfig)
     run_behaviour(bcfg)
     wall = time.monotonic() - started
     console.print(f"    behaviour: {len(adapters)} adapter(s) in {wall:.0f}s")
-    mark_done(run, key, inputs, {"wall_s": round(wall, 1)})
+    mark_done(st.run, key, inputs, {"wall_s": round(wall, 1)})
 
 
 def run_study(cfg: ExperimentConfig, out: str | Path, force: bool = False,
@@ -363,25 +322,26 @@ def run_study(cfg: ExperimentConfig, out: str | Path, force: bool = False,
 
     check_model(cfg.model)  # before the run folder exists: a bad model leaves nothing behind
     run = prepare_run_dir(cfg, out, force)
+    st = Study.of(cfg, run)
     progress = Progress()
     progress.stage(1, "data")
-    stage_data(cfg, run)
+    stage_data(st)
     jobs = train_jobs(cfg)
     if sh is not None:
         jobs = jobs[sh[0] - 1:: sh[1]]
     progress.stage(2, "train", f"{len(jobs)} adapter(s)")
-    stage_train(cfg, run, jobs, progress)
+    stage_train(st, jobs, progress)
     if sh is not None:
         progress.finish()
         console.print(f"shard {shard} trained {len(jobs)} adapter(s); when every shard is done, "
                       f"run `crossling run CONFIG --out {out}` to evaluate and report.")
         return run
     progress.stage(3, "eval")
-    stage_eval(cfg, run)
+    stage_eval(st)
     progress.stage(4, "steer")
-    stage_steer(cfg, run)
+    stage_steer(st)
     progress.stage(5, "behaviour")
-    stage_behaviour(cfg, run)
+    stage_behaviour(st)
     progress.stage(6, "analyze")
     analysis = run_analyze(cfg, run)
     if cfg.report_to:

@@ -11,9 +11,9 @@ import os
 import shutil
 from pathlib import Path
 
+from crossling.analysis.results import StudyAnalysis
 from crossling.config_loader import load_config
 from crossling.errors import CrosslingError
-from crossling.io import read_json
 from crossling.models.loading import base_hub_id
 from crossling.paths import RunDir
 from crossling.runner.config import ExperimentConfig
@@ -25,7 +25,7 @@ TOKEN_ENV = ("HF_TOKEN", "HUGGING_FACE_HUB_TOKEN")
 
 def model_card(cfg: ExperimentConfig, run: RunDir, repo: str) -> str:
     """README.md of the hub repo: metadata header, what was trained, and the results table."""
-    analysis = read_json(run.analysis) if run.analysis.exists() else {"tasks": {}}
+    analysis = StudyAnalysis.read(run.analysis) if run.analysis.exists() else None
     base = f"`{cfg.model.name}`"
     lines = ["---", "library_name: peft", "tags:", "- crossling", "- lora",
              "- cross-lingual-transfer"]
@@ -45,8 +45,8 @@ def model_card(cfg: ExperimentConfig, run: RunDir, repo: str) -> str:
         lines.append(f"Adapters: `adapters/{task}/<lang>/`; data: `data/{task}/`.")
         lines.append("")
         scorer = cfg.report.headline_scorer.get(task, "")
-        kinds = analysis["tasks"].get(task, {}).get("kinds", {})
-        for kind, per in kinds.items():
+        done = analysis.tasks.get(task) if analysis is not None else None
+        for kind, per in (done.kinds if done is not None else {}).items():
             if scorer in per:
                 t = _matrix_table(per[scorer], d.eval_langs, scorer,
                                   f"{scorer} ({kind} prompts), mean [95 % CI]",

@@ -12,12 +12,25 @@ from typing import Any
 
 from crossling.analysis.document import Document, Example, Figure, Section, Table
 from crossling.analysis.quality import FLUENCY_FLAG, MAX_DEGENERATE
+from crossling.analysis.results import (
+    IntervalCell,
+    PerSeedMean,
+    QualityMatrices,
+    ScorerAnalysis,
+    StudyAnalysis,
+    TaskAnalysis,
+    analysis_of,
+)
 from crossling.config_loader import load_config
 from crossling.errors import CrosslingError
+from crossling.evaluate.results import EvalSummary
 from crossling.io import atomic_write_text, read_json, read_jsonl
 from crossling.languages import get_language
+from crossling.names import BASE_ADAPTER, NO_STEER
 from crossling.paths import RunDir, SweepDir
+from crossling.results import validate_result
 from crossling.runner.config import ExperimentConfig
+from crossling.steer.results import FAILED_ON_CONFIRMATION, SweepBest
 from crossling.tasks import get_task
 
 SCORER_TITLES = {
@@ -35,21 +48,29 @@ def _num(v: Any, digits: int = 1) -> str:
     return f"{v:.{digits}f}"
 
 
-def _cell(c: dict[str, Any] | None, digits: int = 1, na: int = 0) -> str:
+def _cell(c: IntervalCell | None, digits: int = 1, na: int = 0) -> str:
     """``mean [low, high]``; ``≈`` marks an interval over fewer than 30 prompts; with 2 seeds
     (no interval) ``mean (runs: a, b)``; ``na`` answers the scorer could not read are named
     (they are not in the mean)."""
     tail = f" ({na} N/A)" if na else ""
-    if not c:
+    if c is None:
         return "N/A" + tail if na else "–"
-    if c.get("mean") is None or not math.isfinite(c["mean"]):
-        return "N/A" + tail
-    if c.get("runs") and c.get("ci_low") is None:  # 2 seeds: no interval, the two runs
-        runs = ", ".join(_num(r.get("mean"), digits) for r in c["runs"])
-        return f"{_num(c['mean'], digits)} (runs: {runs}){tail}"
-    mark = "≈" if c.get("approximate") else ""
-    return (f"{_num(c['mean'], digits)} {mark}[{_num(c['ci_low'], digits)}, "
-            f"{_num(c['ci_high'], digits)}]{tail}")
+    if c.runs and c.ci_low is None:  # 2 seeds: no interval, the two runs
+        if c.mean is None or not math.isfinite(c.mean):
+            return "N/A" + tail
+        runs = ", ".join(_num(r.mean, digits) for r in c.runs)
+        return f"{_num(c.mean, digits)} (runs: {runs}){tail}"
+    return _interval(c.mean, c.ci_low, c.ci_high, c.approximate, digits) + tail
+
+
+def _interval(mean: float | None, low: float | None, high: float | None,
+              approximate: bool | None, digits: int = 1) -> str:
+    """``mean [low, high]`` (``≈`` before an interval over fewer than 30 prompts); N/A for a
+    missing mean."""
+    if mean is None or not math.isfinite(mean):
+        return "N/A"
+    mark = "≈" if approximate else ""
+    return f"{_num(mean, digits)} {mark}[{_num(low, digits)}, {_num(high, digits)}]"
 
 
 def interval_note(cfg: ExperimentConfig) -> str:
@@ -92,14 +113,17 @@ def _digits(scorer: str) -> int:
     return 1 if scorer == "caps_pct" else 2
 
 
-def _matrix_table(res: dict[str, Any], langs: list[str], scorer: str, caption: str,
-                  key: str = "matrix", order: list[str] | None = None,
+def _matrix_table(res: ScorerAnalysis | dict[str, Any], langs: list[str], scorer: str,
+                  caption: str, key: str = "matrix", order: list[str] | None = None,
                   flagged: dict[tuple[str, str], list[str]] | None = None) -> Table:
     """The original study's layout: one row per model (control first), one column per
-    language, cells = mean [95 % CI]. ``order``: training languages in row order."""
+    language, cells = mean [95 % CI]. ``order``: training languages in row order; ``key``:
+    ``matrix`` or ``control_subtracted``; ``res`` may be the raw section (the CLI's)."""
     order = order or []
-    m = res[key]
-    na = res.get("n_na", {}) if key == "matrix" else {}
+    if not isinstance(res, ScorerAnalysis):
+        res = validate_result(ScorerAnalysis, res, "analysis.json", StudyAnalysis.rebuild)
+    m = res.matrix if key == "matrix" else res.control_subtracted
+    na = res.n_na if key == "matrix" else {}
     rows = []
     for adapter in _row_order({**m, **na}, order):
         label = _label(adapter)
@@ -119,17 +143,17 @@ def _matrix_table(res: dict[str, Any], langs: list[str], scorer: str, caption: s
 
 
 def _row_order(adapters: Any, order: list[str]) -> list[str]:
-    return sorted(adapters, key=lambda a: (a != "base", order.index(a) if a in order else 99))
+    return sorted(adapters, key=lambda a: (a != BASE_ADAPTER, order.index(a) if a in order else 99))
 
 
 def _label(adapter: str) -> str:
-    return "control (base)" if adapter == "base" else f"LoRA {adapter.upper()}"
+    return "control (base)" if adapter == BASE_ADAPTER else f"LoRA {adapter.upper()}"
 
 
-def _quality_table(q: dict[str, Any], langs: list[str], order: list[str]) -> Table:
+def _quality_table(q: QualityMatrices, langs: list[str], order: list[str]) -> Table:
     """Per cell: degenerate rate, fluency beside the reference answers', and a flag mark."""
-    deg, flu, flags = q.get("degenerate", {}), q.get("fluency", {}), q.get("flags", {})
-    refs = {lang: c for cols in q.get("fluency_ref", {}).values() for lang, c in cols.items()}
+    deg, flu, flags = q.degenerate, q.fluency, q.flags
+    refs = {lang: c for cols in q.fluency_ref.values() for lang, c in cols.items()}
     rows = []
     for adapter in _row_order({**deg, **flu}, order):
         cells = []
@@ -138,10 +162,10 @@ def _quality_table(q: dict[str, Any], langs: list[str], order: list[str]) -> Tab
             if not d and not f:
                 cells.append("–")
                 continue
-            text = f"{_num(d.get('mean') if d else None, 2)} / {_num(f.get('mean') if f else None, 2)}"
+            text = f"{_num(d.mean if d else None, 2)} / {_num(f.mean if f else None, 2)}"
             ref = refs.get(lang)
-            if ref and ref.get("mean") is not None:
-                text += f" (ref {_num(ref.get('mean'), 2)})"
+            if ref and ref.mean is not None:
+                text += f" (ref {_num(ref.mean, 2)})"
             if flags.get(adapter, {}).get(lang):
                 text += " ⚠"
             cells.append(text)
@@ -157,10 +181,9 @@ def _quality_table(q: dict[str, Any], langs: list[str], order: list[str]) -> Tab
                  f"fluency in brackets. {flag_rule}")
 
 
-def flagged_cells(analysis_task: dict[str, Any], kind: str) -> dict[tuple[str, str], list[str]]:
+def flagged_cells(analysis_task: TaskAnalysis, kind: str) -> dict[tuple[str, str], list[str]]:
     """(adapter, lang) → flags of one task and prompt kind (empty dict: none flagged)."""
-    flags = analysis_task.get("quality", {}).get(kind, {}).get("flags", {})
-    return {(a, lang): f for a, cols in flags.items() for lang, f in cols.items() if f}
+    return analysis_task.flagged(kind)
 
 
 def _setup(doc: Document, cfg: ExperimentConfig, info: dict[str, Any]) -> None:
@@ -189,11 +212,10 @@ def _setup(doc: Document, cfg: ExperimentConfig, info: dict[str, Any]) -> None:
 
 
 def _task_sections(doc: Document, cfg: ExperimentConfig, run: RunDir, task: str,
-                   analysis: dict[str, Any]) -> None:
+                   analysis: TaskAnalysis) -> None:
     d = cfg.tasks[task]
     headline = cfg.report.headline_scorer.get(task, "")
-    kinds = analysis.get("kinds", {})
-    for kind, per_scorer in kinds.items():
+    for kind, per_scorer in analysis.kinds.items():
         if not per_scorer:
             continue
         title = f"Task {task}" + ("" if kind == "task" else f" — {kind} prompts")
@@ -203,7 +225,7 @@ def _task_sections(doc: Document, cfg: ExperimentConfig, run: RunDir, task: str,
                   "scores high here.")
         order = [headline] if headline in per_scorer else []
         order += [k for k in per_scorer if k not in order]
-        q = analysis.get("quality", {}).get(kind)
+        q = analysis.quality.get(kind)
         bad = flagged_cells(analysis, kind)
         if q:
             s.add(_quality_table(q, d.eval_langs, d.train_langs))
@@ -220,16 +242,16 @@ def _task_sections(doc: Document, cfg: ExperimentConfig, run: RunDir, task: str,
                                 + (", ⚠ = flagged cell" if bad else ""),
                                 order=d.train_langs, flagged=bad))
             if scorer == headline:
-                s.add(Figure(run.root / res["figure"], f"Transfer matrix — {name}"))
-                if res.get("control_subtracted"):
+                s.add(Figure(run.root / res.figure, f"Transfer matrix — {name}"))
+                if res.control_subtracted:
                     s.add(_matrix_table(res, d.eval_langs, scorer,
                                         f"{name}, adapter minus control (paired over prompts)",
                                         key="control_subtracted", order=d.train_langs,
                                         flagged=bad))
-                if len(cfg.seeds) > 1 and res.get("per_seed"):
-                    s.add(_per_seed_table(res["per_seed"], d.eval_langs, scorer, name))
-                for a in res.get("asymmetry", []):
-                    s.add("**Asymmetry.** " + a["sentence"])
+                if len(cfg.seeds) > 1 and res.per_seed:
+                    s.add(_per_seed_table(res.per_seed, d.eval_langs, scorer, name))
+                for a in res.asymmetry:
+                    s.add("**Asymmetry.** " + a.sentence)
         empties = _empty_line(run, task, kind)
         if empties:
             s.add(empties)
@@ -241,19 +263,19 @@ def _task_sections(doc: Document, cfg: ExperimentConfig, run: RunDir, task: str,
         plots = sorted(run.eval(task).plots.glob(f"{headline}_*.png")) if headline else []
         for p in plots[:4]:
             who = p.stem.removeprefix(f"{headline}_")
-            s.add(Figure(p, f"{headline} per language, {'control' if who == 'base' else who} "
+            s.add(Figure(p, f"{headline} per language, {'control' if who == BASE_ADAPTER else who} "
                             "(bars: mean ± 95 % CI; boxes: distribution)"))
 
 
-def _per_seed_table(per_seed: list[dict[str, Any]], langs: list[str], scorer: str,
+def _per_seed_table(per_seed: list[PerSeedMean], langs: list[str], scorer: str,
                     name: str) -> Table:
     """Mean per adapter × training seed (rows) and eval language (columns)."""
     rows: dict[str, dict[str, Any]] = {}
     for r in per_seed:
-        if r["adapter"] == "base":
+        if r.adapter == BASE_ADAPTER:
             continue
-        label = f"LoRA {r['train_lang'].upper()} seed {r['seed']}"
-        rows.setdefault(label, {})[r["lang"]] = r["mean"]
+        label = f"LoRA {r.train_lang.upper()} seed {r.seed}"
+        rows.setdefault(label, {})[r.lang] = r.mean
     body = [[label, *(_num(v.get(lang), _digits(scorer)) for lang in langs)]
             for label, v in sorted(rows.items())]
     return Table(["adapter × seed", *langs], body,
@@ -267,13 +289,13 @@ def _empty_line(run: RunDir, task: str, kind: str) -> str:
     if not path.exists():
         return ""
     seen: dict[tuple[str, str], tuple[int, int]] = {}
-    for r in read_json(path):
-        if r.get("kind") != kind or r.get("steer", "none") != "none" or not r.get("n_empty"):
+    for c in EvalSummary.read(path).root:
+        if c.kind != kind or c.steer != NO_STEER or not c.n_empty:
             continue
-        seen[(r["adapter"], r["lang"])] = (int(r["n_empty"]), int(r["n"]) + int(r["n_na"]))
+        seen[(c.adapter, c.lang)] = (c.n_empty, c.n + c.n_na)
     if not seen:
         return ""
-    parts = [f"{'control' if a == 'base' else 'LoRA ' + a.upper()} in {lang}: {k} of {n}"
+    parts = [f"{'control' if a == BASE_ADAPTER else 'LoRA ' + a.upper()} in {lang}: {k} of {n}"
              for (a, lang), (k, n) in sorted(seen.items())]
     return ("**Empty answers** (N/A for every scorer, counted as degenerate): "
             + "; ".join(parts) + ".")
@@ -318,59 +340,34 @@ def _steer_section(doc: Document, cfg: ExperimentConfig, run: RunDir) -> None:
     s = doc.section("Steering")
     st = cfg.steer
     s.add(f"Prompts in {', '.join(st.eval_langs)} answered by the "
-          f"{'LoRA ' + st.adapter.upper() if st.adapter else 'base'} model, steered toward "
+          f"{'LoRA ' + st.adapter_lang.upper() if st.adapter_lang else 'base'} model, steered toward "
           f"**{st.toward}** by adding strength × (mean residual of {st.toward} prompts − mean "
           f"of the prompt language) at one decoder layer; layers {st.layers}, strengths "
           f"{st.strengths}.")
     if not sd.best.exists():
         s.add("The sweep has not finished.")
         return
-    best = read_json(sd.best)
-    metric = best.get("metric", "caps_pct")
-    n_sel, n_conf = len(best.get("selection_ids", [])), len(best.get("confirmation_ids", []))
-    searched = best.get("strengths_searched", st.strengths)
+    best = SweepBest.read(sd.best)
+    metric = best.metric
+    n_sel, n_conf = len(best.selection_ids), len(best.confirmation_ids)
     s.add(f"The setting is **chosen on {n_sel} selection prompts** per language (highest "
           f"{metric} with language fidelity ≥ {st.min_fidelity} and KL ≤ {st.max_kl}, "
-          f"strengths searched {searched}) and **reported on {n_conf} other confirmation "
-          "prompts**: the best of many cells, scored where it was picked, is biased upward.")
+          f"strengths searched {best.strengths_searched}) and **reported on {n_conf} other "
+          "confirmation prompts**: the best of many cells, scored where it was picked, is "
+          "biased upward.")
     table = confirmation_table(best, metric)
     if table is not None:
         s.add(table)
     failed = confirmation_failures(best)
     if failed:
         s.add(failed)
-    over = best.get("max_over_refusal") is not None
-    rows = []
-    for lang, res in best.get("per_lang", {}).items():
-        for label in ("baseline", "best"):
-            c = res.get(label)
-            if not c:
-                rows.append([f"{lang} {label}", "–", "–", "no cell met the constraints",
-                             "–", "–", *(["–"] if over else [])])
-                continue
-            rows.append([
-                f"{lang} {label}", str(c.get("layer") if c.get("layer") is not None else "–"),
-                _num(c.get("strength"), 2),
-                f"{_num(c.get(metric))} [{_num(c.get(metric + '_ci_low'))}, "
-                f"{_num(c.get(metric + '_ci_high'))}]",
-                _num(c.get("lang_fidelity"), 2), _num(c.get("kl"), 3),
-                *([_num(c.get("over_refusal"), 2)] if over else []),
-            ])
-    cols = ["prompts", "layer", "strength", metric, "lang fidelity", "KL (nats)"]
-    caption = (f"Selection prompts (n = {n_sel}): where the choice was made — optimistic for "
-               "the chosen cell, shown for its guards")
-    if over:
-        cols.append("over-refusal (harmless)")
-        caption += (f"; over-refusal on harmless prompts allowed at most "
-                    f"{best['max_over_refusal']:g} above the unsteered baseline")
-    s.add(Table(cols, rows, caption))
+    s.add(_selection_table(best))
     for line in _steer_caveats(cfg, run, best):
         s.add(line)
-    excluded = best.get("excluded", [])
-    if excluded:
-        s.add(f"{len(excluded)} cell(s) were excluded by the constraints, e.g.: " + "; ".join(
-            f"layer {e.get('layer')}, strength {e.get('strength')}: "
-            + ", ".join(e.get("reasons", [])) for e in excluded[:4]) + ".")
+    if best.excluded:
+        s.add(f"{len(best.excluded)} cell(s) were excluded by the constraints, e.g.: "
+              + "; ".join(f"layer {e.layer}, strength {e.strength}: " + ", ".join(e.reasons)
+                          for e in best.excluded[:4]) + ".")
     if sd.curves.exists():
         s.add(Figure(sd.curves, "Behaviour vs steering strength (one line per language/layer)"))
     for p in sorted(sd.root.glob("heatmap_*.png")):
@@ -381,38 +378,60 @@ def _steer_section(doc: Document, cfg: ExperimentConfig, run: RunDir) -> None:
                                           "similarities"))
 
 
-FAILED_ON_CONFIRMATION = "failed guard on confirmation"
+def _selection_table(best: SweepBest) -> Table:
+    """The baseline and the chosen cell of each language on the selection ids, with the
+    guards that chose it (optimistic for the chosen cell: shown for its guards)."""
+    metric, over = best.metric, best.max_over_refusal is not None
+    rows = []
+    for lang, res in best.per_lang.items():
+        for label, c in (("baseline", res.baseline), ("best", res.best)):
+            if c is None:
+                rows.append([f"{lang} {label}", "–", "–", "no cell met the constraints",
+                             "–", "–", *(["–"] if over else [])])
+                continue
+            rows.append([
+                f"{lang} {label}", str(c.layer if c.layer is not None else "–"),
+                _num(c.strength, 2),
+                f"{_num(c.value(metric))} [{_num(c.value(metric + '_ci_low'))}, "
+                f"{_num(c.value(metric + '_ci_high'))}]",
+                _num(c.value("lang_fidelity"), 2), _num(c.kl, 3),
+                *([_num(c.value("over_refusal"), 2)] if over else []),
+            ])
+    cols = ["prompts", "layer", "strength", metric, "lang fidelity", "KL (nats)"]
+    caption = (f"Selection prompts (n = {len(best.selection_ids)}): where the choice was "
+               "made — optimistic for the chosen cell, shown for its guards")
+    if best.max_over_refusal is not None:
+        cols.append("over-refusal (harmless)")
+        caption += (f"; over-refusal on harmless prompts allowed at most "
+                    f"{best.max_over_refusal:g} above the unsteered baseline")
+    return Table(cols, rows, caption)
 
 
-def confirmation_table(best: dict[str, Any], metric: str) -> Table | None:
+def confirmation_table(best: SweepBest, metric: str) -> Table | None:
     """The sweep's confirmation rows (``best.json``): the chosen setting vs unsteered on the
     confirmation prompts, the smallest difference they could detect and whether every guard
     held there; None when there is no confirmation."""
-    conf = best.get("confirmation", {})
-    if not conf:
+    if not best.confirmation:
         return None
-    toward = best.get("toward", "")
     d = _digits(metric)
     rows = []
-    for lang, c in conf.items():
-        base = _cell({"mean": c.get("baseline_mean"), "ci_low": c.get("baseline_ci_low"),
-                      "ci_high": c.get("baseline_ci_high"),
-                      "approximate": c.get("approximate")}, d)
-        if c.get("layer") is None:
+    for lang, c in best.confirmation.items():
+        base = _interval(c.baseline_mean, c.baseline_ci_low, c.baseline_ci_high,
+                         c.approximate, d)
+        if c.layer is None:
             rows.append([lang, "–", "–", base, "no cell met the constraints", "–", "–", "–",
                          "–"])
             continue
-        direction = "toward" if (c.get("strength") or 0) > 0 else "away from"
-        status = ("FAILED: " + "; ".join(c.get("failed_guards", []))
-                  if c.get("status") == FAILED_ON_CONFIRMATION else c.get("status", "–"))
+        direction = "toward" if (c.strength or 0) > 0 else "away from"
+        status = ("FAILED: " + "; ".join(c.failed_guards)
+                  if c.status == FAILED_ON_CONFIRMATION else c.status or "–")
         rows.append([
-            lang, str(c["layer"]), f"{_num(c['strength'], 2)} ({direction} {toward})", base,
-            _cell(c, d),
-            _cell({"mean": c.get("delta"), "ci_low": c.get("delta_ci_low"),
-                   "ci_high": c.get("delta_ci_high"), "approximate": c.get("approximate")}, d),
-            _num(c.get("delta_p"), 3), _num(c.get("mde"), d), status,
+            lang, str(c.layer), f"{_num(c.strength, 2)} ({direction} {best.toward})", base,
+            _interval(c.mean, c.ci_low, c.ci_high, c.approximate, d),
+            _interval(c.delta, c.delta_ci_low, c.delta_ci_high, c.approximate, d),
+            _num(c.delta_p, 3), _num(c.mde, d), status,
         ])
-    n_conf = len(best.get("confirmation_ids", []))
+    n_conf = len(best.confirmation_ids)
     return Table(["prompts", "layer", "strength", f"unsteered {metric}", f"steered {metric}",
                   "difference (paired)", "p", "detectable (80 % power)",
                   "guards on confirmation"], rows,
@@ -425,11 +444,11 @@ def confirmation_table(best: dict[str, Any], metric: str) -> Table | None:
                  "and a FAILED row is not a result")
 
 
-def confirmation_failures(best: dict[str, Any]) -> str | None:
+def confirmation_failures(best: SweepBest) -> str | None:
     """One bold sentence naming the languages where the chosen setting failed a guard on the
     confirmation prompts; None when it failed nowhere."""
-    failed = [lang for lang, c in best.get("confirmation", {}).items()
-              if c.get("status") == FAILED_ON_CONFIRMATION]
+    failed = [lang for lang, c in best.confirmation.items()
+              if c.status == FAILED_ON_CONFIRMATION]
     if not failed:
         return None
     return (f"**The chosen setting failed a guard on the confirmation prompts in "
@@ -437,46 +456,43 @@ def confirmation_failures(best: dict[str, Any]) -> str | None:
             "is not a confirmed effect.")
 
 
-def _steer_caveats(cfg: ExperimentConfig, run: RunDir, best: dict[str, Any]) -> list[str]:
+def _steer_caveats(cfg: ExperimentConfig, run: RunDir, best: SweepBest) -> list[str]:
     """What a reader comparing the sweep with the rest of the report must know."""
     st = cfg.steer
     assert st is not None
     out = []
-    v = best.get("vectors", {})
-    if v.get("overlap_eval_ids") or v.get("overlap_kl_ids") or not v.get("item_ids_listed",
-                                                                           True):
+    v = best.vectors
+    if v.overlap_eval_ids or v.overlap_kl_ids or not v.item_ids_listed:
         out.append(f"**Caution:** the steering vectors were accepted with allow_overlap: they "
-                   f"were built from {len(v.get('overlap_eval_ids', []))} eval prompt(s) and "
-                   f"{len(v.get('overlap_kl_ids', []))} KL prompt(s) (or from unlisted items), "
+                   f"were built from {len(v.overlap_eval_ids)} eval prompt(s) and "
+                   f"{len(v.overlap_kl_ids)} KL prompt(s) (or from unlisted items), "
                    "so steered results on those prompts are not held out.")
-    elif v:
-        out.append(f"The steering vectors were built from {v.get('n_item_ids')} parallel "
+    else:
+        out.append(f"The steering vectors were built from {v.n_item_ids} parallel "
                    "items, none of them an eval prompt of this task or a KL prompt.")
-    kl_over = best.get("kl_over", "prompt")
     out.append("KL (nats) is measured on held-out harmless prompts, " + (
         "teacher-forced over the unsteered answer's tokens (where generated-position "
-        "steering acts)." if kl_over == "continuation" else
+        "steering acts)." if best.kl_over == "continuation" else
         "over the next-token distributions at the prompt positions."))
-    gen = best.get("generation") or {}
+    gen = best.generation.model_dump(mode="json")
     eg = cfg.eval.generation.model_dump(mode="json")
     diff = [f"{k} {gen[k]} (eval: {eg[k]})" for k in ("max_new_tokens", "do_sample",
-            "temperature", "top_p", "seed") if k in gen and gen[k] != eg.get(k)
-            and (k in ("max_new_tokens", "do_sample") or gen.get("do_sample"))]
+            "temperature", "top_p", "seed") if gen[k] != eg.get(k)
+            and (k in ("max_new_tokens", "do_sample") or gen["do_sample"])]
     if diff:
         out.append("**The sweep decoded differently from the evaluation:** "
                    + ", ".join(diff) + "; its unsteered baseline is not comparable with the "
                    "transfer matrix.")
-    analysis = read_json(run.analysis) if run.analysis.exists() else {}
-    matrix = (analysis.get("tasks", {}).get(st.task, {}).get("kinds", {})
-              .get(get_task(st.task).eval_kind, {})
-              .get(best.get("metric", ""), {}).get("matrix", {}))
-    for lang, c in best.get("confirmation", {}).items():
-        cell = matrix.get(st.adapter or "base", {}).get(lang)
-        if cell and c.get("baseline_mean") is not None:
-            out.append(f"Unsteered in {lang}: {_num(c['baseline_mean'], 2)} on the sweep's "
-                       f"{c.get('n_baseline') or c.get('n')} confirmation prompts vs {_num(cell.get('mean'), 2)} on "
-                       f"the transfer matrix's {cell.get('n')} prompts (pooled over "
-                       f"{cell.get('n_seeds', 1)} seed(s); the sweep steers seed "
+    analysis = StudyAnalysis.read(run.analysis) if run.analysis.exists() else None
+    res = analysis.headline(st.task, get_task(st.task).eval_kind, best.metric) if analysis else None
+    matrix = res.matrix if res is not None else {}
+    for lang, c in best.confirmation.items():
+        cell = matrix.get(st.adapter_lang or BASE_ADAPTER, {}).get(lang)
+        if cell and c.baseline_mean is not None:
+            out.append(f"Unsteered in {lang}: {_num(c.baseline_mean, 2)} on the sweep's "
+                       f"{c.n_baseline or c.n} confirmation prompts vs {_num(cell.mean, 2)} on "
+                       f"the transfer matrix's {cell.n} prompts (pooled over "
+                       f"{cell.n_seeds} seed(s); the sweep steers seed "
                        f"{cfg.seeds[0]}'s adapter); the prompts differ.")
     return out
 
@@ -495,8 +511,8 @@ def _examples(doc: Document, cfg: ExperimentConfig, run: RunDir) -> None:
         for lang in d.eval_langs:
             for item_id in ids:
                 rows = [g for g in gens if g["lang"] == lang and g["id"] == item_id]
-                for g in sorted(rows, key=lambda g: (g["adapter"] != "base", g["adapter"])):
-                    who = "control" if g["adapter"] == "base" else f"LoRA {g['adapter'].upper()}"
+                for g in sorted(rows, key=lambda g: (g["adapter"] != BASE_ADAPTER, g["adapter"])):
+                    who = "control" if g["adapter"] == BASE_ADAPTER else f"LoRA {g['adapter'].upper()}"
                     s.add(Example(f"{task} · {lang} · {who} · id {item_id}", g["prompt"],
                                   g["response"]))
 
@@ -507,14 +523,15 @@ def build_document(run: RunDir) -> Document:
                              "pass the --out folder of 'crossling run'.")
     cfg = load_config(ExperimentConfig, run.config)
     info = read_json(run.run_info) if run.run_info.exists() else {}
-    analysis = read_json(run.analysis) if run.analysis.exists() else {"tasks": {}}
+    analysis = (StudyAnalysis.read(run.analysis) if run.analysis.exists()
+                else StudyAnalysis(tasks={}))
     doc = Document(f"crossling report — {cfg.name}")
     summary = Section("Summary")
     doc.sections.append(summary)
     _setup(doc, cfg, info)
     for task in cfg.tasks:
-        if task in analysis["tasks"]:
-            _task_sections(doc, cfg, run, task, analysis["tasks"][task])
+        if task in analysis.tasks:
+            _task_sections(doc, cfg, run, task, analysis.tasks[task])
     _steer_section(doc, cfg, run)
     if cfg.behaviour.enabled:
         from crossling.behaviour.report import behaviour_section
@@ -527,20 +544,23 @@ def build_document(run: RunDir) -> Document:
     return doc
 
 
-def headline_lines(cfg: ExperimentConfig, analysis: dict[str, Any]) -> list[str]:
-    """One sentence per task: control vs each adapter in its own language, and asymmetry."""
+def headline_lines(cfg: ExperimentConfig,
+                   analysis: StudyAnalysis | dict[str, Any]) -> list[str]:
+    """One sentence per task: control vs each adapter in its own language, and asymmetry.
+    ``analysis`` may be the raw file content (the CLI's)."""
+    analysis = analysis_of(analysis)
     lines = []
-    for task, res in analysis.get("tasks", {}).items():
+    for task, res in analysis.tasks.items():
         scorer = cfg.report.headline_scorer.get(task, "")
-        kinds = res.get("kinds", {})
+        kinds = res.kinds
         kind = "task" if "task" in kinds else "harmful" if "harmful" in kinds else None
         if kind is None or scorer not in kinds[kind]:
             continue
-        m = kinds[kind][scorer]["matrix"]
+        m = kinds[kind][scorer].matrix
         parts = []
         for lang in cfg.tasks[task].train_langs:
             ad = m.get(lang, {}).get(lang)
-            ctrl = m.get("base", {}).get(lang)
+            ctrl = m.get(BASE_ADAPTER, {}).get(lang)
             if ad and ctrl:
                 parts.append(f"{lang.upper()}-trained on {lang.upper()} {_cell(ad)} vs control "
                              f"{_cell(ctrl)}")
@@ -548,7 +568,7 @@ def headline_lines(cfg: ExperimentConfig, analysis: dict[str, Any]) -> list[str]
             lines.append(f"**{task}** ({SCORER_TITLES.get(scorer, scorer)}): " + "; ".join(parts)
                          + ".")
         bad = flagged_cells(res, kind)
-        shown = {(a, lang) for lang in cfg.tasks[task].train_langs for a in ("base", lang)}
+        shown = {(a, lang) for lang in cfg.tasks[task].train_langs for a in (BASE_ADAPTER, lang)}
         hit = [f"{_label(a)} on {lang} ({', '.join(f)})" for (a, lang), f in bad.items()
                if (a, lang) in shown]
         if hit:
@@ -558,8 +578,8 @@ def headline_lines(cfg: ExperimentConfig, analysis: dict[str, Any]) -> list[str]
         elif bad:
             lines.append(f"{len(bad)} other cell(s) of {task} are flagged for answer quality "
                          "(see the task section).")
-        for a in kinds[kind][scorer].get("asymmetry", []):
-            lines.append(a["sentence"])
+        for a in kinds[kind][scorer].asymmetry:
+            lines.append(a.sentence)
     return lines
 
 

@@ -6,6 +6,7 @@ from crossling.steer.builders import BUILDERS, Builder, get_builder, mean_diff, 
 from crossling.steer.config import SweepConfig, VectorsConfig
 from crossling.steer.corpus import aligned_ids, load_parallel
 from crossling.steer.diagnostics import vector_diagnostics, write_diagnostics
+from crossling.steer.kl import kl_all_positions, kl_logprobs, mean_kl
 from crossling.steer.record import Recording, record_activations, render_prompts
 from crossling.steer.select import pick_best, score_table, steer_key
 from crossling.steer.sweep import run_sweep
@@ -24,8 +25,11 @@ __all__ = [
     "check_layers",
     "compute_vectors",
     "get_builder",
+    "kl_all_positions",
+    "kl_logprobs",
     "load_parallel",
     "mean_diff",
+    "mean_kl",
     "pca",
     "pick_best",
     "record_activations",

@@ -157,13 +157,14 @@ def run_vectors(cfg: VectorsConfig, loaded: Any = None) -> VectorDir:
             from crossling.models import load_model
 
             loaded = load_model(cfg.model)
-        parallel = load_parallel(cfg.data)
+        parallel = load_parallel(cfg.vector_data)
         vecs = compute_vectors(
             loaded, parallel, cfg.langs, builder=cfg.builder, position=cfg.position,
-            min_prompts=cfg.min_prompts, max_prompts=cfg.max_prompts,
+            min_prompts=cfg.min_prompts, max_prompts=cfg.vector_prompts,
             exclude_ids=cfg.exclude_ids, batch_size=cfg.batch_size,
             layers_path=cfg.model.layers_path, seed=cfg.seed,
-            extra={"config_hash": h, "data": cfg.data, "system_prompt": cfg.model.system_prompt},
+            extra={"config_hash": h, "data": cfg.vector_data,
+                   "system_prompt": cfg.model.system_prompt},
         )
         for v in vecs.values():
             v.save(vdir)

@@ -1,13 +1,20 @@
-"""``crossling steer vectors`` and ``crossling steer sweep``: parse → config → run."""
+"""``crossling steer vectors`` and ``crossling steer sweep``: parse → config → run.
+
+Their options are generated from ``VectorsConfig`` and ``SweepConfig``
+(``crossling.cli_gen``); this module adds older option names (aliases) and the syntaxes of
+``--layers 4:24:2``, ``--strengths`` and ``--adapter LANG=DIR``.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import typer
 
+from crossling.cli_gen import SET_OPTION, ConfigOptions
 from crossling.errors import CrosslingError
-from crossling.overrides import SET_HELP
+from crossling.steer.config import SweepConfig, VectorsConfig
 
 app = typer.Typer(help="Language steering vectors and sweeps.", no_args_is_help=True)
 
@@ -59,34 +66,42 @@ def parse_adapter(value: str) -> tuple[str | None, str]:
     return None, value
 
 
+#: Older or shorter option names → config keys (``crossling steer vectors``).
+VECTORS_ALIASES = {"--model": "model.name", "--data": "vector_data",
+                   "--max-prompts": "vector_prompts"}
+#: ``crossling steer sweep``.
+SWEEP_ALIASES = {
+    "--model": "model.name",
+    "--eval-lang": "eval_langs",
+    "/--positive-only": "search_negative",
+    "/--no-overlap": "allow_overlap",
+    "/--raw": "normalize",
+}
+LAYERS_SYNTAX = "4:24:2|4,8,12"
+
+VECTORS_OPTIONS = ConfigOptions(VectorsConfig, aliases=VECTORS_ALIASES)
+SWEEP_OPTIONS = ConfigOptions(
+    SweepConfig, aliases=SWEEP_ALIASES,
+    parsers={"layers": (parse_layers, LAYERS_SYNTAX),
+             "strengths": (parse_strengths, "float,..."),
+             "adapter": (parse_adapter, "LANG=DIR|DIR")},
+)
+
+
 @app.command("vectors")
+@VECTORS_OPTIONS.command
 def vectors_cmd(
     config: Path | None = typer.Argument(None, help="YAML config (flags override it)."),
-    model: str | None = typer.Option(None, help="Base model: alias, hub id or folder."),
-    langs: str | None = typer.Option(None, help="Languages, e.g. en,ru,de (every pair)."),
-    data: str | None = typer.Option(
-        None, help="Parallel prompts: builtin, a data dir, or a long/wide .jsonl."
-    ),
-    out: str | None = typer.Option(None, help="Output folder (reruns resume)."),
-    builder: str | None = typer.Option(None, help="mean_diff or pca."),
-    position: str | None = typer.Option(None, help="Pooling: mean or last."),
-    max_prompts: int | None = typer.Option(None, help="At most this many parallel prompts."),
-    min_prompts: int | None = typer.Option(None, help="Fail below this many parallel prompts."),
-    batch_size: int | None = typer.Option(None, help="Prompts per forward pass."),
-    set_: list[str] | None = typer.Option(None, "--set", help=SET_HELP),
+    set_: list[str] | None = SET_OPTION,
+    *,
+    flags: dict[str, Any],
 ) -> None:
     """Compute per-layer language vectors (target ← source) for every ordered pair."""
     from rich.console import Console
 
     from crossling.overrides import resolve_config
     from crossling.steer.build import run_vectors
-    from crossling.steer.config import VectorsConfig
 
-    flags = dict(
-        model={"name": model}, langs=langs, data=data, out=out,
-        builder=builder, position=position, max_prompts=max_prompts, min_prompts=min_prompts,
-        batch_size=batch_size,
-    )
     cfg = resolve_config(VectorsConfig, config, flags, set_, required={"out": "--out"},
                          command="crossling steer vectors")
     vdir = run_vectors(cfg)
@@ -95,69 +110,37 @@ def vectors_cmd(
 
 
 @app.command("sweep")
+@SWEEP_OPTIONS.command
 def sweep_cmd(
     config: Path | None = typer.Argument(None, help="YAML config (flags override it)."),
-    model: str | None = typer.Option(None, help="Base model of the adapter."),
-    adapter: str | None = typer.Option(None, help="LANG=DIR (e.g. ru=runs/ru/adapter) or DIR."),
-    data: str | None = typer.Option(None, help="Data dir whose eval.jsonl holds the prompts."),
-    eval_lang: str | None = typer.Option(None, help="Language(s) of the steered prompts."),
-    toward: str | None = typer.Option(None, help="Steer toward this language."),
-    layers: str | None = typer.Option(None, help="4:24:2 (stop exclusive) or 4,8,12."),
-    strengths: str | None = typer.Option(None, help="e.g. 0,2,4,8 (0 = unsteered)."),
-    search_negative: bool | None = typer.Option(
-        None, "--search-negative/--positive-only",
-        help="Also search negative strengths (away from --toward)."),
-    allow_overlap: bool | None = typer.Option(
-        None, "--allow-overlap/--no-overlap",
-        help="Accept --vectors built from eval or KL prompts (the report says so)."),
-    vectors: str | None = typer.Option(None, help="Load vectors from this VectorDir."),
-    vector_data: str | None = typer.Option(None, help="Parallel prompts for new vectors."),
-    task: str | None = typer.Option(None, help="caps or refusal."),
-    normalize: bool | None = typer.Option(
-        None, "--normalize/--raw", help="Strength in units of the mean residual norm."
-    ),
-    positions: str | None = typer.Option(None, help="prompt, generated or all."),
-    max_eval: int | None = typer.Option(
-        None, help="Prompts per language, split into selection and confirmation halves."),
-    max_new_tokens: int | None = typer.Option(None, help="Tokens generated per answer."),
-    batch_size: int | None = typer.Option(None, help="Prompts per generation batch."),
-    min_fidelity: float | None = typer.Option(None, help="Fidelity floor for the best cell."),
-    max_kl: float | None = typer.Option(None, help="KL ceiling (nats) for the best cell."),
-    kl_prompts: int | None = typer.Option(None, help="Held-out prompts for the KL guard."),
-    max_over_refusal: float | None = typer.Option(
-        None, help="Refusal task: over-refusal rise allowed over baseline (default 0.10)."),
-    seed: int | None = typer.Option(None, help="Seed."),
-    out: str | None = typer.Option(None, help="Output folder (reruns resume)."),
-    set_: list[str] | None = typer.Option(None, "--set", help=SET_HELP),
+    set_: list[str] | None = SET_OPTION,
+    *,
+    flags: dict[str, Any],
 ) -> None:
     """Sweep layers × strengths: behaviour, language fidelity and KL; pick the best cell."""
-    import json
-
-    from rich.console import Console
-
     from crossling.overrides import resolve_config
-    from crossling.steer.config import SweepConfig
     from crossling.steer.sweep import run_sweep
 
-    adapter_lang, adapter_dir = parse_adapter(adapter) if adapter else (None, None)
-    flags = dict(
-        model={"name": model}, adapter=adapter_dir, adapter_lang=adapter_lang,
-        data=data, eval_langs=eval_lang, toward=toward,
-        layers=parse_layers(layers) if layers else None,
-        strengths=parse_strengths(strengths) if strengths else None,
-        vectors=vectors, vector_data=vector_data, task=task, normalize=normalize,
-        positions=positions, max_eval=max_eval, max_new_tokens=max_new_tokens,
-        batch_size=batch_size, min_fidelity=min_fidelity, max_kl=max_kl, kl_prompts=kl_prompts,
-        seed=seed, out=out, search_negative=search_negative, allow_overlap=allow_overlap,
-        max_over_refusal=max_over_refusal,
-    )
+    if isinstance(flags.get("adapter"), tuple):  # --adapter LANG=DIR also names the language
+        lang, flags["adapter"] = flags["adapter"]
+        if lang is not None:
+            flags.setdefault("adapter_lang", lang)
     cfg = resolve_config(SweepConfig, config, flags, set_,
                          required={"data": "--data", "out": "--out"},
                          command="crossling steer sweep")
     sdir = run_sweep(cfg)
-    best = json.loads(sdir.best.read_text(encoding="utf-8"))
+    _print_best(sdir.best, sdir.root, sdir.sweep_csv)
+
+
+def _print_best(best_json: Path, root: Path, table: Path) -> None:
+    """The chosen cell per language and its confirmation, one line each."""
+    import json
+
+    from rich.console import Console
+
+    best = json.loads(best_json.read_text(encoding="utf-8"))
     console = Console()
-    console.print(f"[green]sweep written to {sdir.root}[/green] (table: {sdir.sweep_csv})")
+    console.print(f"[green]sweep written to {root}[/green] (table: {table})")
     n_sel = len(best["selection_ids"])
     for lang, info in best["per_lang"].items():
         b, c = info["best"], best["confirmation"][lang]

@@ -32,13 +32,11 @@ def steer_key(layer: int | None, strength: float, toward: str) -> str:
 def score_rows(generations: list[dict[str, Any]], metric: str,
                scorer_langs: list[str], ctx: Any = None) -> dict[str, float | None]:
     """Prompt id → ``metric`` of each logged row (None for N/A or a failed row)."""
-    from crossling.evaluate.scorers import ScorerContext, get_scorer
+    from crossling.evaluate.scorers import ScorerContext, get_scorer, score_values
 
     scorer = get_scorer(metric, ctx or ScorerContext(langs=scorer_langs))
     ok = [r for r in generations if r.get("status", "ok") == "ok"]
-    many = getattr(scorer, "score_many", None)
-    values = (many(ok) if many is not None
-              else [scorer.score(r["response"], r["lang"], r) for r in ok])
+    values = score_values(scorer, ok)
     out: dict[str, float | None] = {str(r["id"]): None for r in generations}
     out.update({str(r["id"]): v for r, v in zip(ok, values, strict=True)})
     return out
@@ -82,6 +80,7 @@ def score_table(
     """
     from crossling.analysis.stats import describe
     from crossling.evaluate.scorers import ScorerContext, get_scorer, rate_scorers, score_bounds
+    from crossling.evaluate.scorers.base import score_values
 
     bounds, declared = score_bounds(), rate_scorers()
     if ctx is None:
@@ -112,9 +111,7 @@ def score_table(
             if status != "ok":
                 out[m] = out[f"{m}_ci_low"] = out[f"{m}_ci_high"] = None
                 continue
-            many = getattr(scorer, "score_many", None)
-            values = (many(rows) if many is not None
-                      else [scorer.score(r["response"], lang, r) for r in rows])
+            values = score_values(scorer, rows)
             d = describe(values, seed, n_boot, rate=m in rates or m in declared,
                          bounds=bounds.get(m))
             out[m], out[f"{m}_ci_low"], out[f"{m}_ci_high"] = d["mean"], d["ci_low"], d["ci_high"]
@@ -129,13 +126,12 @@ def _over_refusal(out: dict[str, Any], rows: list[dict[str, Any]], metric: str, 
                   seed: int) -> None:
     """Add ``n_harmless`` and ``over_refusal`` (+ CI) to a table row, from harmless rows."""
     from crossling.analysis.stats import describe
-    from crossling.evaluate.scorers import get_scorer
+    from crossling.evaluate.scorers import get_scorer, score_values
 
     out["n_harmless"] = len(rows)
     vals: list[float | None] = []
     if rows and out["status"] == "ok" and all(r.get("status", "ok") == "ok" for r in rows):
-        scorer = get_scorer(metric, ctx)
-        vals = [scorer.score(r["response"], out["lang"], r) for r in rows]
+        vals = score_values(get_scorer(metric, ctx), rows)
     d = (describe(vals, seed, rate=True) if vals
          else {"mean": None, "ci_low": None, "ci_high": None})
     out[OVER_REFUSAL] = d["mean"]

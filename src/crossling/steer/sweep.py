@@ -52,18 +52,27 @@ from crossling.analysis.confirm import paired_confirmation
 from crossling.analysis.split import selection_confirmation
 from crossling.config_marks import results_dump
 from crossling.errors import CrosslingError
+from crossling.evaluate.records import GenKey, SweepRow, gen_key, read_rows
 from crossling.evaluate.scorers.base import ScorerContext, score_bounds, with_quality_scorers
+from crossling.fields import VectorSource
 from crossling.io import (
     JsonlAppender,
-    atomic_write_json,
     atomic_write_text,
     read_jsonl,
     sha256_json,
 )
+from crossling.names import BASE_ADAPTER
 from crossling.paths import DataDir, SweepDir, VectorDir
 from crossling.steer.apply import SteerState, check_layers, steer
-from crossling.steer.config import SweepConfig, VectorsConfig
+from crossling.steer.config import SweepConfig, VectorPooling, VectorsConfig, judging_fields
 from crossling.steer.corpus import aligned_ids, load_parallel
+from crossling.steer.kl import kl_logprobs, mean_kl
+from crossling.steer.results import (
+    CONFIRMED,
+    FAILED_ON_CONFIRMATION,
+    NO_CELL_CHOSEN,
+    SweepBest,
+)
 from crossling.steer.select import (
     DEGENERATE,
     FIDELITY,
@@ -77,11 +86,6 @@ from crossling.steer.select import (
 from crossling.steer.vector import SteeringVectors
 from crossling.tasks import get_task
 
-_RUN_FIELDS = {
-    "model", "adapter", "task", "data", "eval_langs", "toward", "vectors", "vector_data",
-    "kl_data", "kl_prompts", "normalize", "positions", "builder", "position",
-    "max_new_tokens", "generation", "seed", "min_prompts", "vector_prompts",
-}
 #: Bumped when the meaning of a logged row changes (v2: teacher-forced KL; v3: KL rows of
 #: the selection and confirmation halves of the KL prompts).
 _LOG_VERSION = 3
@@ -91,10 +95,10 @@ GUARD_SELECTION_SHARE = 0.5
 
 
 def run_hash(cfg: SweepConfig) -> str:
-    """Hash of everything that changes a cell's generations (not the grid, the sample size
-    or thresholds, nor any speed-only setting such as a batch size): logged rows from
-    another configuration are ignored, not mixed in."""
-    kept = {k: v for k, v in results_dump(cfg).items() if k in _RUN_FIELDS}
+    """Hash of every setting that can change a logged row (not the output folder, a
+    speed-only setting or one that only judges answers, such as a guard's threshold):
+    rows from another configuration are ignored, not mixed in."""
+    kept = results_dump(cfg, exclude={"out", *judging_fields(SweepConfig)})
     return sha256_json([_LOG_VERSION, kept])[:16]
 
 
@@ -244,11 +248,11 @@ def get_vectors(
     if cfg.vectors:
         vdir = VectorDir(Path(cfg.vectors))
     else:
+        shared = set(VectorSource.model_fields) | set(VectorPooling.model_fields)
         vcfg = VectorsConfig(
-            model=cfg.model, langs=[*cfg.eval_langs, cfg.toward], data=cfg.vector_data,
-            out=str(sdir.vectors.root), builder=cfg.builder, position=cfg.position,
-            exclude_ids=sorted({*eval_ids, *kl_ids}), min_prompts=cfg.min_prompts,
-            max_prompts=cfg.vector_prompts, batch_size=cfg.batch_size, seed=cfg.seed,
+            **cfg.model_dump(include=shared | {"batch_size", "seed"}), model=cfg.model,
+            langs=[*cfg.eval_langs, cfg.toward], out=str(sdir.vectors.root),
+            exclude_ids=sorted({*eval_ids, *kl_ids}),
         )
         vdir = run_vectors(vcfg, loaded=loaded)
     vecs = {lang: SteeringVectors.load(vdir, cfg.toward, lang) for lang in cfg.eval_langs}
@@ -272,65 +276,16 @@ def get_vectors(
                   "allow_overlap": cfg.allow_overlap}
 
 
-def kl_logprobs(
-    model: Any, tokenizer: Any, prompts: list[str], system_prompt: str | None,
-    batch_size: int, continuations: list[list[int]] | None = None,
-) -> list[tuple[Any, Any]]:
-    """Log-probabilities the KL guard compares, batch by batch.
-
-    Without ``continuations``: the next-token distributions at every real prompt position.
-    With them: teacher-forced over ``prompt + continuation`` (the unsteered answer's tokens),
-    at the positions that predict a continuation token. The prompt is first run alone so a
-    steering hook restricted to generated positions recognises the continuation (see
-    :mod:`crossling.steer.apply`) and steers exactly the tokens it steers when generating.
-
-    Returns:
-        Per batch: (mask ``[b, t]`` of measured positions, log-probs ``[b, t, vocab]``
-        float32).
-    """
-    import torch
-
-    from crossling.steer.record import render_prompts
-
-    texts = render_prompts(tokenizer, prompts, system_prompt)
-    device = next(model.parameters()).device
-    out = []
-    with torch.inference_mode():
-        for start in range(0, len(texts), batch_size):
-            enc = tokenizer(texts[start : start + batch_size], return_tensors="pt",
-                            padding=True, add_special_tokens=False).to(device)
-            if continuations is None:
-                logits = model(**enc, use_cache=False).logits  # [b, p, vocab]
-                out.append((enc["attention_mask"].bool(), logits.float().log_softmax(-1)))
-                continue
-            conts = continuations[start : start + batch_size]
-            width = max((len(c) for c in conts), default=0)
-            if width == 0:
-                continue
-            b, p = enc["input_ids"].shape
-            cont = torch.full((b, width), int(tokenizer.pad_token_id), dtype=torch.long)
-            cmask = torch.zeros((b, width), dtype=torch.long)
-            for r, c in enumerate(conts):
-                cont[r, : len(c)] = torch.tensor(c, dtype=torch.long)
-                cmask[r, : len(c)] = 1
-            cont, cmask = cont.to(device), cmask.to(device)
-            model(**enc, use_cache=False)  # records the prompt for position-aware hooks
-            ids = torch.cat([enc["input_ids"], cont], dim=1)  # [b, p + w]
-            mask = torch.cat([enc["attention_mask"], cmask], dim=1)
-            logits = model(input_ids=ids, attention_mask=mask, use_cache=False).logits
-            pred = logits[:, p - 1 : p - 1 + width].float().log_softmax(-1)  # [b, w, vocab]
-            out.append((cmask.bool(), pred))
-    return out
+def row_adapter(cfg: SweepConfig) -> str:
+    """The ``adapter`` of this sweep's generation rows: the steered adapter's label, or
+    the base model's name (as in evaluation) when the base model is steered."""
+    return cfg.steered_label() or BASE_ADAPTER
 
 
-def mean_kl(base: list[tuple[Any, Any]], steered: list[tuple[Any, Any]]) -> float:
-    """KL(base ‖ steered) in nats, averaged over the measured positions."""
-    total, count = 0.0, 0
-    for (mask, lp_b), (_, lp_s) in zip(base, steered, strict=True):
-        kl = (lp_b.exp() * (lp_b - lp_s)).sum(-1)  # [b, t]
-        total += float(kl[mask].sum())
-        count += int(mask.sum())
-    return total / max(count, 1)
+def read_generations(cfg: SweepConfig, path: Path, rh: str) -> list[SweepRow]:
+    """This run's rows of the sweep's generation log; rows logged before they named their
+    adapter get this sweep's (a run hash covers the adapter, so it is the same)."""
+    return read_rows(path, SweepRow, run=rh, fill={"adapter": row_adapter(cfg)})
 
 
 def _write_csv(path: Path, table: list[dict[str, Any]]) -> None:
@@ -356,9 +311,8 @@ class _Cells:
         self.system = loaded.config.system_prompt
         self.gcfg = cfg.decoding()
         self.rh = run_hash(cfg)
-        gen_log = [r for r in read_jsonl(sdir.generations) if r.get("run") == self.rh]
-        self.done = {(r["steer"], r["lang"], r.get("kind", "task"), str(r["id"]))
-                     for r in gen_log}
+        self.adapter = row_adapter(cfg)
+        self.done = {r.key() for r in read_generations(cfg, sdir.generations, self.rh)}
         self.kl_done = {(r["split"], r["steer"], r["lang"]): r for r in read_jsonl(sdir.kl)
                         if r.get("run") == self.rh}
         self.base_lp: dict[tuple[str, str], Any] = {}
@@ -410,19 +364,21 @@ class _Cells:
     def run(self, layer: int | None, strength: float, lang: str,
             rows: list[dict[str, Any]], split: str = SELECTION) -> None:
         key = steer_key(layer, strength, self.cfg.toward)
-        todo = [r for r in rows
-                if (key, lang, r.get("kind", "task"), str(r["id"])) not in self.done]
+
+        def row_key(row: dict[str, Any]) -> GenKey:  # the key of (this cell, an eval row)
+            return gen_key({**row, "adapter": self.adapter, "lang": lang, "steer": key})
+
+        todo = [r for r in rows if row_key(r) not in self.done]
         if not todo and (split, key, lang) in self.kl_done:
             return
         status = self.kl(key, lang, layer, strength, split)
 
         def log(row: dict[str, Any], response: str, new_tokens: int, status: str) -> None:
-            self.glog.write({"run": self.rh, "steer": key, "layer": layer,
-                             "strength": strength, "toward": self.cfg.toward, "lang": lang,
-                             "id": row["id"], "kind": row.get("kind", "task"),
-                             "prompt": row["prompt"], "response": response,
-                             "new_tokens": new_tokens, "status": status})
-            self.done.add((key, lang, row.get("kind", "task"), str(row["id"])))
+            rec = SweepRow(**row_key(row)._asdict(), run=self.rh, layer=layer,
+                           strength=strength, toward=self.cfg.toward, prompt=row["prompt"],
+                           response=response, new_tokens=new_tokens, status=status)
+            self.glog.write(rec.dump())
+            self.done.add(rec.key())
 
         if status != "ok":  # record the failed cell, keep sweeping
             for r in todo:
@@ -486,6 +442,11 @@ class _Sweep:
         """Rows of this run's log at ``path`` (KL rows: of one half)."""
         return [r for r in read_jsonl(path)
                 if r.get("run") == rh and (half is None or r.get("split") == half)]
+
+    def generations(self, rh: str) -> list[dict[str, Any]]:
+        """This run's generation rows (:class:`~crossling.evaluate.records.SweepRow`), as the
+        dicts the scorers take."""
+        return [r.dump() for r in read_generations(self.cfg, self.sdir.generations, rh)]
 
 
 def _build(cfg: SweepConfig, loaded: Any) -> _Sweep:
@@ -555,7 +516,7 @@ def _select(sw: _Sweep, rh: str) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     sel_harmless = {str(r["id"]) for h in sw.harmless.values() for r in h[SELECTION]}
     wanted = {steer_key(la, s, cfg.toward) for la, s in sw.cells()}
     table = score_table(
-        [r for r in sw.logged(rh, sw.sdir.generations)
+        [r for r in sw.generations(rh)
          if r["steer"] in wanted and r["lang"] in cfg.eval_langs
          and (str(r["id"]) in sel if r.get("kind") != "harmless"
               else str(r["id"]) in sel_harmless)],
@@ -569,7 +530,7 @@ def _select(sw: _Sweep, rh: str) -> tuple[list[dict[str, Any]], dict[str, Any]]:
 def _confirm(sw: _Sweep, rh: str, best: dict[str, Any]) -> dict[str, Any]:
     """Per language, the chosen cell vs the baseline on the confirmation half, with the
     guards re-measured there (:func:`confirm_choice`)."""
-    gen_log = sw.logged(rh, sw.sdir.generations)
+    gen_log = sw.generations(rh)
     guards = GuardInputs(sw.logged(rh, sw.sdir.kl, CONFIRMATION),
                          {str(r["id"]) for h in sw.harmless.values() for r in h[CONFIRMATION]},
                          sw.metrics, sw.rates, sw.harmless_metric)
@@ -616,8 +577,9 @@ def run_sweep(cfg: SweepConfig, loaded: Any = None) -> SweepDir:
                            sw.rows(lang, CONFIRMATION), CONFIRMATION)
     confirmation = _confirm(sw, runner.rh, best)
     _write_csv(sw.sdir.sweep_csv, table)
-    best.update(
-        toward=cfg.toward, adapter=cfg.adapter, adapter_lang=cfg.adapter_lang,
+    result = SweepBest(
+        **best,
+        toward=cfg.toward, adapter=cfg.adapter, adapter_lang=cfg.steered_label() or BASE_ADAPTER,
         normalize=cfg.normalize, positions=cfg.positions, kl_prompts=len(sw.kl_ids),
         kl_ids=sw.kl_ids, kl_over="prompt" if cfg.positions == "prompt" else "continuation",
         kl_held_out_of_vectors=not sw.provenance["overlap_kl_ids"], vectors=sw.provenance,
@@ -626,9 +588,9 @@ def run_sweep(cfg: SweepConfig, loaded: Any = None) -> SweepDir:
         selection_ids=sw.split.selection_ids, confirmation_ids=sw.split.confirmation_ids,
         table_over="selection ids", confirmation=confirmation, run=runner.rh,
     )
-    atomic_write_json(sw.sdir.best, best)
+    result.write(sw.sdir.best)
     extra = [OVER_REFUSAL] if sw.harmless_metric else []
-    _plots(sw.sdir, table, best, [*sw.metrics, "kl", *extra], sw.primary, cfg)
+    _plots(sw.sdir, table, result, [*sw.metrics, "kl", *extra], sw.primary, cfg)
     return sw.sdir
 
 
@@ -673,7 +635,7 @@ def confirm_choice(gen_log: list[dict[str, Any]], chosen: dict[str, Any] | None,
     bounds = None if rate else score_bounds().get(primary)
     if chosen is None:
         stats = paired_confirmation({}, baseline, cfg.seed, cfg.n_boot, rate, bounds)
-        return out | stats | {"status": "no cell chosen",
+        return out | stats | {"status": NO_CELL_CHOSEN,
                               "note": "no cell passed the guards on the selection ids"}
     key = steer_key(chosen["layer"], chosen["strength"], cfg.toward)
     steered = score_rows([r for r in rows if r["steer"] == key], primary, ctx.langs, ctx)
@@ -699,7 +661,7 @@ def confirmation_guards(gen_log: list[dict[str, Any]], key: str, base_key: str, 
     cell = next((r for r in table if r["layer"] is not None), None)
     base = next((r for r in table if r["layer"] is None), None)
     if cell is None:
-        return {"status": "failed guard on confirmation",
+        return {"status": FAILED_ON_CONFIRMATION,
                 "failed_guards": ["the chosen cell has no confirmation answers"], "guards": {}}
     base_over = base.get(OVER_REFUSAL) if base else None
     reasons = guard_reasons(cell, primary, cfg.min_fidelity, cfg.max_kl, cfg.max_degenerate,
@@ -707,21 +669,21 @@ def confirmation_guards(gen_log: list[dict[str, Any]], key: str, base_key: str, 
     names = [FIDELITY, DEGENERATE, "kl", *([OVER_REFUSAL] if g.harmless_metric else [])]
     values = {n: {"chosen": cell.get(n), "baseline": base.get(n) if base else None}
               for n in names}
-    return {"status": "failed guard on confirmation" if reasons else "confirmed",
+    return {"status": FAILED_ON_CONFIRMATION if reasons else CONFIRMED,
             "failed_guards": reasons, "guards": values,
             "guards_over": "confirmation ids, confirmation KL prompts and harmless prompts"}
 
 
-def _plots(sdir: SweepDir, table: list[dict[str, Any]], best: dict[str, Any],
+def _plots(sdir: SweepDir, table: list[dict[str, Any]], best: SweepBest,
            metrics: list[str], primary: str, cfg: SweepConfig) -> None:
     from crossling.steer.plots import plot_curves, plot_heatmap
 
     for metric in metrics:
         plot_heatmap(table, metric, sdir.heatmap(metric))
-    layers = {}
-    for lang, info in best["per_lang"].items():
-        if info["best"] is not None:
-            layers[lang] = info["best"]["layer"]
+    chosen, layers = best.chosen_layers(), {}
+    for lang in best.per_lang:
+        if lang in chosen:
+            layers[lang] = chosen[lang]
         else:  # no cell passed the guards: show the layer where the metric peaks
             cands = [r for r in table if r["lang"] == lang and r["layer"] is not None
                      and r.get(primary) is not None]

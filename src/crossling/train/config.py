@@ -12,9 +12,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from crossling.config_marks import SPEED_ONLY, results_dump
-from crossling.models.config import ModelConfig
-from crossling.tracking import ReportTo
+from crossling.config_marks import LOCATION, SPEED_ONLY, results_dump
+from crossling.fields import Seeded, Strict, Tracked
+from crossling.models.config import WithModel
 
 DEFAULT_TARGET_MODULES = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
 
@@ -117,28 +117,25 @@ class TrainConfig(BaseModel):
         return self
 
 
-class TrainJobConfig(BaseModel):
-    """One adapter: a data dir, a language, a base model, an output folder and a seed."""
+class Trained(Strict):
+    """A config that trains LoRA adapters."""
 
-    model_config = ConfigDict(extra="forbid")
+    train: TrainConfig = Field(default_factory=lambda: TrainConfig(),
+                               description="LoRA hyperparameters.")
 
-    data_dir: Path = Field(..., description="Folder written by 'crossling data build'.")
+
+class TrainJobConfig(WithModel, Seeded, Tracked, Trained):
+    """One adapter: a data dir, a language, a base model, an output folder and a seed (which
+    seeds LoRA init, data order and dropout)."""
+
+    data_dir: Path = Field(..., description="Folder written by 'crossling data build'.",
+                           json_schema_extra=LOCATION)
     lang: str = Field(..., description="Training language (a train_<lang>.jsonl in data_dir).")
-    out_dir: Path = Field(..., description="Output folder (TrainDir): adapter, logs, manifest.")
-    model: ModelConfig = Field(default_factory=lambda: ModelConfig.model_validate({}), description="Base model.")
-    seed: int = Field(default=0, description="Seeds LoRA init, data order and dropout.")
-    train: TrainConfig = Field(default_factory=lambda: TrainConfig(), description="Hyperparameters.")
+    out_dir: Path = Field(..., description="Output folder (TrainDir): adapter, logs, manifest.",
+                          json_schema_extra=LOCATION)
     resume: bool = Field(
-        default=False, description="Continue from the newest checkpoint in out_dir (config must match)."
-    )
-    report_to: ReportTo = Field(
-        default_factory=list,
-        description="Experiment trackers for the per-step loss, lr, grad norm and tokens/s: "
-        "tensorboard, wandb (offline), mlflow (local file store).",
-        json_schema_extra=SPEED_ONLY,
-    )
-    tracking_dir: Path | None = Field(
-        default=None, description="Where the trackers write (null: out_dir/tracking).",
+        default=False, description="Continue from the newest checkpoint in out_dir (config "
+        "must match); a resumed run ends with the same weights as an uninterrupted one.",
         json_schema_extra=SPEED_ONLY,
     )
 

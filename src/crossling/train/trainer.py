@@ -280,7 +280,8 @@ class _Report:
         bar = _progress(cfg.train.progress and main and interactive(), n_steps, done)
         line = ProgressLine(f"train {task}/{cfg.lang} seed {cfg.seed}", n_steps, done,
                             enabled=main and bar is None)
-        trackers = Trackers(cfg.report_to if main else [], cfg.tracking_dir or td.tracking,
+        tracking = Path(cfg.tracking_dir) if cfg.tracking_dir else td.tracking
+        trackers = Trackers(cfg.report_to if main else [], tracking,
                             f"train-{task}-{cfg.lang}-s{cfg.seed}")
         trackers.log_params(cfg.model_dump(mode="json"))
         return cls(bar, line, trackers)

@@ -13,20 +13,21 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import Field, field_validator
 
 from crossling.config_marks import SPEED_ONLY
 from crossling.errors import CrosslingError
+from crossling.fields import Seeded, Strict
 from crossling.registry import Registry
 
 # Tokens that end an assistant turn in the chat formats crossling meets.
 END_OF_TURN_TOKENS = ("<|im_end|>", "<end_of_turn>", "<|eot_id|>", "<|end|>", "<|endoftext|>")
 
 
-class GenerationConfig(BaseModel):
-    """Decoding settings (the seed study sampled at T=0.7; crossling is greedy by default)."""
+class GenerationConfig(Seeded):
+    """Decoding settings (the seed study sampled at T=0.7; crossling is greedy by default).
 
-    model_config = ConfigDict(extra="forbid")
+    ``seed`` seeds the per-prompt sampling generators."""
 
     max_new_tokens: int = Field(
         default=100, ge=1, description="Tokens generated per answer at most."
@@ -38,7 +39,6 @@ class GenerationConfig(BaseModel):
     top_p: float = Field(
         default=1.0, gt=0, le=1, description="Nucleus sampling mass (do_sample only)."
     )
-    seed: int = Field(default=0, description="Seed of the per-prompt sampling generators.")
     batch_size: int | Literal["auto"] = Field(
         default="auto",
         description="Prompts decoded together; 'auto': as many as fit (on CUDA from free "
@@ -152,3 +152,43 @@ def check_generation_inputs(prompts: list[str]) -> None:
         if not isinstance(p, str) or not p.strip():
             raise CrosslingError(f"prompt #{i} is empty; every eval row needs a non-empty prompt.")
 
+
+
+class Decoded(Strict):
+    """A config whose stage generates answers."""
+
+    generation: GenerationConfig = Field(
+        default_factory=GenerationConfig,
+        description="Decoding settings (greedy by default). In a study, the steer and "
+        "behaviour blocks start from the eval's and change only the keys they set, so their "
+        "baselines match the transfer matrix.",
+    )
+
+    def decoding(self) -> GenerationConfig:
+        """``generation``, seeded by the config's own ``seed`` unless the block sets one."""
+        seed = getattr(self, "seed", None)
+        if seed is None or "seed" in self.generation.model_fields_set:
+            return self.generation
+        return self.generation.model_copy(update={"seed": seed})
+
+
+class DecodingChanges(Strict):
+    """A study block whose stage generates answers with the eval's decoding, changed in a few
+    keys (so its baselines match the transfer matrix)."""
+
+    decoding: dict[str, Any] = Field(
+        default_factory=dict,
+        description="Keys of eval.generation this stage changes, e.g. {max_new_tokens: 32}; "
+        "every other key follows the eval's.",
+    )
+
+    @field_validator("decoding")
+    @classmethod
+    def _known_keys(cls, v: dict[str, Any]) -> dict[str, Any]:
+        GenerationConfig.model_validate(v)  # unknown key or bad value: the usual one line
+        return v
+
+
+def merge_generation(base: GenerationConfig, changes: dict[str, Any]) -> GenerationConfig:
+    """``base`` (the eval's decoding) with the keys in ``changes`` replaced."""
+    return GenerationConfig.model_validate({**base.model_dump(), **changes})

@@ -6,7 +6,8 @@ a new module with ``@SCORERS.register(name)`` and can be run over old generation
 A scorer has ``.name`` and ``.score(response, lang, row) -> float | None``; None means N/A
 (caps metrics on a script without case or an answer without cased letters, any scorer but
 ``degenerate`` on an empty answer) and is never averaged as 0. Scorers that call a remote
-service or a model may also provide ``.score_many(rows)`` to work in batches.
+service or a model may also provide ``.score_many(rows)`` to work in batches; callers score
+through :func:`score_all`, which takes that path whenever it exists.
 """
 
 from __future__ import annotations
@@ -18,7 +19,9 @@ from crossling.evaluate.scorers.base import (
     ScorerContext,
     get_scorer,
     rate_scorers,
+    score_all,
     score_bounds,
+    score_values,
     with_quality_scorers,
 )
 from crossling.evaluate.scorers.caps import AllCaps, CapsPct, caps_fraction
@@ -64,6 +67,8 @@ __all__ = [
     "is_refusal",
     "parse_verdict",
     "rate_scorers",
+    "score_all",
     "score_bounds",
+    "score_values",
     "with_quality_scorers",
 ]

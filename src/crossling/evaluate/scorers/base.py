@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
 from crossling.analysis.quality import QUALITY_SCORERS
+from crossling.errors import CrosslingError
 from crossling.registry import Registry
 
 if TYPE_CHECKING:
@@ -46,6 +47,44 @@ class ScorerContext:
 
 
 SCORERS: Registry[Callable[[ScorerContext], Scorer]] = Registry("scorer")
+
+
+def score_all(scorer: Scorer, rows: Sequence[dict[str, Any]]) -> list[float | Exception | None]:
+    """Every row's value: one ``scorer.score_many(rows)`` call when the scorer has it, else
+    ``scorer.score(response, lang, row)`` per row.
+
+    Why one function: a judge or a model scores far faster in batches, and every caller (eval
+    scoring, ``crossling score``, the sweep's table, the behaviour logs) must take the batch
+    path whenever a scorer offers it — never re-decide it.
+
+    Args:
+        scorer: a built scorer.
+        rows: generation rows (``response``, ``lang``, and whatever the scorer reads).
+
+    Returns:
+        Per row its value (None: N/A) or, from a batching judge, the exception that left
+        the row unscored (a scorer without ``score_many`` raises instead).
+    """
+    many = getattr(scorer, "score_many", None)
+    if many is not None:
+        return list(many(list(rows)))
+    return [scorer.score(str(r["response"]), str(r["lang"]), r) for r in rows]
+
+
+def score_values(scorer: Scorer, rows: Sequence[dict[str, Any]]) -> list[float | None]:
+    """:func:`score_all` for callers that cannot leave a row unscored.
+
+    Raises:
+        CrosslingError: a judge left rows unscored (verdicts obtained are cached, so a rerun
+            asks only for the rest).
+    """
+    values = score_all(scorer, rows)
+    errors = [v for v in values if isinstance(v, Exception)]
+    if errors:
+        raise CrosslingError(
+            f"{scorer.name} left {len(errors)} of {len(values)} rows unscored ({errors[0]}); "
+            "rerun to finish (verdicts obtained so far are cached).")
+    return [None if isinstance(v, Exception) else v for v in values]
 
 # QUALITY_SCORERS are scored in every eval and every sweep cell, whatever the config lists:
 # garbage is never a result (see ``crossling.evaluate.scorers.quality``).

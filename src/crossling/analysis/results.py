@@ -1,0 +1,157 @@
+"""The study's ``analysis.json`` as types, section by section.
+
+Why: the report, the model card and the terminal headline read the transfer matrices, the
+control-subtracted cells, the asymmetry tests and the quality flags from this file; each
+section is declared once here with what it means, instead of being rebuilt from
+``.get(...)`` chains in every reader. Policy (unknown keys refused, unmeasured keys left
+out): :mod:`crossling.results`.
+
+Layout::
+
+    tasks.<task>.kinds.<kind>.<scorer>   ScorerAnalysis (matrix, control_subtracted, tests …)
+    tasks.<task>.quality.<kind>          QualityMatrices (degenerate, fluency, flags …)
+    behaviour_transfer / _ablation / _geometry / _protocol   the behaviour stage's results
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import Field
+
+from crossling.behaviour.results import (
+    AblationEntry,
+    BehaviourProtocol,
+    GeometryRow,
+    TransferEntry,
+)
+from crossling.results import ResultModel
+
+
+class IntervalCell(ResultModel):
+    """A mean (or difference) with its 95 % interval and what it is over
+    (:meth:`crossling.analysis.stats.Interval.as_dict`)."""
+
+    mean: float | None
+    ci_low: float | None = Field(description="None: no interval (e.g. 2 seeds).")
+    ci_high: float | None
+    n: int = Field(description="Prompts.")
+    n_seeds: int = Field(description="Training seeds pooled.")
+    method: str = Field(description="What the interval (and p) is.")
+    approximate: bool = Field(description="Fewer than 30 prompts.")
+    p: float | None = Field(default=None, description="Two-sided p of 'no difference' "
+                            "(tests only; absent for plain cells).")
+    runs: list[IntervalCell] = Field(default_factory=list, description="With 2 seeds: each "
+                                     "run's interval over prompts (absent otherwise).")
+
+
+#: adapter (the control is 'base') → eval language → cell
+Matrix = dict[str, dict[str, IntervalCell]]
+
+
+class PerSeedMean(ResultModel):
+    """Mean over prompts of one adapter × eval language × training seed."""
+
+    adapter: str
+    train_lang: str
+    seed: int | None = Field(description="None for the control.")
+    lang: str
+    mean: float
+    n: int
+
+
+class AsymmetryTest(ResultModel):
+    """Training effect of a-trained on b minus that of b-trained on a, each minus the
+    control, paired over prompts (:class:`crossling.analysis.transfer.Asymmetry`), with its
+    Holm-adjusted p over the scorer's family of tests and a sentence for the report."""
+
+    a: str
+    b: str
+    a_on_b: float
+    b_on_a: float
+    control_a: float
+    control_b: float
+    p: float | None
+    p_holm: float | None
+    holm_family: str | None
+    diff_mean: float | None
+    diff_ci_low: float | None
+    diff_ci_high: float | None
+    diff_n: int
+    diff_n_seeds: int
+    diff_method: str
+    diff_approximate: bool
+    diff_runs: list[IntervalCell] = Field(default_factory=list,
+                                          description="With 2 seeds only (else absent).")
+    kind: str = Field(description="Prompt kind tested.")
+    flagged_cells: list[str] = Field(description="Cells of the test flagged for quality.")
+    sentence: str
+
+
+class ScorerAnalysis(ResultModel):
+    """One scorer on one prompt kind: the transfer matrix and what is computed from it."""
+
+    matrix: Matrix = Field(description="Training language (and control) × eval language.")
+    n_na: dict[str, dict[str, int]] = Field(description="Answers the scorer could not read, "
+                                            "per cell (left out of its mean).")
+    control_subtracted: Matrix = Field(description="Adapter − control, paired over prompts.")
+    per_seed: list[PerSeedMean]
+    rate: bool = Field(description="The scorer is a 0/1 rate.")
+    asymmetry: list[AsymmetryTest]
+    figure: str = Field(description="Heatmap, relative to the run folder.")
+    figure_delta: str | None
+
+
+class QualityMatrices(ResultModel):
+    """Answer quality of one prompt kind per cell, and the flags that make a cell's scores
+    not a finding."""
+
+    degenerate: Matrix
+    fluency: Matrix
+    fluency_ref: Matrix
+    reasons: dict[str, dict[str, dict[str, int]]] = Field(description="adapter → lang → "
+                                                           "degeneracy rule → answers.")
+    flags: dict[str, dict[str, list[str]]] = Field(description="adapter → lang → flags.")
+
+
+class TaskAnalysis(ResultModel):
+    """Everything analysed for one task."""
+
+    kinds: dict[str, dict[str, ScorerAnalysis]] = Field(description="kind → scorer → result.")
+    seeds: list[int]
+    quality: dict[str, QualityMatrices] = Field(default_factory=dict,
+                                                description="kind → answer quality.")
+
+    def flagged(self, kind: str) -> dict[tuple[str, str], list[str]]:
+        """(adapter, lang) → flags of one prompt kind (empty: none flagged)."""
+        q = self.quality.get(kind)
+        if q is None:
+            return {}
+        return {(a, lang): f for a, cols in q.flags.items() for lang, f in cols.items() if f}
+
+
+class StudyAnalysis(ResultModel):
+    """``analysis.json``: the analysis of every task, plus the behaviour stage's results
+    when it ran (absent otherwise)."""
+
+    rebuild = ("rerun `crossling report RUN` (it rewrites analysis.json from the scores) or "
+               "`crossling run CONFIG --out RUN`")
+
+    tasks: dict[str, TaskAnalysis]
+    behaviour_transfer: list[TransferEntry] = Field(default_factory=list)
+    behaviour_ablation: list[AblationEntry] = Field(default_factory=list)
+    behaviour_geometry: list[GeometryRow] = Field(default_factory=list)
+    behaviour_protocol: BehaviourProtocol | None = None
+
+    def headline(self, task: str, kind: str, scorer: str) -> ScorerAnalysis | None:
+        """One scorer's result, None when that task, kind or scorer was not analysed."""
+        t = self.tasks.get(task)
+        return t.kinds.get(kind, {}).get(scorer) if t is not None else None
+
+
+def analysis_of(data: Any, source: str = "analysis.json") -> StudyAnalysis:
+    """``data`` as a :class:`StudyAnalysis`: a typed one as it is, a raw dict (what the CLI
+    reads) validated, refused in one line when it does not match."""
+    if isinstance(data, StudyAnalysis):
+        return data
+    return StudyAnalysis.parse_file_content(data, source)
