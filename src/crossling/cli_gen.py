@@ -44,6 +44,7 @@ from pydantic.fields import FieldInfo
 from pydantic_core import PydanticUndefined
 from typer.models import OptionInfo
 
+from crossling.fields import NO_STAGE_DEFAULT, Strict
 from crossling.overrides import NULL, SET_HELP, unwrap
 
 #: ``set_: list[str] | None = SET_OPTION``: the ``--set KEY.PATH=VALUE`` option of a command.
@@ -206,12 +207,10 @@ def shown_default(leaf: Leaf) -> str:
     nested ones such as ``{"generation": {"max_new_tokens": 48}}``), else the field's;
     :data:`REQUIRED` when it has none."""
     for i, owner in enumerate(leaf.owners):
-        node: Any = getattr(owner, "stage_defaults", None) or {}
-        for part in leaf.path[i:]:
-            node = node.get(part, PydanticUndefined) if isinstance(node, Mapping) else \
-                PydanticUndefined
-        if node is not PydanticUndefined:
-            return _render(node)
+        if issubclass(owner, Strict):
+            value = owner.stage_default(leaf.path[i:])
+            if value is not NO_STAGE_DEFAULT:
+                return _render(value)
     field = leaf.field
     if field.default_factory is not None:
         try:

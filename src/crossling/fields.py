@@ -15,12 +15,16 @@ by a before-validator, not a re-declaration.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from crossling.config_marks import LOCATION, SPEED_ONLY
 from crossling.tracking import ReportTo
+
+#: What :meth:`Strict.stage_default` returns where a config sets no stage default.
+NO_STAGE_DEFAULT = object()
 
 
 class Strict(BaseModel):
@@ -49,10 +53,22 @@ class Strict(BaseModel):
         return _deep_merge(cls.stage_defaults, data) if cls.stage_defaults else data
 
     @classmethod
+    def stage_default(cls, path: Sequence[str]) -> Any:
+        """This config's stage default at ``path`` (e.g. ``("generation",
+        "max_new_tokens")``), or :data:`NO_STAGE_DEFAULT`."""
+        node: Any = cls.stage_defaults
+        for part in path:
+            if not isinstance(node, Mapping) or part not in node:
+                return NO_STAGE_DEFAULT
+            node = node[part]
+        return node
+
+    @classmethod
     def default_of(cls, name: str) -> Any:
         """This config's default for ``name`` (a stage default, else the field's)."""
-        if name in cls.stage_defaults:
-            return cls.stage_defaults[name]
+        value = cls.stage_default([name])
+        if value is not NO_STAGE_DEFAULT:
+            return value
         return cls.model_fields[name].get_default(call_default_factory=True)
 
 

@@ -28,7 +28,14 @@ from crossling.errors import CrosslingError
 from crossling.io import atomic_write_json, atomic_write_text, sha256_file
 from crossling.paths import RunDir, TrainDir
 from crossling.runner.config import ExperimentConfig
-from crossling.runner.plan import StagePlan, TrainJob, config_hashes, plan_study, train_jobs
+from crossling.runner.plan import (
+    StagePlan,
+    TrainJob,
+    adapters_of,
+    config_hashes,
+    plan_study,
+    train_jobs,
+)
 from crossling.runner.stamps import (
     hash_folder,
     hash_inputs,
@@ -197,11 +204,6 @@ def stage_train(st: Study, jobs: list[TrainJob], progress: Progress) -> None:
         assert isinstance(tcfg, TrainJobConfig)
         run_train(tcfg.model_copy(update={"resume": td.checkpoints.exists()}))
         mark_done(st.run, job.key, inputs, {"adapter": hash_folder(td.adapter)})
-
-
-def adapters_of(cfg: ExperimentConfig, run: RunDir, task: str) -> dict[str, TrainDir]:
-    return {job.adapter_name(len(cfg.seeds)): run.train(task, job.lang, job.seed)
-            for job in train_jobs(cfg) if job.task == task}
 
 
 def _content(st: Study, task: str, adapters: dict[str, TrainDir]) -> list[Any]:

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 from pydantic import BaseModel
 
 from crossling.config_marks import results_dump
-from crossling.paths import RunDir
+from crossling.paths import RunDir, TrainDir
 from crossling.runner.config import ExperimentConfig
 from crossling.runner.stamps import hash_inputs
 
@@ -48,6 +48,12 @@ def train_jobs(cfg: ExperimentConfig) -> list[TrainJob]:
             for lang in d.train_langs for seed in cfg.seeds]
 
 
+def adapters_of(cfg: ExperimentConfig, run: RunDir, task: str) -> dict[str, TrainDir]:
+    """Adapter name (``en``, or ``en-s1`` with several seeds) → training folder, per task."""
+    return {job.adapter_name(len(cfg.seeds)): run.train(task, job.lang, job.seed)
+            for job in train_jobs(cfg) if job.task == task}
+
+
 def train_config(cfg: ExperimentConfig, run: RunDir, job: TrainJob) -> TrainJobConfig:
     from crossling.train.config import TrainJobConfig
 
@@ -62,8 +68,7 @@ def train_config(cfg: ExperimentConfig, run: RunDir, job: TrainJob) -> TrainJobC
 def eval_config(cfg: ExperimentConfig, run: RunDir, task: str) -> EvalConfig:
     from crossling.evaluate.config import EvalConfig
 
-    adapters = {job.adapter_name(len(cfg.seeds)): run.train(task, job.lang, job.seed)
-                for job in train_jobs(cfg) if job.task == task}
+    adapters = adapters_of(cfg, run, task)
     return EvalConfig(
         **cfg.eval.model_dump(exclude={"scorers"}), model=cfg.model,
         adapters={k: str(v.adapter) for k, v in adapters.items()}, include_base=True,
@@ -77,8 +82,7 @@ def steer_configs(cfg: ExperimentConfig, run: RunDir) -> tuple[VectorsConfig, Sw
     """The study's vectors and sweep (the vectors' ``exclude_ids`` are filled in by the
     stage from the data: they follow from the data and the sweep config)."""
     from crossling.evaluate.backends.base import merge_generation
-    from crossling.fields import VectorSource
-    from crossling.steer.config import SweepConfig, VectorPooling, VectorsConfig
+    from crossling.steer.config import SweepConfig
 
     s = cfg.steer
     assert s is not None
@@ -91,12 +95,7 @@ def steer_configs(cfg: ExperimentConfig, run: RunDir) -> tuple[VectorsConfig, Sw
         generation=merge_generation(cfg.eval.generation, s.decoding),
         n_boot=cfg.eval.n_boot, out=str(sdir.root), seed=cfg.seed,
     )
-    shared = set(VectorSource.model_fields) | set(VectorPooling.model_fields)
-    vcfg = VectorsConfig(
-        **s.model_dump(include=shared), model=cfg.model, out=str(vdir.root), seed=cfg.seed,
-        langs=list(dict.fromkeys([*s.eval_langs, s.toward])),
-    )
-    return vcfg, scfg
+    return scfg.vectors_config(out=str(vdir.root)), scfg
 
 
 def behaviour_config(cfg: ExperimentConfig, run: RunDir) -> BehaviourConfig:
@@ -104,8 +103,7 @@ def behaviour_config(cfg: ExperimentConfig, run: RunDir) -> BehaviourConfig:
     from crossling.evaluate.backends.base import merge_generation
 
     b = cfg.behaviour
-    adapters = {job.adapter_name(len(cfg.seeds)): run.train(b.task, job.lang, job.seed)
-                for job in train_jobs(cfg) if job.task == b.task}
+    adapters = adapters_of(cfg, run, b.task)
     return BehaviourConfig(
         **b.model_dump(exclude={"enabled", "decoding"}), model=cfg.model,
         generation=merge_generation(cfg.eval.generation, b.decoding),

@@ -17,7 +17,7 @@ from crossling.errors import CrosslingError
 from crossling.models.loading import base_hub_id
 from crossling.paths import RunDir
 from crossling.runner.config import ExperimentConfig
-from crossling.runner.pipeline import adapters_of
+from crossling.runner.plan import adapters_of
 from crossling.runner.report import _matrix_table
 
 TOKEN_ENV = ("HF_TOKEN", "HUGGING_FACE_HUB_TOKEN")

@@ -134,29 +134,30 @@ def sweep_cmd(
 
 def _print_best(best_json: Path, root: Path, table: Path) -> None:
     """The chosen cell per language and its confirmation, one line each."""
-    import json
-
     from rich.console import Console
 
-    best = json.loads(best_json.read_text(encoding="utf-8"))
+    from crossling.steer.results import SweepBest
+
+    best = SweepBest.read(best_json)
     console = Console()
     console.print(f"[green]sweep written to {root}[/green] (table: {table})")
-    n_sel = len(best["selection_ids"])
-    for lang, info in best["per_lang"].items():
-        b, c = info["best"], best["confirmation"][lang]
+    n_sel = len(best.selection_ids)
+    for lang, info in best.per_lang.items():
+        b, c = info.best, best.confirmation[lang]
         if b is None:
             console.print(f"{lang}: no cell passed the guards on the {n_sel} selection prompts "
                           "(see best.json 'excluded')")
             continue
+        over = b.value("over_refusal")
         console.print(
-            f"{lang}: chosen on {n_sel} selection prompts: layer={b['layer']} "
-            f"strength={b['strength']:g} (lang_fidelity={b['lang_fidelity']:.2f}, "
-            f"kl={b['kl']:.3g}); on {c['n']} confirmation prompts {best['metric']} "
-            f"{_fmt(c['mean'])} vs unsteered {_fmt(c['baseline_mean'])}: difference "
-            f"{_fmt(c['delta'])} (95 % CI {_fmt(c['delta_ci_low'])} to "
-            f"{_fmt(c['delta_ci_high'])}, paired over prompts)"
-            + (f"; over_refusal={b['over_refusal']:.2f} (limit: baseline + "
-               f"{best['max_over_refusal']:g})" if b.get("over_refusal") is not None else "")
+            f"{lang}: chosen on {n_sel} selection prompts: layer={b.layer} "
+            f"strength={b.strength:g} (lang_fidelity={_fmt(b.value('lang_fidelity'))}, "
+            f"kl={_fmt(b.kl)}); on {c.n} confirmation prompts {best.metric} "
+            f"{_fmt(c.mean)} vs unsteered {_fmt(c.baseline_mean)}: difference "
+            f"{_fmt(c.delta)} (95 % CI {_fmt(c.delta_ci_low)} to "
+            f"{_fmt(c.delta_ci_high)}, paired over prompts)"
+            + (f"; over_refusal={over:.2f} (limit: baseline + {best.max_over_refusal:g})"
+               if over is not None and best.max_over_refusal is not None else "")
         )
 
 

@@ -241,6 +241,15 @@ class SweepConfig(SteerSettings, Decoded, WithModel, OnDataDir, Bootstrapped, Se
         "(the report then says so); false refuses it.",
     )
 
+    def vectors_config(self, out: str, **more: Any) -> VectorsConfig:
+        """The language vectors this sweep steers with: toward ← each eval language, made
+        with the sweep's vector settings, seed and model."""
+        shared = set(VectorSource.model_fields) | set(VectorPooling.model_fields)
+        return VectorsConfig(**self.model_dump(include=shared), model=self.model, out=out,
+                             seed=self.seed, langs=list(dict.fromkeys([*self.eval_langs,
+                                                                        self.toward])),
+                             **more)
+
     def steered_label(self) -> str | None:
         """The steered adapter's training language, or None when the base model is steered."""
         return self.adapter_lang if self.adapter is not None else None

@@ -54,7 +54,6 @@ from crossling.config_marks import results_dump
 from crossling.errors import CrosslingError
 from crossling.evaluate.records import GenKey, SweepRow, gen_key, read_rows
 from crossling.evaluate.scorers.base import ScorerContext, score_bounds, with_quality_scorers
-from crossling.fields import VectorSource
 from crossling.io import (
     JsonlAppender,
     atomic_write_text,
@@ -64,7 +63,7 @@ from crossling.io import (
 from crossling.names import BASE_ADAPTER
 from crossling.paths import DataDir, SweepDir, VectorDir
 from crossling.steer.apply import SteerState, check_layers, steer
-from crossling.steer.config import SweepConfig, VectorPooling, VectorsConfig, judging_fields
+from crossling.steer.config import SweepConfig, judging_fields
 from crossling.steer.corpus import aligned_ids, load_parallel
 from crossling.steer.kl import kl_logprobs, mean_kl
 from crossling.steer.results import (
@@ -248,12 +247,8 @@ def get_vectors(
     if cfg.vectors:
         vdir = VectorDir(Path(cfg.vectors))
     else:
-        shared = set(VectorSource.model_fields) | set(VectorPooling.model_fields)
-        vcfg = VectorsConfig(
-            **cfg.model_dump(include=shared | {"batch_size", "seed"}), model=cfg.model,
-            langs=[*cfg.eval_langs, cfg.toward], out=str(sdir.vectors.root),
-            exclude_ids=sorted({*eval_ids, *kl_ids}),
-        )
+        vcfg = cfg.vectors_config(str(sdir.vectors.root), batch_size=cfg.batch_size,
+                                  exclude_ids=sorted({*eval_ids, *kl_ids}))
         vdir = run_vectors(vcfg, loaded=loaded)
     vecs = {lang: SteeringVectors.load(vdir, cfg.toward, lang) for lang in cfg.eval_langs}
     for v in vecs.values():
