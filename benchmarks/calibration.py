@@ -13,7 +13,10 @@ script simulates crossling's designs and runs crossling's own functions
   and near 0.95;
 * tests: ``cell`` (one condition's mean: interval only), ``paired`` (two conditions on the
   same prompts, each with its own seeds: p-value under a true null, interval under the
-  null and under a known effect), ``unpaired`` (two independent prompt samples, one seed).
+  null and under a known effect), ``unpaired`` (two independent prompt samples, one seed),
+  ``contrast4`` and ``contrast6`` (a weighted sum of four or six conditions on the same
+  prompts, each with its own seeds, as the asymmetry test, the between-model differences
+  and the diagonal − off-diagonal gap of ``crossling.analysis.models`` are).
 
 With several seeds, every seed shifts its run (seed variance that dominates the prompt
 noise), and the truth is the mean over seeds and prompts. With one seed the truth is that
@@ -32,6 +35,8 @@ Usage::
 
     python benchmarks/calibration.py                 # 2000 simulations per design (~10 min)
     python benchmarks/calibration.py --sims 300 --n 6 12 --seeds 1 2
+    python benchmarks/calibration.py --sims 300 --tests contrast4 contrast6
+    python benchmarks/calibration.py --tests contrast4 contrast6 --kinds rate --seeds 1
 """
 
 from __future__ import annotations
@@ -120,10 +125,47 @@ def _levels(sc: Scenario) -> tuple[float, float]:
     return sc.level, min(0.99, max(0.01, sc.level + sc.effect))
 
 
+#: Weights of the contrast tests: (a − control) − (b − control) of two models or two
+#: directions (4 conditions); a diagonal effect minus the mean of two off-diagonal effects,
+#: the gap of a model trained in one language and evaluated in three (6 conditions).
+CONTRASTS = {"contrast4": (1.0, -1.0, -1.0, 1.0), "contrast6": (1.0, -1.0, -0.5, 0.5, -0.5, 0.5)}
+TESTS = ("cell", "paired", "unpaired", *CONTRASTS)
+KINDS = ("mean", "rate")
+
+
+def simulate_contrast(test: str, sc: Scenario, n: int, seeds: int, sims: int,
+                      seed: int) -> tuple[float | None, float]:
+    """(rejection rate at 5 % under a null, coverage) of ``Σ w_k mean(condition k)`` with
+    the weights of ``test``: every condition on the same prompts with its own seeds, the
+    first at the scenario's level + effect and the others at its level, so the truth is
+    the effect (the weights sum to 0, the first is 1)."""
+    rng = np.random.default_rng(seed)
+    la, lb = _levels(sc)
+    multi = seeds > 1
+    ta, tb = truth(sc, la, multi, rng), truth(sc, lb, multi, rng)
+    weights = CONTRASTS[test]
+    prompt = rng.standard_normal((sims, 1, n))
+    conds = [draw(sc, lb if k == 0 else la, prompt,
+                  rng.standard_normal((sims, seeds, 1)) if multi else np.zeros((sims, 1, 1)),
+                  rng) for k in range(len(weights))]  # each [sims, S, n]
+    rate = sc.kind == "rate"
+    bounds = None if rate else (0.0, 100.0)
+    target = tb - ta if sc.effect else 0.0
+    rejections = hits = 0
+    for k in range(sims):
+        iv = estimate([(w, c[k]) for w, c in zip(weights, conds, strict=True)], seed=k,
+                      rate=rate, test=True, bounds=bounds)
+        rejections += iv.p is not None and iv.p < ALPHA
+        hits += iv.ci_low <= target <= iv.ci_high
+    return (rejections / sims if sc.effect == 0 else None), hits / sims
+
+
 def simulate(test: str, sc: Scenario, n: int, seeds: int, sims: int,
              seed: int) -> tuple[float | None, float]:
     """(rejection rate at 5 % or None when no p-value is printed, coverage) of one
     scenario."""
+    if test in CONTRASTS:
+        return simulate_contrast(test, sc, n, seeds, sims, seed)
     rng = np.random.default_rng(seed)
     la, lb = _levels(sc)
     multi = seeds > 1
@@ -175,11 +217,12 @@ class Design:
         return None
 
 
-def designs(ns: list[int], seeds: list[int]) -> Iterator[Design]:
-    for kind in ("mean", "rate"):
+def designs(ns: list[int], seeds: list[int], tests: tuple[str, ...] = TESTS,
+            kinds: tuple[str, ...] = KINDS) -> Iterator[Design]:
+    for kind in kinds:
         for s in seeds:
             for n in ns:
-                for test in ("cell", "paired", "unpaired"):
+                for test in tests:
                     if test == "unpaired" and s > 1:
                         continue  # crossling compares seeded runs only on shared prompts
                     yield Design(n, s, kind, test)
@@ -209,9 +252,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--n", type=int, nargs="+", default=[6, 12, 30, 100])
     ap.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3, 5])
     ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--tests", nargs="+", default=list(TESTS), choices=TESTS)
+    ap.add_argument("--kinds", nargs="+", default=list(KINDS), choices=KINDS)
     args = ap.parse_args(argv)
     start = time.time()
-    todo = [(d, args.sims) for d in designs(args.n, args.seeds)]
+    todo = [(d, args.sims) for d in designs(args.n, args.seeds, tuple(args.tests),
+                                                  tuple(args.kinds))]
     with Pool(args.workers) as pool:
         results = pool.map(run_design, todo, chunksize=1)
     fpr_max, cov_min = 0.0, 1.0

@@ -155,3 +155,30 @@ def test_bad_model_leaves_no_files(tmp_path: Path, capsys) -> None:
         err = capsys.readouterr().err
         assert "has no config.json" in err and "Traceback" not in err, (argv, err)
         assert not out.exists(), argv
+
+
+# --------------------------------------------------------------------------- demo --model
+def test_demo_help_lists_model(capsys) -> None:
+    assert main(["demo", "--help"]) == 0
+    out = capsys.readouterr().out
+    assert "--model" in out and "Qwen/Qwen2.5-0.5B-Instruct" in out
+
+
+def test_demo_bad_model_is_one_line_before_anything_is_written(tmp_path: Path, monkeypatch,
+                                                                capsys) -> None:
+    monkeypatch.chdir(tmp_path)  # the default folder would be runs/demo-no-such-model here
+    assert main(["demo", "--model", "no-such-model"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("crossling: error: ") and "'no-such-model'" in err
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert not any(tmp_path.iterdir())
+
+
+def test_demo_model_sets_the_name_and_fits_the_steering_layers(tiny_model_dir: Path) -> None:
+    """The demo steers SmolLM2's layers 6, 15 and 24; a 3-layer model gets its middle one."""
+    from crossling.runner.cli import configs_dir, demo_flags
+
+    flags = demo_flags(configs_dir() / "demo.yaml", str(tiny_model_dir))
+    assert flags == {"model": {"name": str(tiny_model_dir)}, "steer": {"layers": [1]}}
+    assert demo_flags(configs_dir() / "demo.yaml", "smollm2-135m") == {
+        "model": {"name": "smollm2-135m"}}

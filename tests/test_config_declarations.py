@@ -26,7 +26,8 @@ DIFFERENT_MEANINGS = {
     "lang": "train job: the training language; column map: the column holding the language",
     "out": "score: the output JSONL file; every stage (fields.WritesOut): an output folder",
     "input": "score: the JSONL file to score; column map: the column holding the prompt",
-    "scorers": "eval and score: scorer names; a study's eval block: scorer names per task",
+    "scorers": "eval and score: scorer names; a study's eval block: scorer names per task; "
+    "a YAML task definition: scorer name → how it scores",
     "langs": "eval and behaviour: languages evaluated (null: every language of the data); "
     "vectors: languages a vector is made between (no data dir to default to)",
     "eval_langs": "data: languages that get eval rows; steer: the subset of them steered",

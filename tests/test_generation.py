@@ -294,3 +294,40 @@ def test_hf_backend_uses_the_forward_cache_argument(tiny) -> None:
     import inspect
 
     assert name in inspect.signature(unwrap(tiny.model).forward).parameters
+
+
+def test_auto_batch_on_cpu_follows_available_ram(tiny, monkeypatch) -> None:
+    """``batch_size: auto`` off CUDA: rows from the available RAM (KV cache at full length,
+    last-position logits, prefill activations per row; half the RAM), 1 to AUTO_CPU_BATCH.
+    Qwen2.5-0.5B's shape in float32 (KV: 24 layers x 2 x 2 heads x 64 x 4 bytes = 24 KiB a
+    token; logits of a 151,936 vocabulary), 100-token prompts and 256 new tokens: ~18 MB a
+    row, so 2 GiB available give 50-64 rows, 0.5 GiB 12-20."""
+    from transformers import Qwen2Config
+
+    import crossling.evaluate.backends.hf as hf
+
+    cfg = Qwen2Config(hidden_size=896, intermediate_size=4864, num_hidden_layers=24,
+                      num_attention_heads=14, num_key_value_heads=2, vocab_size=151936)
+    gib = 2**30
+
+    def fit(ram: float, prompt: int = 100, new: int = 256) -> int:
+        return hf.rows_that_fit(cfg, 4, prompt, new, int(ram * gib), cap=hf.AUTO_CPU_BATCH)
+
+    assert 50 <= fit(2) <= 64
+    assert 12 <= fit(0.5) <= 20
+    sizes = [fit(r) for r in (0, 0.01, 0.25, 0.5, 1, 2, 4, 64, 1024)]
+    assert sizes == sorted(sizes) and sizes[0] == 1 and sizes[-1] == hf.AUTO_CPU_BATCH
+    assert all(1 <= s <= hf.AUTO_CPU_BATCH for s in sizes)
+    assert fit(0.5, new=2048) < fit(0.5) // 3  # long answers: fewer rows
+
+    ram = hf.available_ram()
+    assert ram is None or ram > 0
+    backend = HFBackend(tiny)
+    auto = GenerationConfig(max_new_tokens=8)
+    if backend.loaded.device.type != "cuda":
+        monkeypatch.setattr(hf, "available_ram", lambda: 1)
+        assert backend.batch_size(auto, 40) == 1  # never 0
+        monkeypatch.setattr(hf, "available_ram", lambda: None)  # unknown: the old constant
+        assert backend.batch_size(auto, 40) == hf.AUTO_CPU_BATCH
+        monkeypatch.setattr(hf, "available_ram", lambda: 64 * gib)
+        assert backend.batch_size(auto, 40) == hf.AUTO_CPU_BATCH

@@ -234,3 +234,69 @@ def test_smollm2_fluency_reads_caps_like_lowercase_and_scores_references() -> No
     assert caps == pytest.approx(normal, abs=1e-4)
     assert garbage[0] < normal[0] - 1.0  # type: ignore[operator]
     assert refs[0] is not None and refs[1] is None
+
+
+def _full_logits_answer_logprobs(loaded, prompts, answers):
+    """The oracle: ``answer_logprobs`` as it was, full ``[batch, length, vocab]`` logits."""
+    import torch
+
+    from crossling.models.chat import render_prompt
+
+    tok, model = loaded.tokenizer, loaded.model
+    out = []
+    for p, a in zip(prompts, answers, strict=True):
+        h = list(tok(render_prompt(tok, p, loaded.config.system_prompt),
+                     add_special_tokens=False)["input_ids"])
+        b = list(tok(a, add_special_tokens=False)["input_ids"])
+        ids = torch.tensor([h + b], device=loaded.device)
+        with torch.inference_mode():
+            logp = torch.log_softmax(model(input_ids=ids).logits[:, :-1].float(), dim=-1)
+        tgt = logp.gather(-1, ids[:, 1:, None])[0, :, 0]
+        out.append((float(tgt[len(h) - 1 : len(h) + len(b) - 1].sum()), len(b)))
+    return out
+
+
+@pytest.mark.filterwarnings("ignore:Model has `tie_word_embeddings=True`")
+def test_chunked_fluency_equals_the_full_logits_value(tiny_model_dir, device, monkeypatch):
+    """``answer_logprobs`` runs the LM head on chunks of answer positions (here 3 at a time,
+    so every answer spans several chunks and batches mix rows of different lengths): the
+    same log-likelihoods as one full-logits forward per answer, with and without a LoRA
+    adapter (on the LM head too) and for a model that cannot be split (its own forward)."""
+    import torch
+    from peft import LoraConfig, get_peft_model
+
+    import crossling.models.logprobs as logprobs
+    from crossling.evaluate.scorers.quality import answer_logprobs, base_model_only
+    from crossling.models import ModelConfig, load_model
+
+    loaded = load_model(ModelConfig(name=str(tiny_model_dir), device=device))
+    prompts = ["Why is the sky blue?", "Hi", "Name three colours, please.", "Hi"]
+    answers = ["because of rayleigh scattering, mostly.", "hello there", "", "red, green"]
+    vocab = loaded.model.config.vocab_size
+    monkeypatch.setattr(logprobs, "LOGITS_CHUNK_BYTES", 3 * 4 * vocab)
+    assert logprobs.chunk_size(vocab) == 3
+    ids = torch.ones((1, 2), dtype=torch.long, device=loaded.device)
+    assert logprobs.final_states(loaded.model, input_ids=ids).split  # the chunked path
+    want = _full_logits_answer_logprobs(loaded, prompts, answers)
+    got = answer_logprobs(loaded, prompts, answers, batch_size=3)
+    assert [n for _, n in got] == [n for _, n in want] and got[2] == (0.0, 0)
+    for (g, _), (w, _) in zip(got, want, strict=True):
+        assert g == pytest.approx(w, rel=1e-5, abs=1e-5)
+
+    torch.manual_seed(0)
+    loaded.model = get_peft_model(loaded.model, LoraConfig(
+        r=2, target_modules=["q_proj", "v_proj", "lm_head"], init_lora_weights=False))
+    adapted = _full_logits_answer_logprobs(loaded, prompts, answers)
+    assert adapted[0][0] != pytest.approx(want[0][0], rel=1e-3)  # the adapter changes them
+    for (g, _), (w, _) in zip(answer_logprobs(loaded, prompts, answers, batch_size=3),
+                              adapted, strict=True):
+        assert g == pytest.approx(w, rel=1e-5, abs=1e-5)
+    with base_model_only(loaded.model):
+        got = answer_logprobs(loaded, prompts, answers, batch_size=3)
+    for (g, _), (w, _) in zip(got, want, strict=True):
+        assert g == pytest.approx(w, rel=1e-5, abs=1e-5)
+
+    monkeypatch.setattr(logprobs, "_parts", lambda model: None)  # an unsplittable model
+    for (g, _), (w, _) in zip(answer_logprobs(loaded, prompts, answers, batch_size=3),
+                              adapted, strict=True):
+        assert g == pytest.approx(w, rel=1e-5, abs=1e-5)

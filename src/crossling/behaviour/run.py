@@ -48,6 +48,9 @@ def run_behaviour(cfg: BehaviourConfig, steps: Sequence[str] = STEPS,
     bad = [s for s in steps if s not in STEPS]
     if bad:
         raise CrosslingError(f"unknown behaviour step(s) {bad}; use {', '.join(STEPS)}.")
+    from crossling.evaluate.scorers.defined import define_from_manifest
+
+    define_from_manifest(cfg.data)  # a YAML task and its scorers, when the data dir has one
     stage: Stage = open_stage(cfg, loaded)
     vectors = run_vectors(stage)
     if "transfer" in steps:

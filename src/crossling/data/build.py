@@ -65,6 +65,10 @@ def load_data_dir(path: str | Path) -> dict[str, Any]:
         raise CrosslingError(
             f"{path}/manifest.json is not from 'crossling data build'; rebuild the data dir."
         )
+    if manifest.get("definition"):
+        from crossling.evaluate.scorers.defined import define_from_manifest
+
+        define_from_manifest(path)
     return dict(manifest)
 
 
@@ -196,6 +200,7 @@ def _write_data_dir(out: Path, cfg: DataConfig, source: str, train: dict[str, li
             "eval_langs": cfg.eval_langs,
             "seed": cfg.seed,
             "responses": cfg.responses,
+            **({"definition": cfg.define.model_dump(mode="json")} if cfg.define else {}),
             "counts": counts,
             "eval_ids": eval_ids,
             "hashes": {f.name: sha256_file(f) for f in files},

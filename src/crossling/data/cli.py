@@ -17,7 +17,7 @@ from crossling.data.config import DataConfig
 
 app = typer.Typer(help="Build and inspect multilingual task datasets.", no_args_is_help=True)
 
-OPTIONS = ConfigOptions(DataConfig, prefixed={"columns"})
+OPTIONS = ConfigOptions(DataConfig, prefixed={"columns", "define"})
 
 
 @app.command("build")

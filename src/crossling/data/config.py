@@ -8,6 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from crossling.fields import OfTask, Seeded
 from crossling.languages import parse_langs
+from crossling.tasks.defined import TaskDefinition, read_definition
 
 #: Languages of the built-in corpus (crossling/data/builtin/*.jsonl).
 BUILTIN_LANGS = ("en", "de", "ru", "bg", "es", "fr", "zh")
@@ -69,6 +70,38 @@ class DataConfig(OfTask, Seeded):
         "sorry-bench/sorry-bench-202406",
         description="SORRY-Bench dataset (gated: token from $HF_TOKEN); local folder works too.",
     )
+    define: TaskDefinition | None = Field(
+        None,
+        description="A task defined in YAML (crossling.tasks.defined): its training target, "
+        "prompts, scorers and primary metric; inline, or the path of a YAML file holding it. "
+        "null: 'task' names a built-in or plugin task.",
+    )
+
+    @field_validator("define", mode="before")
+    @classmethod
+    def _read_definition(cls, v: object) -> object:
+        return read_definition(v)
+
+    @model_validator(mode="after")
+    def _register_definition(self) -> DataConfig:
+        """A YAML task covers its languages and is registered (with its scorers) the moment
+        its config validates, so every stage built from this config knows it; its source
+        column replaces ``columns.output``."""
+        if self.define is None:
+            return self
+        missing = self.define.uncovered(self.eval_langs, self.train_langs)
+        if missing:
+            raise ValueError(f"define: {missing}")
+        column = self.define.target.column
+        if column is not None:
+            if "output" in self.columns.model_fields_set and self.columns.output != column:
+                raise ValueError(f"define.target.column '{column}' and columns.output "
+                                 f"'{self.columns.output}' disagree; set one of them")
+            self.columns = self.columns.model_copy(update={"output": column})
+        from crossling.evaluate.scorers.defined import define
+
+        define(self.task, self.define)
+        return self
 
     @field_validator("train_langs", "eval_langs", mode="before")
     @classmethod

@@ -303,7 +303,10 @@ def run_eval(cfg: EvalConfig) -> EvalDir:
         CrosslingError: bad input (checked before loading the model), or a judge that left
             rows unscored (after everything else was written; rerun to finish them).
     """
+    from crossling.evaluate.scorers.defined import define_from_manifest
+
     data = DataDir(Path(cfg.data).expanduser())
+    define_from_manifest(data.root)  # a YAML task's scorers, when the data dir has one
     out = EvalDir(Path(cfg.out).expanduser())
     langs = [get_language(x).code for x in cfg.langs] if cfg.langs else None
     rows = load_eval_rows(data, langs, cfg.limit)

@@ -20,7 +20,9 @@ class ModelConfig(BaseModel):
     name: str = Field(
         "smollm2-135m",
         description="Packaged alias (smollm2-135m, gemma3-270m), Hugging Face hub id "
-        "(Qwen/Qwen2.5-0.5B-Instruct) or local checkpoint folder.",
+        "(Qwen/Qwen2.5-0.5B-Instruct), local checkpoint folder, or a .gguf file (any "
+        "architecture transformers reads from GGUF; converted once into the cache, keyed by "
+        "the file's content).",
     )
     dtype: Literal["auto", "float32", "bfloat16", "float16"] = Field(
         "auto", description="auto: float32 on CPU, bfloat16 on GPUs that support it."

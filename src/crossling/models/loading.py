@@ -1,4 +1,4 @@
-"""Load any supported chat model: packaged alias, hub id or local folder."""
+"""Load any supported chat model: packaged alias, hub id, local folder or GGUF file."""
 
 from __future__ import annotations
 
@@ -9,7 +9,13 @@ from typing import Any
 
 from crossling.errors import CrosslingError
 from crossling.models.config import ModelConfig
-from crossling.models.packaged import PACKAGED, ensure_converted
+from crossling.models.packaged import (
+    PACKAGED,
+    ensure_converted,
+    ensure_gguf_converted,
+    gguf_file,
+    is_gguf_name,
+)
 
 
 @dataclass
@@ -65,9 +71,17 @@ def resolve_device_dtype(cfg: ModelConfig) -> tuple[str, Any]:
 
 
 def model_spec(cfg: ModelConfig) -> str:
-    """Canonical base-model name: the alias, the hub id, or the resolved local path."""
+    """Canonical base-model name: the alias, the hub id, the resolved local path, or for a
+    GGUF file ``gguf:<sha256[:16]>`` of its content (a copied or moved file is the same
+    model, so adapters trained on it still load).
+
+    Raises:
+        CrosslingError: a GGUF file that is missing or no GGUF.
+    """
     if cfg.name in PACKAGED:
         return cfg.name
+    if is_gguf_name(cfg.name):
+        return gguf_file(cfg.name).spec
     path = Path(cfg.name).expanduser()
     if path.exists():
         return str(path.resolve())
@@ -77,10 +91,16 @@ def model_spec(cfg: ModelConfig) -> str:
 def base_hub_id(name: str) -> str | None:
     """The hub id an adapter on model ``name`` names as its base model, so it loads anywhere.
 
-    Packaged aliases know theirs; a hub id is its own; a local folder has none (None).
+    Packaged aliases know theirs; a hub id is its own; a GGUF file has the one its metadata
+    names (often none); a local folder has none (None).
     """
     if name in PACKAGED:
         return PACKAGED.get(name).hub_id
+    if is_gguf_name(name):
+        try:
+            return gguf_file(name).hub_id
+        except CrosslingError:  # the file is gone: nothing to name
+            return None
     if Path(name).expanduser().exists() or name.startswith((".", "/", "~")):
         return None
     return name if name.count("/") == 1 else None
@@ -88,7 +108,8 @@ def base_hub_id(name: str) -> str | None:
 
 def check_model(cfg: ModelConfig) -> None:
     """Refuse a model that cannot load, without loading it: an alias whose package is not
-    installed, a folder without config.json, a name that is none of alias, folder or hub id.
+    installed, a folder without config.json, a missing or unreadable GGUF file, a name that
+    is none of alias, folder, GGUF file or hub id.
 
     Commands call it before they write anything (a hub id is only tried when loading).
 
@@ -104,35 +125,57 @@ def check_model(cfg: ModelConfig) -> None:
                 f"model '{cfg.name}' needs the package {pm.package}; run: {pm.install}"
             ) from None
         return
-    _source(cfg)
+    if is_gguf_name(cfg.name):
+        gguf_file(cfg.name)
+        return
+    model_source(cfg)
 
 
-def _source(cfg: ModelConfig) -> str:
+def model_source(cfg: ModelConfig) -> str:
+    """What ``from_pretrained`` loads for ``cfg``: the converted cache folder of an alias or
+    a GGUF file (converting it on first use), a local folder, or a hub id.
+
+    Raises:
+        CrosslingError: one line naming the fix.
+    """
     if cfg.name in PACKAGED:
         return str(ensure_converted(cfg.name))
+    if is_gguf_name(cfg.name):
+        return str(ensure_gguf_converted(cfg.name))
     path = Path(cfg.name).expanduser()
+    if path.is_file():
+        raise CrosslingError(
+            f"model {path} is a file but not a .gguf; pass a GGUF file (*.gguf), a checkpoint "
+            "folder saved by save_pretrained, a hub id, or an alias: "
+            + ", ".join(PACKAGED.names())
+        )
     if path.exists():
         if not (path / "config.json").exists():
             raise CrosslingError(
                 f"model folder {path} has no config.json; pass a checkpoint folder saved by "
-                "save_pretrained, a hub id, or an alias: " + ", ".join(PACKAGED.names())
+                "save_pretrained, a GGUF file, a hub id, or an alias: "
+                + ", ".join(PACKAGED.names())
             )
         return str(path)
     looks_local = cfg.name.startswith((".", "/", "~")) or cfg.name.count("/") != 1
     if looks_local:
         raise CrosslingError(
             f"model '{cfg.name}' is neither a packaged alias ({', '.join(PACKAGED.names())}), "
-            "an existing folder, nor a hub id of the form owner/name."
+            "an existing folder, a .gguf file, nor a hub id of the form owner/name."
         )
     return cfg.name
 
 
-def load_tokenizer(cfg: ModelConfig) -> Any:
-    """Tokenizer only (cheap): left padding, pad token, chat template override applied."""
+def load_tokenizer(cfg: ModelConfig, source: str | None = None) -> Any:
+    """Tokenizer only (cheap): left padding, pad token, chat template override applied.
+
+    ``source``: what :func:`model_source` returned for ``cfg``, when the caller has it.
+    """
     from transformers import AutoTokenizer
 
     tok = AutoTokenizer.from_pretrained(
-        _source(cfg), revision=cfg.revision, trust_remote_code=cfg.trust_remote_code
+        source or model_source(cfg), revision=cfg.revision,
+        trust_remote_code=cfg.trust_remote_code,
     )
     tok.padding_side = "left"
     if tok.pad_token is None:
@@ -163,8 +206,8 @@ def load_model(cfg: ModelConfig | str) -> LoadedModel:
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
     device, dtype = resolve_device_dtype(cfg)
-    source = _source(cfg)
-    tok = load_tokenizer(cfg)
+    source = model_source(cfg)
+    tok = load_tokenizer(cfg, source)
     try:
         model = AutoModelForCausalLM.from_pretrained(
             source,

@@ -6,16 +6,29 @@ kind, plus their heatmaps under the report's figures.
 
 Multiplicity: the asymmetry tests of one scorer (every pair of training languages × every
 prompt kind) form one family; their p-values are Holm-adjusted together (``p_holm``).
+
+A study of several models (``models:``) reads each model's own ``analysis.json`` and scores
+and compares them (:mod:`crossling.analysis.models`); each model keeps its own families.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from crossling.analysis.plots import plot_transfer_heatmap
+from crossling.analysis.plots import (
+    plot_model_transfer,
+    plot_side_by_side,
+    plot_transfer_heatmap,
+)
 from crossling.analysis.quality import QUALITY_SCORERS, quality_flags, reason_counts
-from crossling.analysis.results import StudyAnalysis
-from crossling.analysis.stats import Interval
+from crossling.analysis.results import (
+    IntervalCell,
+    ModelDifference,
+    ModelTransfer,
+    StudyAnalysis,
+    TaskComparison,
+)
+from crossling.analysis.stats import Interval, finite_or_none
 from crossling.analysis.transfer import (
     Asymmetry,
     all_asymmetries,
@@ -126,14 +139,26 @@ def quality_matrices(
     return {**mats, "reasons": reasons, "flags": flags}
 
 
-def run_analyze(cfg: ExperimentConfig, run: RunDir) -> dict[str, Any]:
+def run_analyze(cfg: ExperimentConfig, run: RunDir,
+                failed: dict[str, str] | None = None) -> dict[str, Any]:
     """Analyze every task and write ``analysis.json`` (:class:`StudyAnalysis`); cheap, so it
-    always reruns (no stamp).
+    always reruns (no stamp). A study of several models compares their own analyses
+    (:func:`analyze_models`).
+
+    Args:
+        cfg: the study config.
+        run: its folder.
+        failed: several models only: label → why that model's run failed this time.
 
     Returns:
         The file's content, as written.
     """
     from crossling.behaviour.run import analysis_entries
+
+    if cfg.models is not None:
+        models = analyze_models(cfg, run, failed or {})
+        models.write(run.analysis)
+        return models.to_json()
 
     behaviour = (analysis_entries(run.behaviour(cfg.behaviour.task))
                  if cfg.behaviour.enabled else {})
@@ -143,3 +168,79 @@ def run_analyze(cfg: ExperimentConfig, run: RunDir) -> dict[str, Any]:
         **behaviour)
     result.write(run.analysis)
     return result.to_json()
+
+
+# --------------------------------------------------------------------------- several models
+def analyze_models(cfg: ExperimentConfig, run: RunDir, failed: dict[str, str]) -> StudyAnalysis:
+    """The analysis of a study of several models: each model's ``analysis.json`` (its
+    folder's, written by its own study) in ``by_model``, the comparison of every task in
+    ``model_comparison``, and the models without results in ``failed``."""
+    by_model: dict[str, StudyAnalysis] = {}
+    why: dict[str, str] = {}
+    for label in cfg.model_studies():
+        sub = run.model_run(label)
+        if label in failed:
+            why[label] = failed[label]
+        elif not sub.analysis.exists():
+            why[label] = (f"no results in models/{label}/ (not run yet, or its run failed: "
+                          f"see {run.log.name})")
+        else:
+            by_model[label] = StudyAnalysis.read(sub.analysis)
+    comparison = {}
+    for task in cfg.tasks:
+        c = compare_task(cfg, run, task, by_model)
+        if c is not None:
+            comparison[task] = c
+    return StudyAnalysis(tasks={}, by_model=by_model, model_comparison=comparison,
+                         failed=why)
+
+
+def compare_task(cfg: ExperimentConfig, run: RunDir, task: str,
+                 by_model: dict[str, StudyAnalysis]) -> TaskComparison | None:
+    """Every model's effects and the between-model differences on ``task`` (its headline
+    scorer on its eval prompts), with the model × language figure and the models' heatmaps
+    side by side; None when no model has the task's scores."""
+    from crossling.analysis.models import compare_models
+    from crossling.evaluate.scorers import rate_scorers, score_bounds
+    from crossling.tasks import get_task
+
+    scorer, kind = cfg.report.headline_scorer.get(task, ""), get_task(task).eval_kind
+    heads = {label: a.headline(task, kind, scorer) for label, a in by_model.items()}
+    labels = [label for label, h in heads.items()
+              if h is not None and run.model_run(label).eval(task).scores.exists()]
+    if not labels:
+        return None
+    d, rate = cfg.tasks[task], scorer in rate_scorers()
+    c = compare_models({label: read_jsonl(run.model_run(label).eval(task).scores)
+                        for label in labels}, scorer, kind, d.train_langs, d.eval_langs,
+                       cfg.seed, cfg.eval.n_boot, rate, score_bounds().get(scorer))
+
+    def cell(iv: Interval | None) -> IntervalCell | None:
+        return None if iv is None else IntervalCell.model_validate(iv.as_dict())
+
+    models = {}
+    for label, e in c.models.items():
+        head = heads[label]
+        assert head is not None
+        models[label] = ModelTransfer(
+            diagonal={lang: IntervalCell.model_validate(iv.as_dict())
+                      for lang, iv in e.diagonal.items()},
+            into={lang: IntervalCell.model_validate(iv.as_dict()) for lang, iv in e.into.items()},
+            diagonal_mean=cell(e.diagonal_mean), off_diagonal_mean=cell(e.off_diagonal_mean),
+            gap=cell(e.gap), gap_p_holm=finite_or_none(e.gap_p_holm), asymmetry=head.asymmetry)
+    fig = run.figure(f"models_into_{task}_{kind}_{scorer}")
+    plot_model_transfer({label: {lang: iv.as_dict() for lang, iv in e.into.items()}
+                         for label, e in c.models.items()}, fig, langs=d.eval_langs,
+                        scorer=scorer, title=f"{task}: transfer into each language by model "
+                        f"(adapter − control, off-diagonal mean, 95% CI; {scorer})")
+    fig_m = run.figure(f"models_transfer_{task}_{kind}_{scorer}")
+    plot_side_by_side([run.model_run(label).root / h.figure
+                       for label, h in heads.items() if h is not None and label in labels],
+                      labels, fig_m, title=f"{task}: transfer matrix of each model ({scorer})")
+    return TaskComparison(
+        kind=kind, scorer=scorer, rate=rate, models=models,
+        differences=[ModelDifference(a=x.a, b=x.b, what=x.what,
+                                     diff=IntervalCell.model_validate(x.diff.as_dict()),
+                                     p_holm=finite_or_none(x.p_holm)) for x in c.differences],
+        holm_family=c.holm_family, figure=str(fig.relative_to(run.root)),
+        figure_matrices=str(fig_m.relative_to(run.root)))

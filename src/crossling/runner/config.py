@@ -6,18 +6,21 @@ loading and error formatting are in ``crossling.config_loader``.
 
 from __future__ import annotations
 
+import re
+from pathlib import PurePath
 from typing import Any, ClassVar
 
 from pydantic import BaseModel as _BaseModel
-from pydantic import ConfigDict, Field, model_validator
+from pydantic import ConfigDict, Field, field_validator, model_validator
 
 from crossling.behaviour.config import StudyBehaviourConfig
+from crossling.config_marks import SPEED_ONLY
 from crossling.data.config import DataConfig
 from crossling.evaluate.backends.base import DecodingChanges
 from crossling.evaluate.config import EvalSettings
 from crossling.fields import Reported, Seeded, Switchable
 from crossling.languages import parse_langs
-from crossling.models.config import WithModel
+from crossling.models.config import ModelConfig, WithModel
 from crossling.steer.config import SteerSettings
 from crossling.train.config import Trained
 
@@ -57,6 +60,51 @@ class ReportConfig(_BaseModel):
         description="Scorer of the transfer matrix and asymmetry test, per task (default: "
         "each task's primary metric).",
     )
+    model_notes: dict[str, str] = Field(
+        default_factory=dict,
+        description="Model name (alias, hub id, folder, or a .gguf file's name) → a note the "
+        "report opens with when the study's model is that one: what the model can and cannot "
+        "show. Only the report reads it.",
+        json_schema_extra=SPEED_ONLY,  # words in the report, never a number
+    )
+
+    def note_for(self, model_name: str) -> str | None:
+        """The note of ``model_name``: by its name as written, else by the last part of its
+        path (a packaged GGUF file lies wherever pip put it)."""
+        if model_name in self.model_notes:
+            return self.model_notes[model_name]
+        return self.model_notes.get(PurePath(model_name).name)
+
+
+#: What a model label may hold: it names the model's folder RUN/models/<label>/.
+LABEL_PATTERN = r"[A-Za-z0-9][A-Za-z0-9._-]*"
+
+
+def default_label(name: str) -> str:
+    """A model's label from its name: the alias, the last part of a hub id or folder, a
+    .gguf file's name without ``.gguf``; characters a folder name should not hold become -."""
+    base = PurePath(name.rstrip("/\\")).name or name
+    base = base.removesuffix(".gguf")
+    return re.sub(r"[^A-Za-z0-9._-]+", "-", base).strip("-.") or "model"
+
+
+class StudyModel(ModelConfig):
+    """One model of a study with several (``models:``): a model block plus its label."""
+
+    label: str | None = Field(
+        None, pattern=f"^{LABEL_PATTERN}$",
+        description="Name of the model in the report and of its folder RUN/models/<label>/ "
+        "(default: the alias, or the hub id's, folder's or .gguf file's last part). A new "
+        "label is a new folder: its stages run from scratch.",
+    )
+
+    @property
+    def resolved_label(self) -> str:
+        return self.label or default_label(self.name)
+
+    def model(self) -> ModelConfig:
+        """The model block this entry stands for (without its label)."""
+        return ModelConfig.model_validate(self.model_dump(exclude={"label"}))
 
 
 class ExperimentConfig(WithModel, Seeded, Reported, Trained):
@@ -82,6 +130,17 @@ class ExperimentConfig(WithModel, Seeded, Reported, Trained):
         "and geometry (off unless enabled).",
     )
     report: ReportConfig = Field(default_factory=ReportConfig, description="Report options.")
+    models: list[StudyModel] | None = Field(
+        None,
+        description="Several models in one study, each item a model name or a model block "
+        "with an optional label. Every stage runs per model in RUN/models/<label>/ (a whole "
+        "single-model study with its own stamps); a model that fails is reported and the "
+        "others go on. Adding a model to a finished study runs only that one (no --force: "
+        "nothing else changes); a model removed keeps its folder but leaves the analysis; a "
+        "changed model block is checked in its own folder (--force reruns its stale stages). "
+        "Not together with a non-default `model:`.",
+    )
+
     @model_validator(mode="before")
     @classmethod
     def _task_names(cls, data: object) -> object:
@@ -110,10 +169,16 @@ class ExperimentConfig(WithModel, Seeded, Reported, Trained):
         from crossling.evaluate.scorers import SCORERS
         from crossling.tasks import TASKS
 
+        defined: dict[str, str] = {}  # YAML scorer → the task defining it
         for name, dcfg in self.tasks.items():
             TASKS.get(name)  # unknown task → did-you-mean error
             if dcfg.task != name:
                 raise ValueError(f"tasks.{name}.task is '{dcfg.task}'; it must equal the key")
+            for scorer in dcfg.define.scorers if dcfg.define else {}:
+                if scorer in defined:
+                    raise ValueError(f"scorer '{scorer}' is defined by tasks {defined[scorer]} "
+                                     f"and {name}; give one of them another name")
+                defined[scorer] = name
         for task, names in self.eval.scorers.items():
             if task not in self.tasks:
                 raise ValueError(f"eval.scorers names task '{task}', which is not in tasks")
@@ -148,3 +213,41 @@ class ExperimentConfig(WithModel, Seeded, Reported, Trained):
         from crossling.tasks import get_task
 
         return self.eval.scorers.get(task) or list(get_task(task).default_scorers)
+
+    @field_validator("models", mode="before")
+    @classmethod
+    def _model_names(cls, v: Any) -> Any:
+        """An item may be just the model's name."""
+        if isinstance(v, list):
+            return [{"name": item} if isinstance(item, str) else item for item in v]
+        return v
+
+    @model_validator(mode="after")
+    def _one_model_list(self) -> ExperimentConfig:
+        if self.models is None:
+            return self
+        if not self.models:
+            raise ValueError("models is empty; list at least one model, or use model:")
+        if self.model != ModelConfig.model_validate({}):
+            raise ValueError("set either model: or models:, not both; give each models: item "
+                             "its own options (e.g. {name: X, threads: 2})")
+        seen: dict[str, int] = {}
+        for i, m in enumerate(self.models):
+            label = m.resolved_label
+            if label in seen:
+                raise ValueError(f"models: items {seen[label] + 1} and {i + 1} are both "
+                                 f"labelled '{label}'; give one a label: (e.g. "
+                                 f"{{name: {m.name}, label: {label}-2}})")
+            seen[label] = i
+        return self
+
+    def model_studies(self) -> dict[str, ExperimentConfig]:
+        """Label → the single-model study of each ``models:`` item (this config with
+        ``model`` set to the item, ``models`` unset), in the order listed; empty without
+        ``models``."""
+        out = {}
+        for m in self.models or []:
+            data = self.model_dump(mode="json")
+            data.update(model=m.model().model_dump(mode="json"), models=None)
+            out[m.resolved_label] = type(self).model_validate(data)
+        return out

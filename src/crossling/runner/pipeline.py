@@ -33,6 +33,7 @@ from crossling.runner.plan import (
     TrainJob,
     adapters_of,
     config_hashes,
+    model_by_content,
     plan_study,
     train_jobs,
 )
@@ -123,32 +124,52 @@ def _numbers_config(config: dict[str, Any]) -> dict[str, Any]:
     return dict(results_view(ExperimentConfig, config))
 
 
-def prepare_run_dir(cfg: ExperimentConfig, out: Path, force: bool) -> RunDir:
-    """Create the run folder or check that it belongs to this config.
+def config_changes(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
+    """Top-level keys whose results-changing settings differ between two dumped configs.
 
-    A folder made by a different config is refused unless ``force``: mixing adapters of one
-    config with evaluations of another would give numbers that belong to neither.
+    Two studies of several models differ only in their models lists when every other key
+    is equal: each model's folder checks its own config, so adding a model changes nothing
+    that was run."""
+    old, new = _numbers_config(old), _numbers_config(new)
+    if old.get("models") is not None and new.get("models") is not None:
+        old.pop("models")
+        new.pop("models")
+    return sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k))
+
+
+def check_run_dir(cfg: ExperimentConfig, out: Path, force: bool) -> None:
+    """Refuse a folder made by a different config (unless ``force``) or by something else.
+
+    Raises:
+        CrosslingError: one line naming what differs and what to do.
     """
     run = RunDir(out)
-    resolved = dump_config(cfg)
     if run.config.exists():
         # report_to only says where the numbers are also sent; it never changes them.
-        old = _numbers_config(read_yaml(run.config))
-        new = _numbers_config(cfg.model_dump(mode="json"))
-        if old != new:
-            diff = sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k))
-            if not force:
-                raise CrosslingError(
-                    f"{out} was made by a different config (differs in: {', '.join(diff)}); "
-                    "use another --out, or --force to rerun the changed stages there."
-                )
+        diff = config_changes(read_yaml(run.config), cfg.model_dump(mode="json"))
+        if diff and not force:
+            raise CrosslingError(
+                f"{out} was made by a different config (differs in: {', '.join(diff)}); "
+                "use another --out, or --force to rerun the changed stages there."
+            )
+        if diff:
             console.print(f"[yellow]--force: config changed in {', '.join(diff)}; stale "
                           "stages will rerun[/]")
     elif out.exists() and any(out.iterdir()):
         raise CrosslingError(
             f"{out} exists and is not a crossling run folder; choose a new or empty --out."
         )
-    atomic_write_text(run.config, resolved)
+
+
+def prepare_run_dir(cfg: ExperimentConfig, out: Path, force: bool) -> RunDir:
+    """Create the run folder or check that it belongs to this config.
+
+    A folder made by a different config is refused unless ``force``: mixing adapters of one
+    config with evaluations of another would give numbers that belong to neither.
+    """
+    check_run_dir(cfg, out, force)
+    run = RunDir(out)
+    atomic_write_text(run.config, dump_config(cfg))
     info = run_info()
     info["seed"] = cfg.seed
     info["seeds"] = cfg.seeds
@@ -170,7 +191,7 @@ class Study:
     @classmethod
     def of(cls, cfg: ExperimentConfig, run: RunDir) -> Study:
         plan = plan_study(cfg, run)
-        return cls(cfg, run, plan, config_hashes(plan))
+        return cls(cfg, run, plan, config_hashes(plan, model_by_content(cfg)))
 
 
 def stage_data(st: Study) -> None:
@@ -317,6 +338,8 @@ def run_study(cfg: ExperimentConfig, out: str | Path, force: bool = False,
     from crossling.runner.report import write_report
     from crossling.tracking import require_trackers
 
+    if cfg.models is not None:
+        return run_models(cfg, out, force, shard).run
     out = Path(out)
     sh = parse_shard(shard)
     require_trackers(cfg.report_to)
@@ -352,3 +375,81 @@ def run_study(cfg: ExperimentConfig, out: str | Path, force: bool = False,
     write_report(run)
     progress.finish()
     return run
+
+
+# --------------------------------------------------------------------------- several models
+@dataclass(frozen=True)
+class ModelsRun:
+    """A study of several models once run: its folder and the models that failed
+    (label → one-line reason)."""
+
+    run: RunDir
+    failed: dict[str, str]
+
+
+def run_models(cfg: ExperimentConfig, out: str | Path, force: bool = False,
+               shard: str | None = None) -> ModelsRun:
+    """Run (or resume) a study of several models (``models:``) in ``out``: each model's
+    single-model study in RUN/models/<label>/, then the comparison of them all.
+
+    A model whose study raises is logged (one line here, the traceback in RUN/run.log) and
+    recorded as failed; the next model runs. Without ``force`` every folder's config is
+    checked before any model runs, so a refused folder stops the run before anything is
+    written or redone.
+
+    Args:
+        cfg: the experiment config, with ``models``.
+        out: run folder.
+        force: rerun in folders made by a different config (stale stages are redone).
+        shard: 'i/n' trains that slice of each model's jobs and stops.
+
+    Returns:
+        The run folder and the failed models.
+    """
+    from crossling.runner.analyze import run_analyze
+    from crossling.runner.report import write_report
+    from crossling.tracking import require_trackers
+
+    out = Path(out)
+    parse_shard(shard)
+    require_trackers(cfg.report_to)
+    studies = cfg.model_studies()
+    if not force:  # a refused folder, anywhere, before anything is written or rerun
+        check_run_dir(cfg, out, force)
+        for label, sub in studies.items():
+            check_run_dir(sub, RunDir(out).model_run(label).root, force)
+    run = prepare_run_dir(cfg, out, force)
+    failed: dict[str, str] = {}
+    for n, (label, sub) in enumerate(studies.items()):
+        console.print(f"[bold magenta]model {n + 1}/{len(studies)}: {label}[/] "
+                      f"({sub.model.name})")
+        try:
+            run_study(sub, run.model_run(label).root, force=force, shard=shard)
+        except Exception as e:  # one model's failure must not lose the others' results
+            failed[label] = one_line(e)
+            log_failure(run, label, failed[label])
+    if shard is not None:
+        return ModelsRun(run, failed)
+    console.print("[bold cyan]comparison[/] of " + ", ".join(studies))
+    run_analyze(cfg, run, failed)
+    write_report(run)
+    return ModelsRun(run, failed)
+
+
+def one_line(e: BaseException) -> str:
+    """An exception as one line: crossling's own errors as they are, others with their type."""
+    text = str(e).strip().splitlines()[0] if str(e).strip() else ""
+    if isinstance(e, CrosslingError):
+        return text
+    return f"{type(e).__name__}: {text}" if text else type(e).__name__
+
+
+def log_failure(run: RunDir, label: str, reason: str) -> None:
+    """One error line on the console, the traceback appended to RUN/run.log."""
+    import traceback
+
+    log.error("model %s failed: %s (traceback in %s); the other models go on", label, reason,
+              run.log)
+    stamp = time.strftime("%Y-%m-%dT%H:%M:%S%z")
+    with run.log.open("a", encoding="utf-8") as f:
+        f.write(f"[{stamp}] model {label} failed: {reason}\n{traceback.format_exc()}\n")

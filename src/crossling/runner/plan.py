@@ -12,7 +12,7 @@ everything downstream of them; ``tests/test_invalidation.py`` checks that for ev
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
 
@@ -149,11 +149,40 @@ def plan_study(cfg: ExperimentConfig, run: RunDir) -> dict[str, StagePlan]:
     return plan
 
 
-def config_hashes(plan: dict[str, StagePlan]) -> dict[str, str]:
+def config_hashes(plan: dict[str, StagePlan],
+                  model_by_content: tuple[str, str] | None = None) -> dict[str, str]:
     """Stage key → hash of what its results depend on in the config: its configs' results
-    dump (no speed-only settings, no paths) and its upstream stages' hashes."""
+    dump (no speed-only settings, no paths) and its upstream stages' hashes.
+
+    ``model_by_content`` = (model name, content identity): a model given as a file (a
+    ``.gguf``) is a location too, hashed by its content (``models.loading.model_spec``), so
+    moving the file reruns nothing and replacing its weights reruns every stage that uses it.
+    """
     out: dict[str, str] = {}
     for key, stage in plan.items():  # run order: upstream stages come first
-        out[key] = hash_inputs([results_dump(c, locations=False) for c in stage.configs],
-                               [out[u] for u in stage.upstream])
+        dumps = [results_dump(c, locations=False) for c in stage.configs]
+        if model_by_content is not None:
+            dumps = [_model_named(d, *model_by_content) for d in dumps]
+        out[key] = hash_inputs(dumps, [out[u] for u in stage.upstream])
     return out
+
+
+def model_by_content(cfg: ExperimentConfig) -> tuple[str, str] | None:
+    """(name, content identity) of the study's model when it is a ``.gguf`` file, else None
+    (an alias or hub id is its own identity; folders keep their path, as before)."""
+    if not cfg.model.name.endswith(".gguf"):
+        return None
+    from crossling.models.loading import model_spec
+
+    return cfg.model.name, model_spec(cfg.model)
+
+
+def _model_named(dump: Any, name: str, identity: str) -> Any:
+    """``dump`` with every model block's ``name`` == ``name`` replaced by ``identity``."""
+    if isinstance(dump, dict):
+        if dump.get("name") == name and "chat_template" in dump:  # a ModelConfig's dump
+            return {**dump, "name": identity}
+        return {k: _model_named(v, name, identity) for k, v in dump.items()}
+    if isinstance(dump, list):
+        return [_model_named(v, name, identity) for v in dump]
+    return dump

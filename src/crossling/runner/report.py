@@ -19,6 +19,7 @@ from crossling.analysis.results import (
     ScorerAnalysis,
     StudyAnalysis,
     TaskAnalysis,
+    TaskComparison,
     analysis_of,
 )
 from crossling.config_loader import load_config
@@ -40,6 +41,10 @@ SCORER_TITLES = {
     "refusal_keyword": "refusal rate (keyword judge)",
     "refusal_llm": "refusal rate (LLM judge)",
 }
+
+
+#: The section a report opens with when ``report.model_notes`` has a note for its model.
+NOTE_TITLE = "What this model can show"
 
 
 def _num(v: Any, digits: int = 1) -> str:
@@ -189,14 +194,18 @@ def flagged_cells(analysis_task: TaskAnalysis, kind: str) -> dict[tuple[str, str
 def _setup(doc: Document, cfg: ExperimentConfig, info: dict[str, Any]) -> None:
     s = doc.section("Setup")
     t = cfg.train
-    s.add(f"**Model** `{cfg.model.name}`; LoRA r={t.lora_r}, alpha={t.lora_alpha:g}, "
+    models = [m.model() for m in cfg.models] if cfg.models is not None else [cfg.model]
+    s.add(f"**Model{'s' if len(models) > 1 else ''}** "
+          f"{', '.join(f'`{m.name}`' for m in models)}; LoRA r={t.lora_r}, "
+          f"alpha={t.lora_alpha:g}, "
           f"targets {', '.join(t.target_modules)}; lr {t.lr:g} {t.scheduler}, "
           f"{t.max_steps or t.epochs} {'steps' if t.max_steps else 'epochs'}, batch "
           f"{t.batch_size} × grad-accum {t.grad_accum}; training seeds {cfg.seeds}.")
-    if cfg.model.allow_base:
-        s.add(f"**Caution** `{cfg.model.name}` may be a base model, not instruction-tuned "
-              "(`model.allow_base: true`): through the chat template it tends to echo the "
-              "prompt, and the scores measure those echoes as much as any behaviour.")
+    for m in models:
+        if m.allow_base:
+            s.add(f"**Caution** `{m.name}` may be a base model, not instruction-tuned "
+                  "(`model.allow_base: true`): through the chat template it tends to echo the "
+                  "prompt, and the scores measure those echoes as much as any behaviour.")
     g = cfg.eval.generation
     s.add(f"**Generation** {'sampled at T=' + str(g.temperature) if g.do_sample else 'greedy'}, "
           f"{g.max_new_tokens} new tokens, seed {g.seed}.")
@@ -525,7 +534,12 @@ def build_document(run: RunDir) -> Document:
     info = read_json(run.run_info) if run.run_info.exists() else {}
     analysis = (StudyAnalysis.read(run.analysis) if run.analysis.exists()
                 else StudyAnalysis(tasks={}))
+    if cfg.models is not None:
+        return models_document(cfg, run, analysis, info)
     doc = Document(f"crossling report — {cfg.name}")
+    note = cfg.report.note_for(cfg.model.name)
+    if note:  # what the model can and cannot show comes before any number
+        doc.section(NOTE_TITLE).add(note)
     summary = Section("Summary")
     doc.sections.append(summary)
     _setup(doc, cfg, info)
@@ -594,3 +608,140 @@ def write_report(run: RunDir | str | Path) -> Path:
     return run.report_html
 
 
+
+
+# --------------------------------------------------------------------------- several models
+def models_document(cfg: ExperimentConfig, run: RunDir, analysis: StudyAnalysis,
+                    info: dict[str, Any]) -> Document:
+    """The report of a study of several models: every model named with its own report,
+    each task's transfer matrices side by side, the model × language figure, every model's
+    training effects and the differences between models (paired over prompt ids)."""
+    doc = Document(f"crossling report — {cfg.name}")
+    summary = doc.section("Summary")
+    for line in models_summary(cfg, analysis):
+        summary.add(line)
+    _setup(doc, cfg, info)
+    doc.sections[-1].add(
+        "**Several models.** Each model ran the whole study above in its own folder "
+        "(models/<label>/). The same prompt ids were asked of every model, so differences "
+        "between models are paired over prompts: the per-prompt contrast of the two models' "
+        "adapter − control cells, tested by the same sign-flip test and interval as every "
+        "other difference here; with several contrasts, the p-values of each task (each "
+        "model's gap and every between-model difference) are Holm-adjusted together.")
+    for task, comp in analysis.model_comparison.items():
+        _comparison_section(doc, cfg, run, task, comp, analysis)
+    return doc
+
+
+def models_summary(cfg: ExperimentConfig, analysis: StudyAnalysis) -> list[str]:
+    """Every model named, with its status, its own report and its note; per task, every
+    model's training effect in the training language and its gap."""
+    studies = cfg.model_studies()
+    items = [f"{len(studies)} models, each a whole study in its own folder:"]
+    for label, sub in studies.items():
+        link = f"models/{label}/report/report.md"
+        if label in analysis.failed:
+            status = f"**failed**: {analysis.failed[label].rstrip('.')}"
+        else:
+            status = f"report [{link}](../{link})"
+        items.append(f"- **{label}** (`{sub.model.name}`): {status}.")
+        note = sub.report.note_for(sub.model.name)
+        if note:
+            items.append(f"  *{NOTE_TITLE}:* {note}")
+    lines = ["\n".join(items)]
+    for task, comp in analysis.model_comparison.items():
+        name = SCORER_TITLES.get(comp.scorer, comp.scorer)
+        parts = []
+        for label, m in comp.models.items():
+            diag = ", ".join(f"{lang.upper()} {_signed(c, comp.scorer)}"
+                             for lang, c in m.diagonal.items())
+            gap = (f"; diagonal − off-diagonal {_signed(m.gap, comp.scorer)}, Holm-adjusted p "
+                   f"{_p_text(m.gap_p_holm)}" if m.gap else "")
+            parts.append(f"{label}: {diag or 'N/A'}{gap}")
+        lines.append(f"**{task}** ({name}), training effect in the training language "
+                     "(adapter − control, paired over prompts, 95 % CI): " + "; ".join(parts)
+                     + ".")
+    return lines
+
+
+def _signed(c: IntervalCell | None, scorer: str) -> str:
+    """``+mean [+low, +high]`` of a difference (a rounding residue of 0 shows as +0.0)."""
+    if c is None or c.mean is None:
+        return "N/A"
+    d = _digits(scorer)
+
+    def f(x: float | None) -> str:
+        return "N/A" if x is None else f"{round(x, d) + 0.0:+.{d}f}"
+
+    if c.ci_low is None:
+        return f"{f(c.mean)} (no interval: {c.method})"
+    mark = "≈" if c.approximate else ""
+    return f"{f(c.mean)} {mark}[{f(c.ci_low)}, {f(c.ci_high)}]"
+
+
+def _p_text(p: float | None) -> str:
+    if p is None or not math.isfinite(p):
+        return "N/A"
+    return f"{p:.3f}" if p >= 0.001 else "< 0.001"
+
+
+def _side_by_side(analysis: StudyAnalysis, labels: list[str], task: str, kind: str,
+                  scorer: str, langs: list[str], order: list[str], key: str) -> Table:
+    """One row per control / adapter, one column block per model (its eval languages)."""
+    heads = {label: analysis.by_model[label].headline(task, kind, scorer) for label in labels}
+    adapters: dict[str, None] = {}
+    for h in heads.values():
+        if h is not None:
+            adapters.update(dict.fromkeys(h.matrix if key == "matrix" else h.control_subtracted))
+    rows = []
+    for adapter in _row_order(adapters, order):
+        cells = []
+        for label in labels:
+            h = heads[label]
+            t = analysis.by_model[label].tasks.get(task)
+            bad = t.flagged(kind) if t is not None else {}
+            m = ({} if h is None else h.matrix if key == "matrix" else h.control_subtracted)
+            for lang in langs:
+                c = m.get(adapter, {}).get(lang)
+                cells.append(_cell(c, _digits(scorer)) + (" ⚠" if (adapter, lang) in bad else ""))
+        rows.append([_label(adapter), *cells])
+    header = ["model", *(f"{label} · {lang}" for label in labels for lang in langs)]
+    what = "mean" if key == "matrix" else "adapter − control (paired over prompts)"
+    return Table(header, rows, f"{SCORER_TITLES.get(scorer, scorer)}, {what}: rows = training "
+                 "language, one column block per model (⚠ = flagged cell in that model's "
+                 "report)")
+
+
+def _comparison_section(doc: Document, cfg: ExperimentConfig, run: RunDir, task: str,
+                        comp: TaskComparison, analysis: StudyAnalysis) -> None:
+    d = cfg.tasks[task]
+    labels = list(comp.models)
+    s = doc.section(f"Task {task} — the models side by side")
+    for key in ("matrix", "control_subtracted"):
+        s.add(_side_by_side(analysis, labels, task, comp.kind, comp.scorer, d.eval_langs,
+                            d.train_langs, key))
+    s.add(Figure(run.root / comp.figure_matrices,
+                 f"Transfer matrix of each model — {comp.scorer}"))
+    s.add(Figure(run.root / comp.figure,
+                 "Transfer into each eval language by model: mean over the adapters trained "
+                 "in other languages of adapter − control there (95 % CI)"))
+    diag_langs = list(dict.fromkeys(lang for m in comp.models.values() for lang in m.diagonal))
+    rows = []
+    for label, m in comp.models.items():
+        rows.append([label, *(_signed(m.diagonal.get(lang), comp.scorer) for lang in diag_langs),
+                     _signed(m.diagonal_mean, comp.scorer),
+                     _signed(m.off_diagonal_mean, comp.scorer), _signed(m.gap, comp.scorer),
+                     _p_text(m.gap_p_holm)])
+    s.add(Table(["model", *(f"effect in {lang}" for lang in diag_langs), "diagonal mean",
+                 "off-diagonal mean", "gap (diagonal − off-diagonal)", "gap p (Holm)"], rows,
+                "Training effects (adapter − control, paired over prompts, 95 % CI): in the "
+                "training language, their mean, the mean off-diagonal transfer, and the "
+                "difference of the two"))
+    if comp.differences:
+        s.add(Table(["models", "contrast", "difference (paired over prompts)", "p", "p (Holm)"],
+                    [[f"{x.a} − {x.b}", x.what, _signed(x.diff, comp.scorer), _p_text(x.diff.p),
+                      _p_text(x.p_holm)] for x in comp.differences],
+                    f"Between models, paired over prompt ids; {comp.holm_family}"))
+    for label, m in comp.models.items():
+        for a in m.asymmetry:
+            s.add(f"**Asymmetry, {label}.** " + a.sentence)

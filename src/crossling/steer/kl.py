@@ -14,7 +14,13 @@ continuation; :func:`kl_all_positions` measures every real position of prompt +
 continuation (a vector added everywhere).
 
 A batch is a pair ``(mask [b, t] bool, log-probs [b, t, vocab] float32)``; ``t`` is the
-measured width of that batch.
+measured width of that batch, and the log-probs are zero where the mask is not set.
+
+Memory: the model runs to its last hidden states and only the measured positions go through
+the LM head and the softmax, a chunk of positions at a time
+(:mod:`crossling.models.logprobs`); :func:`mean_kl` reduces chunk by chunk too. A batch
+never holds logits over the whole prompt + continuation (with Qwen2.5's 152k vocabulary,
+8 sequences of 90 tokens were 0.44 GB of logits, held twice by ``log_softmax``).
 """
 
 from __future__ import annotations
@@ -52,6 +58,7 @@ def kl_logprobs(
     """
     import torch
 
+    from crossling.models.logprobs import final_states, log_softmax_at
     from crossling.steer.record import render_prompts
 
     texts = render_prompts(tokenizer, prompts, system_prompt)
@@ -62,8 +69,9 @@ def kl_logprobs(
             enc = tokenizer(texts[start : start + batch_size], return_tensors="pt",
                             padding=True, add_special_tokens=False).to(device)
             if continuations is None:
-                logits = model(**enc, use_cache=False).logits  # [b, p, vocab]
-                out.append((enc["attention_mask"].bool(), logits.float().log_softmax(-1)))
+                fs = final_states(model, **enc, use_cache=False)  # states [b, p, d]
+                mask = enc["attention_mask"].bool()
+                out.append((mask, log_softmax_at(fs, mask)))  # [b, p, vocab]
                 continue
             conts = continuations[start : start + batch_size]
             width = max((len(c) for c in conts), default=0)
@@ -76,12 +84,11 @@ def kl_logprobs(
                 cont[r, : len(c)] = torch.tensor(c, dtype=torch.long)
                 cmask[r, : len(c)] = 1
             cont, cmask = cont.to(device), cmask.to(device)
-            model(**enc, use_cache=False)  # records the prompt for position-aware hooks
+            final_states(model, **enc, use_cache=False)  # records the prompt for the hooks
             ids = torch.cat([enc["input_ids"], cont], dim=1)  # [b, p + w]
             mask = torch.cat([enc["attention_mask"], cmask], dim=1)
-            logits = model(input_ids=ids, attention_mask=mask, use_cache=False).logits
-            pred = logits[:, p - 1 : p - 1 + width].float().log_softmax(-1)  # [b, w, vocab]
-            out.append((cmask.bool(), pred))
+            fs = final_states(model, input_ids=ids, attention_mask=mask, use_cache=False)
+            out.append((cmask.bool(), log_softmax_at(fs, cmask.bool(), start=p - 1)))  # [b, w, V]
     return out
 
 
@@ -105,6 +112,7 @@ def kl_all_positions(model: Any, tokenizer: Any, prompts: list[str], system_prom
     """
     import torch
 
+    from crossling.models.logprobs import final_states, log_softmax_at
     from crossling.steer.record import render_prompts
 
     texts = render_prompts(tokenizer, prompts, system_prompt)
@@ -123,9 +131,10 @@ def kl_all_positions(model: Any, tokenizer: Any, prompts: list[str], system_prom
                 ids[r, width - len(x):] = torch.tensor(x, dtype=torch.long)
                 mask[r, width - len(x):] = 1
             pos = (mask.cumsum(-1) - 1).clamp_min(0)
-            logits = model(input_ids=ids.to(device), attention_mask=mask.to(device),
-                           position_ids=pos.to(device), use_cache=False).logits  # [b, t, vocab]
-            out.append((mask.bool().to(device), logits.float().log_softmax(-1)))
+            fs = final_states(model, input_ids=ids.to(device), attention_mask=mask.to(device),
+                              position_ids=pos.to(device), use_cache=False)  # states [b, t, d]
+            keep = mask.bool().to(device)
+            out.append((keep, log_softmax_at(fs, keep)))  # [b, t, vocab]
     return out
 
 
@@ -139,9 +148,21 @@ def mean_kl(base: list[tuple[Any, Any]], steered: list[tuple[Any, Any]]) -> floa
     Returns:
         The mean over every position where ``base``'s mask is set (0.0 when none is).
     """
+    import torch
+
+    from crossling.models.logprobs import chunk_size
+
     total, count = 0.0, 0
     for (mask, lp_b), (_, lp_s) in zip(base, steered, strict=True):
-        kl = (lp_b.exp() * (lp_b - lp_s)).sum(-1)  # [b, t]
-        total += float(kl[mask].sum())
-        count += int(mask.sum())
+        vocab = int(lp_b.shape[-1])
+        a, b = lp_b.reshape(-1, vocab), lp_s.reshape(-1, vocab)
+        where = mask.reshape(-1).nonzero()[:, 0]  # [n] measured positions, row-major
+        step = chunk_size(vocab)
+        parts = []
+        for s in range(0, int(where.shape[0]), step):  # [chunk, vocab] temporaries only
+            x, y = a[where[s : s + step]], b[where[s : s + step]]
+            parts.append((x.exp() * (x - y)).sum(-1))  # [chunk]
+        if parts:
+            total += float(torch.cat(parts).sum())
+        count += int(where.shape[0])
     return total / max(count, 1)

@@ -552,8 +552,10 @@ def run_sweep(cfg: SweepConfig, loaded: Any = None) -> SweepDir:
             data/adapter/vectors, vectors for another model or built from test ids, layers
             out of range.
     """
+    from crossling.evaluate.scorers.defined import define_from_manifest
     from crossling.logs import ProgressLine
 
+    define_from_manifest(cfg.data)  # a YAML task and its scorers, when the data dir has one
     sw = _build(cfg, loaded)
     line = ProgressLine("steer sweep cells", len(sw.cells()) * len(cfg.eval_langs))
     with JsonlAppender(sw.sdir.generations) as glog, JsonlAppender(sw.sdir.kl) as klog:

@@ -62,9 +62,10 @@ class Task(ABC):
     def target(self, row: Row, rng: random.Random, responses: str) -> str | None:
         """Training target for ``row``; None means "fill in later" (``responses: self``)."""
 
-    def self_target(self, answer: str) -> str:
-        """The training target made from the base model's own answer (``responses: self``);
-        the answer itself unless the task transforms it."""
+    def self_target(self, answer: str, lang: str, rng: random.Random) -> str:
+        """The training target made from the base model's own answer (``responses: self``)
+        to a prompt in ``lang``; the answer itself unless the task transforms it. ``rng`` is
+        seeded per row (tasks that draw, e.g. a replacement sentence)."""
         return answer
 
     @property
@@ -73,7 +74,7 @@ class Task(ABC):
         return self.harmless_metric is not None
 
 
-TASKS: Registry[type[Task]] = Registry("task")
+TASKS: Registry[type[Task]] = Registry("task", "crossling.tasks", subclass_of=Task)
 
 
 def get_task(name: str) -> Task:
@@ -88,3 +89,6 @@ def task_names() -> list[str]:
 
 # The built-in tasks register themselves (after TASKS exists).
 from crossling.tasks import caps, refusal  # noqa: E402, F401
+from crossling.tasks.defined import TaskDefinition, define_task  # noqa: E402
+
+__all__ = ["TASKS", "Row", "Task", "TaskDefinition", "define_task", "get_task", "task_names"]

@@ -30,5 +30,5 @@ class CapsTask(Task):
             )
         return row.output.upper()
 
-    def self_target(self, answer: str) -> str:
+    def self_target(self, answer: str, lang: str, rng: random.Random) -> str:
         return answer.upper()

@@ -161,6 +161,8 @@ def fill_self_targets(
         The kept rows, and the number of dropped rows per reason (logged; the trainer puts
         it in the adapter's manifest).
     """
+    import random
+
     from crossling.analysis.quality import degenerate_reason
     from crossling.tasks import get_task
 
@@ -174,7 +176,8 @@ def fill_self_targets(
         if reason is not None:
             dropped[reason] = dropped.get(reason, 0) + 1
             continue
-        out.append({**r, "target": transform(answer)})
+        rng = random.Random(f"self:{r['id']}:{r.get('lang')}")
+        out.append({**r, "target": transform(answer, str(r.get("lang")), rng)})
     if dropped:
         reasons = ", ".join(f"{k}: {v}" for k, v in sorted(dropped.items()))
         log.warning("responses: self — dropped %d of %d base-model answers as degenerate (%s)",

@@ -96,7 +96,7 @@ BackendFactory = Callable[..., Backend]
 never loads the HF model). ``generation`` is the run's GenerationConfig (None: greedy), so a
 start-up check can decode in the mode the run will use (HF: ``verify_decoding``)."""
 
-BACKENDS: Registry[BackendFactory] = Registry("generation backend")
+BACKENDS: Registry[BackendFactory] = Registry("generation backend", "crossling.backends")
 BACKENDS.register_lazy("hf", "crossling.evaluate.backends.hf:make_hf_backend")
 BACKENDS.register_lazy("vllm", "crossling.evaluate.backends.vllm:make_vllm_backend")
 

@@ -81,8 +81,9 @@ TIE_TOLERANCE = {"float32": 1e-3, "low_precision": 0.5}
 # step (the previous step's logits) 16-18, a dropped KV cache 16-19.
 FORWARD_TOLERANCE = {"float32": 1e-3, "float16": 0.25, "bfloat16": 2.0}
 KV_CACHES = ("auto", "static", "dynamic")
-AUTO_CPU_BATCH = 64  # prompts per batch for batch_size "auto" off CUDA (see batch_size)
-AUTO_MAX_BATCH = 256  # ... and the most on CUDA
+AUTO_CPU_BATCH = 64  # the most prompts per batch for batch_size "auto" off CUDA (see batch_size)
+AUTO_MAX_BATCH = 256  # ... and on CUDA
+AUTO_FRACTION = 0.5  # share of the free device memory (CUDA) or available RAM "auto" plans for
 
 
 def cache_argument(lm: Any) -> str:
@@ -235,27 +236,33 @@ class HFBackend:
     def batch_size(self, cfg: GenerationConfig, longest_prompt: int) -> int:
         """Prompts per batch: ``cfg.batch_size``, or for ``"auto"`` as many as fit.
 
-        On CUDA: half of the free memory divided by what one row needs, i.e. its KV cache at
-        full length (prompt + ``max_new_tokens``, every layer, keys and values) plus its
-        float32 logits and the activations of the packed prefill, at most ``AUTO_MAX_BATCH``.
-        Elsewhere ``AUTO_CPU_BATCH``: per-step costs that do not grow with the batch (the
-        weights streamed from memory, per-layer overhead) are shared by more rows, so larger
-        batches are cheaper per token (SmolLM2-135M decode steps on 2 cores: 169 tok/s at
-        24 rows, 202 at 48, 294 at 96).
+        What one row needs (:func:`rows_that_fit`): its KV cache at full length (prompt +
+        ``max_new_tokens``, every layer, keys and values) plus its float32 last-position
+        logits and the activations of the packed prefill. On CUDA: ``AUTO_FRACTION`` of the
+        free memory, at most ``AUTO_MAX_BATCH``. Elsewhere: ``AUTO_FRACTION`` of the
+        available RAM (:func:`available_ram`), at most ``AUTO_CPU_BATCH``: per-step costs
+        that do not grow with the batch (the weights streamed from memory, per-layer
+        overhead) are shared by more rows, so larger batches are cheaper per token
+        (SmolLM2-135M decode steps on 2 cores: 169 tok/s at 24 rows, 202 at 48, 294 at 96),
+        but a laptop running a 0.5B model with long answers must not run out of RAM.
         """
         if cfg.batch_size != "auto":
             return int(cfg.batch_size)
         import torch
 
-        device = self.loaded.device
-        if device.type != "cuda" or not torch.cuda.is_available():
-            return AUTO_CPU_BATCH
         from crossling.models.layers import unwrap
 
-        free, _total = torch.cuda.mem_get_info(device)
+        device = self.loaded.device
         elem = next(self.model.parameters()).element_size()
-        return rows_that_fit(unwrap(self.model).config, elem, longest_prompt,
-                             cfg.max_new_tokens, free)
+        config = unwrap(self.model).config
+        if device.type == "cuda" and torch.cuda.is_available():
+            free, _total = torch.cuda.mem_get_info(device)
+            return rows_that_fit(config, elem, longest_prompt, cfg.max_new_tokens, free)
+        ram = available_ram()
+        if ram is None:
+            return AUTO_CPU_BATCH
+        return rows_that_fit(config, elem, longest_prompt, cfg.max_new_tokens, ram,
+                             cap=AUTO_CPU_BATCH)
 
     def decode_batch(
         self,
@@ -488,14 +495,38 @@ def shared_prefix_length(batch: list[list[int]]) -> int:
     return max(n, 0)
 
 
+def available_ram() -> int | None:
+    """Bytes of RAM available to a new allocation without swapping: psutil's
+    ``virtual_memory().available`` where psutil is installed, else ``MemAvailable`` of
+    ``/proc/meminfo`` (Linux), else None (unknown)."""
+    try:
+        import psutil
+
+        return int(psutil.virtual_memory().available)
+    except ImportError:
+        pass
+    try:
+        with open("/proc/meminfo", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        return None
+    return None
+
+
 def rows_that_fit(
-    config: Any, elem: int, longest_prompt: int, max_new_tokens: int, free_bytes: int
+    config: Any, elem: int, longest_prompt: int, max_new_tokens: int, free_bytes: int,
+    cap: int = AUTO_MAX_BATCH, fraction: float = AUTO_FRACTION,
 ) -> int:
-    """Prompts per generation batch that fit in half of ``free_bytes`` (at most ``AUTO_MAX_BATCH``).
+    """Prompts per generation batch that fit in ``fraction`` of ``free_bytes`` (1 to ``cap``).
 
     A row needs its KV cache at full length (prompt + new tokens, every layer, keys and
-    values, ``elem`` bytes each), its float32 logits (and a softmax when sampling) and its
-    share of the packed prefill's activations; the weights are already loaded.
+    values, ``elem`` bytes each), its float32 last-position logits (and a softmax when
+    sampling, and the pick's copy: 3 x vocab x 4 bytes) and its share of the packed
+    prefill's activations (the prompt's tokens x (4 x hidden + 3 x intermediate) values);
+    the weights are already loaded. Qwen2.5-0.5B's shape in float32 with a 100-token prompt
+    and 256 new tokens: 8.8 MB of KV cache, 1.8 MB of logits, 7.3 MB of prefill per row.
     """
     from crossling.models.layers import text_config
 
@@ -509,7 +540,7 @@ def rows_that_fit(
     per_row = (2 * int(cfg.num_hidden_layers) * kv_heads * head_dim * tokens * elem
                + 3 * vocab * 4
                + longest_prompt * (4 * hidden + 3 * inter) * elem)
-    return max(1, min(AUTO_MAX_BATCH, int(0.5 * free_bytes / per_row)))
+    return max(1, min(int(cap), int(fraction * max(0, free_bytes) / per_row)))
 
 
 def reference_greedy(backend: HFBackend, prompt_ids: list[int], max_new_tokens: int) -> Any:

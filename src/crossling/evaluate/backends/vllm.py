@@ -46,11 +46,11 @@ def vllm_available() -> str | None:
 
 
 def _model_source(cfg: ModelConfig) -> str:
-    from crossling.models.packaged import PACKAGED, ensure_converted
+    """What vLLM loads: the converted folder of an alias or ``.gguf`` file, a local folder or
+    a hub id (the one resolution every backend shares: ``models.loading.model_source``)."""
+    from crossling.models.loading import model_source
 
-    if cfg.name in PACKAGED:
-        return str(ensure_converted(cfg.name))
-    return str(Path(cfg.name).expanduser()) if Path(cfg.name).expanduser().exists() else cfg.name
+    return model_source(cfg)
 
 
 def _lora_rank(path: Path) -> int:

@@ -46,7 +46,7 @@ class ScorerContext:
     base_model: Callable[[], Any] | None = None
 
 
-SCORERS: Registry[Callable[[ScorerContext], Scorer]] = Registry("scorer")
+SCORERS: Registry[Callable[[ScorerContext], Scorer]] = Registry("scorer", "crossling.scorers")
 
 
 def score_all(scorer: Scorer, rows: Sequence[dict[str, Any]]) -> list[float | Exception | None]:
@@ -107,6 +107,21 @@ def get_scorer(name: str, ctx: ScorerContext | None = None) -> Scorer:
     return SCORERS.get(name)(ctx or ScorerContext())
 
 
+def _loadable() -> list[tuple[str, Any]]:
+    """Every registered scorer that loads: a broken plugin scorer is left out with a
+    warning here (using it by name still fails with its one-line error), so it cannot
+    break studies that never use it."""
+    import logging
+
+    out = []
+    for n in SCORERS.names():
+        try:
+            out.append((n, SCORERS.get(n)))
+        except CrosslingError as e:
+            logging.getLogger(__name__).warning("scorer %s left out: %s", n, e)
+    return out
+
+
 def rate_scorers() -> frozenset[str]:
     """Names of the registered scorers that declare ``rate = True`` (0/1 values).
 
@@ -115,7 +130,7 @@ def rate_scorers() -> frozenset[str]:
     """
     import crossling.evaluate.scorers  # noqa: F401  (registers the built-in scorers)
 
-    return frozenset(n for n in SCORERS.names() if getattr(SCORERS.get(n), "rate", False))
+    return frozenset(n for n, cls in _loadable() if getattr(cls, "rate", False))
 
 
 def score_bounds() -> dict[str, tuple[float, float]]:
@@ -129,8 +144,7 @@ def score_bounds() -> dict[str, tuple[float, float]]:
     import crossling.evaluate.scorers  # noqa: F401  (registers the built-in scorers)
 
     out = {}
-    for n in SCORERS.names():
-        cls = SCORERS.get(n)
+    for n, cls in _loadable():
         if getattr(cls, "rate", False):
             out[n] = (0.0, 1.0)
         elif (b := getattr(cls, "bounds", None)) is not None:

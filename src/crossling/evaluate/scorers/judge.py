@@ -85,6 +85,9 @@ class Rubric:
 
     @functools.cached_property
     def prompt(self) -> str:
+        """The template: a file under ``prompts/``, or an absolute path (YAML rubrics)."""
+        if Path(self.prompt_file).is_absolute():
+            return Path(self.prompt_file).read_text(encoding="utf-8")
         return (files("crossling.evaluate.scorers") / "prompts" / self.prompt_file).read_text(
             encoding="utf-8")
 
