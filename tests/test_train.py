@@ -444,14 +444,20 @@ def test_cli_trains_and_reports_bad_input(
 
 
 @pytest.mark.filterwarnings("ignore:Model has `tie_word_embeddings=True`")
-@pytest.mark.parametrize("targets", [["q_proj", "v_proj"], ["q_proj", "lm_head"]])
+@pytest.mark.parametrize(("family", "targets"), [
+    ("llama", ["q_proj", "v_proj"]),  # a frozen plain head: gradients computed in the forward
+    ("llama", ["q_proj", "lm_head"]),  # LoRA on the head: checkpointed chunks
+    ("gemma3", ["q_proj", "v_proj"]),  # softcapped logits (set below)
+])
 def test_chunked_loss_and_gradients_equal_the_full_logits_loss(
-    tiny_model_dir: Path, device: str, monkeypatch: pytest.MonkeyPatch, targets: list[str]
+    tmp_path: Path, smol_tokenizer_dir: Path, device: str, monkeypatch: pytest.MonkeyPatch,
+    family: str, targets: list[str],
 ) -> None:
-    """``SFTLoss`` puts the labelled positions through the LM head 5 at a time, each chunk
-    checkpointed (its logits recomputed in the backward): the summed loss and every LoRA
-    gradient equal those of the full ``[batch, length, vocab]`` logits and one
-    cross-entropy over the assistant tokens (fp32, to ~1e-6), padded and packed."""
+    """``SFTLoss`` puts the labelled positions through the LM head 5 at a time (a frozen head:
+    loss and state gradients per chunk in the forward; LoRA on the head: each chunk
+    checkpointed): the summed loss and every LoRA gradient equal those of the full
+    ``[batch, length, vocab]`` logits and one cross-entropy over the assistant tokens
+    (fp32, to ~1e-6), padded and packed."""
     import torch
     from peft import LoraConfig, get_peft_model
 
@@ -460,8 +466,11 @@ def test_chunked_loss_and_gradients_equal_the_full_logits_loss(
     from crossling.train import SFTLoss
     from crossling.train.packing import attention_inputs, pack
 
-    loaded = load_model(ModelConfig(name=str(tiny_model_dir), device=device))
+    model_dir = make_tiny_model_dir(tmp_path, smol_tokenizer_dir, family, layers=2)
+    loaded = load_model(ModelConfig(name=str(model_dir), device=device))
     tok = loaded.tokenizer
+    if family == "gemma3":
+        loaded.model.config.final_logit_softcapping = 0.05  # tiny logits: the cap bites
     torch.manual_seed(0)
     model = get_peft_model(loaded.model, LoraConfig(r=4, target_modules=targets,
                                                     init_lora_weights=False))
@@ -493,8 +502,12 @@ def test_chunked_loss_and_gradients_equal_the_full_logits_loss(
         return SFTLoss(model)(input_ids=p["input_ids"], labels=p["labels"], **attn)[0]
 
     want_loss, want_grads = run(full)
-    vocab = model.config.vocab_size
+    vocab = model.config.get_text_config().vocab_size
     monkeypatch.setattr(logprobs, "LOGITS_CHUNK_BYTES", 5 * 4 * vocab)
+    ids = torch.ones((1, 2), dtype=torch.long, device=device)
+    fs = logprobs.final_states(model, input_ids=ids)
+    assert fs.split and (fs.weight is None) == ("lm_head" in targets)
+    assert (fs.cap is not None) == (family == "gemma3")
     n_labelled = sum(sum(1 for x in e["labels"][1:] if x != -100) for e in exs)
     assert n_labelled > 3 * logprobs.chunk_size(vocab)  # several chunks
     for fn in (padded, packed):
@@ -503,5 +516,5 @@ def test_chunked_loss_and_gradients_equal_the_full_logits_loss(
         for g, w in zip(grads, want_grads, strict=True):
             torch.testing.assert_close(g, w, rtol=1e-5, atol=1e-6)
         assert any(float(g.abs().max()) > 1e-3 for g in grads)
-    with torch.no_grad():  # no autograd: chunks without checkpointing, the same sum
+    with torch.no_grad():  # no autograd: plain chunks, the same sum
         assert float(padded()) == pytest.approx(want_loss, rel=1e-6)

@@ -20,6 +20,7 @@ forward instead: the same numbers with the old memory (:attr:`FinalStates.split`
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -52,12 +53,18 @@ class FinalStates:
             identity when ``states`` are already logits.
         vocab: the logits' width.
         split: whether ``states`` are hidden states (False: the model's own full forward).
+        weight: the head's ``[vocab, k]`` weight when the head is a plain bias-free
+            ``torch.nn.Linear`` (no LoRA on it), else None: what :func:`cross_entropy_sum`
+            needs to compute its gradient without autograd.
+        cap: the logit softcap the head applies (None: none).
     """
 
     states: Any
     head: Callable[[Any], Any]
     vocab: int
     split: bool
+    weight: Any = None
+    cap: float | None = None
 
     @property
     def chunk(self) -> int:
@@ -107,7 +114,9 @@ def final_states(model: Any, **inputs: Any) -> FinalStates:
         return torch.tanh(logits / cap) * cap if cap else logits
 
     vocab = int(getattr(head, "out_features", 0) or head.weight.shape[0])
-    return FinalStates(hidden, project, vocab, split=True)
+    plain = type(head) is torch.nn.Linear and head.bias is None
+    return FinalStates(hidden, project, vocab, split=True,
+                       weight=head.weight if plain else None, cap=cap)
 
 
 def target_logprobs(fs: FinalStates, states: Any, targets: Any) -> Any:
@@ -157,9 +166,17 @@ def cross_entropy_sum(fs: FinalStates, states: Any, targets: Any) -> Any:
     """Summed next-token cross-entropy of ``targets`` (float32 scalar), differentiable.
 
     One chunk: the LM head and ``cross_entropy`` as usual. Several, while autograd records:
-    each chunk's head and loss run under ``torch.utils.checkpoint`` (non-reentrant), so its
-    logits are freed after the forward and recomputed, one chunk at a time, in the backward
-    (one extra LM-head matmul; the gradients are the same sums).
+
+    * a frozen plain head (``fs.weight``; LoRA's default targets leave the head alone):
+      each chunk's loss *and* its gradient with respect to the states
+      (``(softmax - onehot) @ weight``, through the softcap where there is one) are
+      computed in the forward and only that ``[chunk, d_model]`` gradient is kept; the
+      backward scales it. No logits outlive their chunk and no matmul is added.
+    * any other head (LoRA on it, a trainable or biased head): each chunk runs under
+      ``torch.utils.checkpoint`` (non-reentrant), its logits freed after the forward and
+      recomputed in the backward (one extra LM-head matmul).
+
+    Both give the gradients of the full-logits loss (sums of the same per-token terms).
 
     Args:
         fs: the forward pass (its head and chunk size are used).
@@ -176,12 +193,55 @@ def cross_entropy_sum(fs: FinalStates, states: Any, targets: Any) -> Any:
     n, step = int(states.shape[0]), fs.chunk
     if n <= step:
         return chunk_loss(states, targets)
+    if not torch.is_grad_enabled():
+        return sum((chunk_loss(states[s : s + step], targets[s : s + step])
+                    for s in range(0, n, step)), torch.zeros((), device=states.device))
+    if fs.weight is not None and not fs.weight.requires_grad:
+        return _frozen_head_ce().apply(states, fs.weight, targets, step, fs.cap)
     total = None
     for s in range(0, n, step):
-        h, y = states[s : s + step], targets[s : s + step]
-        if torch.is_grad_enabled():
-            part = checkpoint(chunk_loss, h, y, use_reentrant=False)
-        else:
-            part = chunk_loss(h, y)
+        part = checkpoint(chunk_loss, states[s : s + step], targets[s : s + step],
+                          use_reentrant=False)
         total = part if total is None else total + part
     return total
+
+
+@functools.cache
+def _frozen_head_ce() -> Any:
+    """The autograd function (defined on first use: torch is imported lazily)."""
+    import torch
+    from torch.nn.functional import linear
+
+    class FrozenHeadCrossEntropy(torch.autograd.Function):
+        """Summed cross-entropy through a frozen bias-free linear head, chunk by chunk, with
+        the gradient for the states computed in the forward (see :func:`cross_entropy_sum`)."""
+
+        @staticmethod
+        def forward(ctx: Any, states: Any, weight: Any, targets: Any, step: int,
+                    cap: float | None) -> Any:
+            total = torch.zeros((), dtype=torch.float32, device=states.device)
+            grad = torch.empty_like(states)  # [n, k]: d loss / d states
+            for s in range(0, int(states.shape[0]), step):
+                y = targets[s : s + step]
+                logits = linear(states[s : s + step], weight)  # [chunk, vocab], as nn.Linear
+                squash = None
+                if cap:
+                    squash = torch.tanh(logits / cap)
+                    logits = squash * cap
+                logp = logits.float().log_softmax(-1)  # [chunk, vocab], as cross_entropy
+                del logits
+                total -= logp.gather(-1, y[:, None]).sum()
+                g = logp.exp_()  # softmax, in place
+                g[torch.arange(g.shape[0], device=g.device), y] -= 1.0  # d loss / d logits
+                if squash is not None:
+                    g *= 1.0 - squash.float() ** 2
+                grad[s : s + step] = g.to(states.dtype) @ weight  # [chunk, k]
+            ctx.save_for_backward(grad)
+            return total
+
+        @staticmethod
+        def backward(ctx: Any, grad_out: Any) -> Any:
+            (grad,) = ctx.saved_tensors
+            return grad * grad_out.to(grad.dtype), None, None, None, None
+
+    return FrozenHeadCrossEntropy
