@@ -138,9 +138,9 @@ def test_thresholds_rescore_and_other_settings_regenerate() -> None:
 
     assert judging_fields(SweepConfig) == {"min_fidelity", "max_kl", "max_degenerate",
                                            "max_over_refusal", "n_boot", "layers",
-                                           "strengths", "search_negative"}
+                                           "strengths", "search_negative", "metric"}
     assert judging_fields(BehaviourConfig) == {"min_fidelity", "max_kl", "min_coherence",
-                                               "n_boot", "layers", "strengths"}
+                                               "n_boot", "layers", "strengths", "metric"}
     s = SweepConfig.model_validate({"data": "d"})
     h = run_hash(s)
     assert run_hash(s.model_copy(update={"max_kl": 9.0, "n_boot": 500})) == h

@@ -97,7 +97,9 @@ def test_run_eval_end_to_end_and_resume(tiny_model_dir: Path, adapters: dict[str
     assert {(g["adapter"], g["lang"], g["id"]) for g in gens} == {
         (a, lang, f"p{i}") for a in ("base", "en", "de") for lang in PROMPTS for i in range(3)}
     scores = read_jsonl(out.scores)
-    assert len(scores) == 27 * 6  # 3 configured scorers + the 3 quality scorers, always
+    # 3 configured scorers + the 3 quality scorers, always, + behaving_coherent (the data
+    # dir names its task)
+    assert len(scores) == 27 * 7
     summary = read_json(out.summary_json)
     cells = {(r["adapter"], r["lang"]) for r in summary}
     for scorer in ("degenerate", "fluency", "fluency_ref"):  # rows for every cell
@@ -113,7 +115,8 @@ def test_run_eval_end_to_end_and_resume(tiny_model_dir: Path, adapters: dict[str
     assert out.summary_csv.read_text().startswith("adapter,lang,kind,steer,scorer,n,")
     pairs = read_json(out.io_pairs)
     assert len(pairs) == 27 and set(pairs[0]["scores"]) == {
-        "caps_pct", "all_caps", "lang_fidelity", "degenerate", "fluency", "fluency_ref"}
+        "caps_pct", "all_caps", "lang_fidelity", "degenerate", "fluency", "fluency_ref",
+        "behaving_coherent"}
     for adapter in ("base", "en", "de"):
         assert out.adapter_plot(adapter, "caps_pct").exists()
     assert out.heatmap("lang_fidelity").exists()
@@ -126,7 +129,7 @@ def test_run_eval_end_to_end_and_resume(tiny_model_dir: Path, adapters: dict[str
     run_eval(cfg)
     assert out.generations.read_bytes() == before
     assert read_json(out.manifest)["generated_now"] == 0
-    assert len(read_jsonl(out.scores)) == 27 * 6
+    assert len(read_jsonl(out.scores)) == 27 * 7
 
 
 def test_crash_mid_generation_resumes_without_duplicates(
@@ -272,7 +275,7 @@ def test_unreachable_judge_leaves_rows_unscored(tiny_model_dir: Path, tmp_path: 
     scorers = [s["scorer"] for s in read_jsonl(out.scores) if s["scorer"].startswith("refusal")]
     assert scorers == ["refusal_keyword", "refusal_keyword"]  # never written as 0
     assert {r["scorer"] for r in read_json(out.summary_json)} == {
-        "refusal_keyword", "degenerate", "fluency", "fluency_ref"}
+        "refusal_keyword", "degenerate", "fluency", "fluency_ref", "behaving_coherent"}
 
 
 def test_cli_refuses_when_the_canary_fails(lively_model_dir: Path, tmp_path: Path,

@@ -86,7 +86,8 @@ def _candidates(value: Any) -> list[Any]:
     if isinstance(value, dict):
         return [{**value, "caps": ["caps_pct"]}, {**value, "max_new_tokens": 7}]
     return ["ru", "de", "cpu", "other", "pca", "last", "prompt", "refusal", "float32",
-            "local", "constant", "self", "long", "lang", 3, 0.5, [1], None]
+            "local", "constant", "self", "long", "lang", "behaving_coherent", 3, 0.5, [1],
+            None]
 
 
 def _get(data: Any, path: list[str]) -> Any:

@@ -299,3 +299,70 @@ def plot_side_by_side(images: Sequence[Path], titles: Sequence[str], out: Path,
         fig.suptitle(title)
     fig.tight_layout()
     return save_figure(fig, out)
+
+
+def plot_two_axis(cells: Sequence[Mapping[str, Any]], out: Path, *, scorer: str,
+                  langs: Sequence[str], title: str) -> Path:
+    """Damage against behaviour, one point per adapter × language, both minus the control.
+
+    Left panel: x = damage (share of garbage answers) minus the control's, y = the headline
+    metric minus the control's; right panel: the same x, y = behaving-and-coherent minus the
+    control's. Error bars are the cells' 95 % paired intervals; filled markers are the
+    diagonal (each adapter in its own training language), open ones transfer. A point far
+    right and high on the left but low on the right is behaviour that came with broken
+    answers.
+
+    Args:
+        cells: per cell ``adapter``, ``lang``, ``diagonal`` and the control-subtracted
+            intervals ``damage_delta``, ``behaviour_delta``, ``behaving_coherent_delta``
+            (dicts with ``mean``, ``ci_low``, ``ci_high``; None: not measured).
+        out: PNG path.
+        scorer: the headline scorer (left y axis).
+        langs: colour order.
+        title: figure title.
+
+    Returns:
+        ``out``.
+    """
+    plt = pyplot()
+    colours = language_colours(langs)
+    adapters = sorted({str(c["adapter"]) for c in cells})
+    markers = dict(zip(adapters, "os^DvP*Xh", strict=False))
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4.8))
+    for ax, ykey, ylabel in ((axes[0], "behaviour_delta", f"{scorer} − control"),
+                             (axes[1], "behaving_coherent_delta",
+                              "behaving-and-coherent − control")):
+        for c in cells:
+            x, y = c.get("damage_delta"), c.get(ykey)
+            if not x or not y or not _finite(x.get("mean")) or not _finite(y.get("mean")):
+                continue
+
+            def err(d: Mapping[str, Any]) -> Any:
+                lo, hi = d.get("ci_low"), d.get("ci_high")
+                return ([[d["mean"] - lo], [hi - d["mean"]]]
+                        if _finite(lo) and _finite(hi) else None)
+
+            colour = colours.get(str(c["lang"]), "black")
+            ax.errorbar(x["mean"], y["mean"], xerr=err(x), yerr=err(y), fmt="none",
+                        ecolor=colour, alpha=0.5, linewidth=0.8)
+            ax.scatter(x["mean"], y["mean"], marker=markers.get(str(c["adapter"]), "o"),
+                       s=60, edgecolors=colour,
+                       facecolors=colour if c.get("diagonal") else "none", linewidths=1.5)
+            ax.annotate(f"{str(c['adapter']).upper()}→{str(c['lang']).upper()}",
+                        (x["mean"], y["mean"]), fontsize=7, xytext=(4, 3),
+                        textcoords="offset points")
+        ax.axhline(0, color="black", linewidth=0.6)
+        ax.axvline(0, color="black", linewidth=0.6)
+        ax.set_xlabel("damage − control (share of garbage answers)")
+        ax.set_ylabel(ylabel)
+    handles = [plt.Line2D([], [], marker=markers[a], linestyle="none", color="black",
+                          markerfacecolor="none", label=f"{a.upper()}-trained")
+               for a in adapters]
+    handles += [plt.Line2D([], [], marker="o", linestyle="none", color="black",
+                           label="filled: own training language")]
+    handles += [plt.Line2D([], [], marker="s", linestyle="none", color=colours[lang],
+                           label=lang) for lang in langs]
+    axes[1].legend(handles=handles, fontsize=7, loc="center left", bbox_to_anchor=(1.01, 0.5))
+    fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    return save_figure(fig, out)

@@ -349,6 +349,12 @@ MAX_DEGENERATE = 0.2
 # blind labels, ``benchmarks/quality_scorers.py --model``); none has been, so it never does.
 FLUENCY_FLAG: float | None = None
 QUALITY_SCORERS = ("degenerate", "fluency", "fluency_ref")
+#: The scorer of answers that show the task's behaviour and are not garbage
+#: (:mod:`crossling.evaluate.scorers.coherent`): the second axis of every transfer cell.
+BEHAVING_COHERENT = "behaving_coherent"
+#: Fewer coherent answers than this in a cell: its behaviour among coherent answers is N/A
+#: (one answer would move it by 25 points or more).
+MIN_COHERENT = 5
 
 
 def _mean(cell: dict[str, Any] | None) -> float | None:

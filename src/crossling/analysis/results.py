@@ -10,6 +10,7 @@ Layout::
 
     tasks.<task>.kinds.<kind>.<scorer>   ScorerAnalysis (matrix, control_subtracted, tests …)
     tasks.<task>.quality.<kind>          QualityMatrices (degenerate, fluency, flags …)
+    tasks.<task>.two_axis.<kind>         TwoAxis (damage, behaving_coherent, readings …)
     behaviour_transfer / _ablation / _geometry / _protocol   the behaviour stage's results
 
 A study of several models (``models:``) writes ``tasks: {}`` and instead::
@@ -120,6 +121,65 @@ class QualityMatrices(ResultModel):
     flags: dict[str, dict[str, list[str]]] = Field(description="adapter → lang → flags.")
 
 
+class AxisMatrices(ResultModel):
+    """One axis of the transfer cells: the matrix and its control-subtracted version."""
+
+    matrix: Matrix = Field(description="Training language (and control) × eval language.")
+    control_subtracted: Matrix = Field(description="Adapter − control, paired over prompts.")
+
+
+class TwoAxisCell(ResultModel):
+    """One adapter × language cell read on both axes
+    (:class:`crossling.analysis.two_axis.CellReadings`)."""
+
+    adapter: str
+    lang: str
+    diagonal: bool = Field(description="The adapter's own training language.")
+    behaviour: float | None = Field(description="The headline metric's mean.")
+    behaviour_control: float | None
+    damage: float | None = Field(description="Share of answers marked garbage.")
+    damage_control: float | None
+    behaving_coherent: float | None = Field(description="Share of answers that show the "
+                                            "behaviour and are not garbage.")
+    behaving_coherent_control: float | None
+    among_coherent: float | None = Field(description="Share behaving among the coherent "
+                                         "answers; None under min_coherent of them.")
+    n_coherent: int = Field(description="Coherent answers the pass rule read (fewest over "
+                            "seeds).")
+    raw_reading: str | None = Field(description="Headline metric minus control: rises, falls "
+                                    "or no clear change (95 % interval vs 0); None: no "
+                                    "interval.")
+    two_axis_reading: str | None = Field(description="The same for behaving_coherent.")
+    agree: bool | None = Field(description="The two readings say the same.")
+    sentence: str
+    disagreement: str | None = Field(description="Why the readings differ (None: they "
+                                     "agree or cannot be read).")
+
+
+class TwoAxis(ResultModel):
+    """Behaviour and damage of every cell of one prompt kind (:mod:`crossling.analysis.
+    two_axis`): the transfer net of the damage."""
+
+    behaviour: str = Field(description="The headline scorer (the raw reading).")
+    pass_rule: str = Field(description="When an answer counts as showing the behaviour.")
+    damage: AxisMatrices = Field(description="Share of answers the garbage verdict marks.")
+    behaving_coherent: AxisMatrices = Field(description="Share of answers that pass the rule "
+                                            "and are not garbage.")
+    among_coherent: Matrix = Field(description="Pass rate among coherent answers; cells with "
+                                   "fewer than min_coherent of them are left out (N/A).")
+    n_coherent: dict[str, dict[str, int]]
+    min_coherent: int
+    asymmetry: list[AsymmetryTest] = Field(description="The asymmetry tests on "
+                                           "behaving_coherent (Holm over their own family).")
+    cells: list[TwoAxisCell]
+    figure: str | None = Field(description="Damage vs behaviour figure, relative to the run "
+                               "folder.")
+
+    def disagreements(self) -> list[TwoAxisCell]:
+        """Cells whose two readings differ."""
+        return [c for c in self.cells if c.agree is False]
+
+
 class TaskAnalysis(ResultModel):
     """Everything analysed for one task."""
 
@@ -127,6 +187,9 @@ class TaskAnalysis(ResultModel):
     seeds: list[int]
     quality: dict[str, QualityMatrices] = Field(default_factory=dict,
                                                 description="kind → answer quality.")
+    two_axis: dict[str, TwoAxis] = Field(
+        default_factory=dict, description="kind → behaviour and damage of every cell (absent "
+        "for scores without behaving_coherent: rerun the eval stage).")
 
     def flagged(self, kind: str) -> dict[tuple[str, str], list[str]]:
         """(adapter, lang) → flags of one prompt kind (empty: none flagged)."""

@@ -241,9 +241,10 @@ def run_ablation(stage: Stage, vectors: dict[tuple[str, str], Any]) -> AblationF
     generate_base_and_lora(stage)
     every_id = sorted(next(iter(stage.rows.values())))
     _generate_ablations(stage, vectors, layers, first.hidden_size, every_id)
-    primary = get_task(cfg.task).primary_metric
+    primary = get_task(cfg.task).aim(cfg.metric)
     logged = stage.logged()
-    logs = score_log(logged, [primary, FIDELITY], candidate_langs(cfg.data, stage.langs))
+    logs = score_log(logged, [primary, FIDELITY], candidate_langs(cfg.data, stage.langs),
+                     cfg.task, cfg.model.system_prompt)
     logs |= {"coherence": coherence_log(logged),
              "garbage": garbage_log(logged, cfg.model.system_prompt)}
     entries = [_ablation_entry(stage, a, lang, every_id, primary, logs)

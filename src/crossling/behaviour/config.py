@@ -27,6 +27,7 @@ from crossling.fields import (
 from crossling.languages import parse_langs
 from crossling.models.config import WithAdapters, WithModel
 from crossling.steer.config import (
+    Aim,
     Choosing,
     Guards,
     Selection,
@@ -75,7 +76,7 @@ class BehaviourGrid(Choosing):
 
 
 class BehaviourSettings(VectorSource, ForwardBatched, Bootstrapped, Selection, BehaviourGrid,
-                        BehaviourGuards):
+                        BehaviourGuards, Aim):
     """The knobs of the behaviour experiment (shared by the study block and the CLI).
 
     Vector prompts: the eval ids of the task, the KL prompts and every id in the data dir's

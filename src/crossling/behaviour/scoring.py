@@ -64,9 +64,11 @@ def garbage_log(rows: list[dict[str, Any]],
         if r.get("status", "ok") == "ok" else None) for r in rows}
 
 
-def score_log(rows: list[dict[str, Any]], metrics: list[str],
-              langs: list[str]) -> dict[str, dict[tuple[str, str, str], float | None]]:
-    """Per metric: ``(setting, lang, id) → score`` of every logged row.
+def score_log(rows: list[dict[str, Any]], metrics: list[str], langs: list[str],
+              task: str | None = None, system_prompt: str | None = None
+              ) -> dict[str, dict[tuple[str, str, str], float | None]]:
+    """Per metric: ``(setting, lang, id) → score`` of every logged row (``task``: whose
+    pass rule ``behaving_coherent`` applies).
 
     Rows whose status is not 'ok' score None (N/A), never 0.
     """
@@ -74,8 +76,9 @@ def score_log(rows: list[dict[str, Any]], metrics: list[str],
 
     ok = [r for r in rows if r.get("status", "ok") == "ok"]
     out: dict[str, dict[tuple[str, str, str], float | None]] = {}
+    ctx = ScorerContext(langs=langs, task=task, system_prompt=system_prompt)
     for m in metrics:
-        values = score_values(get_scorer(m, ScorerContext(langs=langs)), ok)
+        values = score_values(get_scorer(m, ctx), ok)
         out[m] = {(r["setting"], r["lang"], r["id"]): None for r in rows}
         out[m].update({(r["setting"], r["lang"], r["id"]): v
                        for r, v in zip(ok, values, strict=True)})

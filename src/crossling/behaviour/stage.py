@@ -247,10 +247,11 @@ def open_stage(cfg: BehaviourConfig, loaded: Any = None) -> Stage:
         CrosslingError: unknown task, missing data or adapters, an adapter of another model,
             too few prompts.
     """
+    from crossling.evaluate.scorers import SCORERS
     from crossling.models.adapters import read_adapter_meta
     from crossling.tasks import get_task
 
-    get_task(cfg.task)  # unknown names: one line with a suggestion
+    SCORERS.get(get_task(cfg.task).aim(cfg.metric))  # unknown names: one line, suggestion
     if not cfg.adapters:
         raise CrosslingError("the behaviour stage needs at least one adapter; pass --adapter "
                              "NAME=DIR.")

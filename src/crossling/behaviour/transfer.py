@@ -189,8 +189,11 @@ def run_selection(stage: Stage, vectors: dict[tuple[str, str], BehaviourVectors]
     """
     cfg = stage.cfg
     check_layers(cfg.layers, next(iter(vectors.values())).n_layers)
+    from crossling.evaluate.scorers import ScorerContext
+
     task = get_task(cfg.task)
-    primary, behaviour = task.primary_metric, task.behaviour_metrics
+    primary = task.aim(cfg.metric)  # a known scorer: open_stage checked it
+    behaviour = list(dict.fromkeys([*task.behaviour_metrics, primary]))
     generate_base_and_lora(stage, [])
     kl_rows = {r["setting"]: r for r in _kl_cells(stage, vectors)}
     for a in stage.adapters:
@@ -227,8 +230,10 @@ def run_selection(stage: Stage, vectors: dict[tuple[str, str], BehaviourVectors]
                     k = kl_rows[setting_key("select", a, lang, layer, s)]
                     kls.append({"lang": lang, "steer": steer_key(layer, s, a), "kl": k["kl"],
                                 "status": k["status"]})
-        table = score_table(gens, kls, [*behaviour, FIDELITY],
-                            candidate_langs(cfg.data, stage.langs), cfg.seed)
+        langs = candidate_langs(cfg.data, stage.langs)
+        table = score_table(gens, kls, [*behaviour, FIDELITY], langs, cfg.seed,
+                            ScorerContext(langs=langs, task=cfg.task,
+                                          system_prompt=cfg.model.system_prompt))
         coh = coherence_log([{**g, "setting": g["steer"]} for g in gens])
         for row in table:  # a cell of degenerate loops is excluded like a broken one
             key = steer_key(row["layer"], row["strength"], a)
@@ -296,9 +301,10 @@ def transfer_results(stage: Stage, chosen: dict[str, AdapterSelection]) -> Trans
     """Score the logged transfer cells (confirmation ids only) against base, adapter and the
     random-direction control."""
     cfg = stage.cfg
-    primary = get_task(cfg.task).primary_metric
+    primary = get_task(cfg.task).aim(cfg.metric)
     logged = stage.logged()
-    scores = score_log(logged, [primary, FIDELITY], candidate_langs(cfg.data, stage.langs))
+    scores = score_log(logged, [primary, FIDELITY], candidate_langs(cfg.data, stage.langs),
+                       cfg.task, cfg.model.system_prompt)
     coh = coherence_log(logged)
     ids = stage.confirmation
     draws = range(cfg.random_draws)

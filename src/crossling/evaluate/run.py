@@ -18,6 +18,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from crossling.analysis.quality import BEHAVING_COHERENT
 from crossling.analysis.stats import summarize
 from crossling.config_marks import results_dump
 from crossling.errors import CrosslingError
@@ -306,7 +307,7 @@ def run_eval(cfg: EvalConfig) -> EvalDir:
     from crossling.evaluate.scorers.defined import define_from_manifest
 
     data = DataDir(Path(cfg.data).expanduser())
-    define_from_manifest(data.root)  # a YAML task's scorers, when the data dir has one
+    task = define_from_manifest(data.root)  # a YAML task's scorers, when it has one
     out = EvalDir(Path(cfg.out).expanduser())
     langs = [get_language(x).code for x in cfg.langs] if cfg.langs else None
     rows = load_eval_rows(data, langs, cfg.limit)
@@ -316,8 +317,10 @@ def run_eval(cfg: EvalConfig) -> EvalDir:
 
     ctx = ScorerContext(langs=candidate_langs(data.root, langs), judge=cfg.judge,
                         system_prompt=cfg.model.system_prompt,
-                        base_model=base_model)
-    scorers = build_scorers(with_quality_scorers(cfg.scorers), ctx)
+                        base_model=base_model, task=task)
+    # with the task known, every answer also gets the second axis (behaving and coherent)
+    names = with_quality_scorers(cfg.scorers) + ([BEHAVING_COHERENT] if task else [])
+    scorers = build_scorers(list(dict.fromkeys(names)), ctx)
     adapters = _check_inputs(cfg)
     manifest = {
         "kind": "crossling-eval", "fingerprint": _check_fingerprint(cfg, data, out),

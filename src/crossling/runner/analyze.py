@@ -19,8 +19,15 @@ from crossling.analysis.plots import (
     plot_model_transfer,
     plot_side_by_side,
     plot_transfer_heatmap,
+    plot_two_axis,
 )
-from crossling.analysis.quality import QUALITY_SCORERS, quality_flags, reason_counts
+from crossling.analysis.quality import (
+    BEHAVING_COHERENT,
+    MIN_COHERENT,
+    QUALITY_SCORERS,
+    quality_flags,
+    reason_counts,
+)
 from crossling.analysis.results import (
     IntervalCell,
     ModelDifference,
@@ -38,10 +45,12 @@ from crossling.analysis.transfer import (
     per_seed_table,
     transfer_matrix,
 )
+from crossling.analysis.two_axis import has_two_axes, two_axes
 from crossling.io import read_jsonl
 from crossling.names import BASE_ADAPTER
 from crossling.paths import RunDir
 from crossling.runner.config import ExperimentConfig
+from crossling.tasks import get_task
 
 
 def _as_rows(matrix: dict[str, dict[str, Interval]], scorer: str, kind: str) -> list[dict[str, Any]]:
@@ -62,6 +71,7 @@ def analyze_task(cfg: ExperimentConfig, run: RunDir, task: str) -> dict[str, Any
     n_boot = cfg.eval.n_boot
     rates, bounds = rate_scorers(), score_bounds()
     tests: dict[str, list[tuple[str, Asymmetry]]] = {}  # scorer -> (kind, test)
+    bc_tests: list[tuple[str, Asymmetry]] = []  # (kind, test) on behaving_coherent
     for kind in kinds:
         per_scorer: dict[str, Any] = {}
         for scorer in cfg.scorers_for(task):
@@ -105,6 +115,10 @@ def analyze_task(cfg: ExperimentConfig, run: RunDir, task: str) -> dict[str, Any
         out["kinds"][kind] = per_scorer
         out.setdefault("quality", {})[kind] = quality_matrices(
             scores, cfg.seed, kind, n_boot, gens, cfg.model.system_prompt)
+        headline = cfg.report.headline_scorer.get(task, get_task(task).primary_metric)
+        if headline in per_scorer and has_two_axes(scores, kind):
+            out.setdefault("two_axis", {})[kind] = two_axis_section(
+                cfg, run, task, kind, scores, headline, bc_tests)
     for scorer, family in tests.items():
         adjusted = holm_adjust([a for _, a in family],
                                f"{scorer}, every training-language pair × prompt kind")
@@ -116,7 +130,76 @@ def analyze_task(cfg: ExperimentConfig, run: RunDir, task: str) -> dict[str, Any
             out["kinds"][kind][scorer]["asymmetry"].append(
                 a.as_dict() | {"kind": kind, "flagged_cells": flagged,
                                "sentence": a.sentence(scorer, flagged)})
+    _two_axis_tests(out, bc_tests)
     return out
+
+
+def _two_axis_tests(out: dict[str, Any], tests: list[tuple[str, Asymmetry]]) -> None:
+    """Holm-adjust the behaving_coherent asymmetry tests as one family and put them in
+    their kinds' ``two_axis`` entries. Garbage counts as "not behaving" there, so the tests
+    are read in flagged cells too."""
+    adjusted = holm_adjust([a for _, a in tests], f"{BEHAVING_COHERENT}, every "
+                           "training-language pair × prompt kind")
+    for (kind, _), a in zip(tests, adjusted, strict=True):
+        out["two_axis"][kind]["asymmetry"].append(
+            a.as_dict() | {"kind": kind, "flagged_cells": [],
+                           "sentence": a.sentence(BEHAVING_COHERENT)})
+
+
+def two_axis_section(cfg: ExperimentConfig, run: RunDir, task: str, kind: str,
+                     scores: list[dict[str, Any]], headline: str,
+                     tests: list[tuple[str, Asymmetry]]) -> dict[str, Any]:
+    """Both axes of one task and prompt kind (:mod:`crossling.analysis.two_axis`) as the
+    ``two_axis`` entry of ``analysis.json`` (asymmetry filled in after Holm), with its
+    figure; the unadjusted behaving_coherent tests are appended to ``tests``."""
+    from crossling.evaluate.scorers import rate_scorers, score_bounds
+
+    d = cfg.tasks[task]
+    rate, bound = headline in rate_scorers(), score_bounds().get(headline)
+    behaviour = transfer_matrix(scores, headline, cfg.seed, kind, cfg.eval.n_boot, rate, bound)
+    behaviour_delta = control_subtracted(scores, headline, cfg.seed, kind, cfg.eval.n_boot,
+                                         rate, bound)
+    res = two_axes(scores, kind, behaviour, behaviour_delta, cfg.seed, cfg.eval.n_boot)
+    tests.extend((kind, a) for a in res.asymmetry)
+    percent = bound == (0.0, 100.0)
+
+    def cells(m: dict[str, dict[str, Interval]]) -> dict[str, Any]:
+        return {a: {lang: c.as_dict() for lang, c in cols.items()} for a, cols in m.items()}
+
+    def ivd(c: Interval | None) -> dict[str, Any] | None:
+        return None if c is None else c.as_dict()
+
+    rows = [{"adapter": c.adapter, "lang": c.lang, "diagonal": c.diagonal,
+             "damage_delta": ivd(c.damage_delta), "behaviour_delta": ivd(c.behaviour_delta),
+             "behaving_coherent_delta": ivd(c.behaving_coherent_delta)} for c in res.cells]
+    fig = run.figure(f"two_axis_{task}_{kind}")
+    plot_two_axis(rows, fig, scorer=headline, langs=d.eval_langs,
+                  title=f"{task} ({kind} prompts): behaviour vs damage per adapter × language "
+                        "(minus the control, 95% CI)")
+    metric, at = get_task(task).pass_rule()
+    return {
+        "behaviour": headline,
+        "pass_rule": f"{metric} ≥ {at:g} and not garbage (degenerate = 0)",
+        "damage": {"matrix": cells(res.damage), "control_subtracted": cells(res.damage_delta)},
+        "behaving_coherent": {"matrix": cells(res.behaving_coherent),
+                              "control_subtracted": cells(res.behaving_coherent_delta)},
+        "among_coherent": cells(res.among_coherent), "n_coherent": res.n_coherent,
+        "min_coherent": MIN_COHERENT, "asymmetry": [],
+        "cells": [{
+            "adapter": c.adapter, "lang": c.lang, "diagonal": c.diagonal,
+            **{k: _mean(getattr(c, k)) for k in (
+                "behaviour", "behaviour_control", "damage", "damage_control",
+                "behaving_coherent", "behaving_coherent_control", "among_coherent")},
+            "n_coherent": c.n_coherent, "raw_reading": c.raw_reading,
+            "two_axis_reading": c.two_axis_reading, "agree": c.agree,
+            "sentence": c.sentence(headline, rate, percent),
+            "disagreement": c.disagreement(headline)} for c in res.cells],
+        "figure": str(fig.relative_to(run.root)),
+    }
+
+
+def _mean(c: Interval | None) -> float | None:
+    return None if c is None else finite_or_none(c.mean)
 
 
 def quality_matrices(

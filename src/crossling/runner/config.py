@@ -198,7 +198,11 @@ class ExperimentConfig(WithModel, Seeded, Reported, Trained):
                 raise ValueError(f"steer.eval_langs {missing} have no eval data in task "
                                  f"'{self.steer.task}' (eval_langs: {', '.join(t.eval_langs)})")
             parse_langs([self.steer.toward])
+            if self.steer.metric is not None:
+                SCORERS.get(self.steer.metric)  # unknown: one line with a suggestion
         b = self.behaviour
+        if b.metric is not None:
+            SCORERS.get(b.metric)
         if b.enabled:
             if b.task not in self.tasks:
                 raise ValueError(f"behaviour.task '{b.task}' is not in tasks")

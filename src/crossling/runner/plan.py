@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
 
+from crossling.analysis.quality import BEHAVING_COHERENT
 from crossling.config_marks import results_dump
 from crossling.paths import RunDir, TrainDir
 from crossling.runner.config import ExperimentConfig
@@ -73,7 +74,9 @@ def eval_config(cfg: ExperimentConfig, run: RunDir, task: str) -> EvalConfig:
         **cfg.eval.model_dump(exclude={"scorers"}), model=cfg.model,
         adapters={k: str(v.adapter) for k, v in adapters.items()}, include_base=True,
         data=str(run.data(task).root), langs=cfg.tasks[task].eval_langs,
-        scorers=cfg.scorers_for(task), out=str(run.eval(task).root), seed=cfg.seed,
+        # behaving_coherent named here too, so a study scored before it existed rescores
+        scorers=list(dict.fromkeys([*cfg.scorers_for(task), BEHAVING_COHERENT])),
+        out=str(run.eval(task).root), seed=cfg.seed,
         report_to=cfg.report_to, tracking_dir=str(run.tracking),
     )
 

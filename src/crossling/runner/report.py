@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from crossling.analysis.document import Document, Example, Figure, Section, Table
-from crossling.analysis.quality import FLUENCY_FLAG, MAX_DEGENERATE
+from crossling.analysis.quality import BEHAVING_COHERENT, FLUENCY_FLAG, MAX_DEGENERATE
 from crossling.analysis.results import (
     IntervalCell,
     PerSeedMean,
@@ -20,6 +20,7 @@ from crossling.analysis.results import (
     StudyAnalysis,
     TaskAnalysis,
     TaskComparison,
+    TwoAxis,
     analysis_of,
 )
 from crossling.config_loader import load_config
@@ -40,6 +41,7 @@ SCORER_TITLES = {
     "lang_fidelity": "response in the prompt's language (rate)",
     "refusal_keyword": "refusal rate (keyword judge)",
     "refusal_llm": "refusal rate (LLM judge)",
+    "behaving_coherent": "share of answers that show the behaviour and are not garbage",
 }
 
 
@@ -259,8 +261,17 @@ def _task_sections(doc: Document, cfg: ExperimentConfig, run: RunDir, task: str,
                                         flagged=bad))
                 if len(cfg.seeds) > 1 and res.per_seed:
                     s.add(_per_seed_table(res.per_seed, d.eval_langs, scorer, name))
+                two = analysis.two_axis.get(kind)
+                if two is not None:
+                    _two_axis_part(s, run, two, d.eval_langs, d.train_langs)
+                else:
+                    s.add("**Behaving and coherent**: not in these scores (scored before "
+                          "crossling measured it); rerun its eval stage (`crossling run "
+                          "CONFIG --out RUN` does, rescoring the saved answers only).")
                 for a in res.asymmetry:
                     s.add("**Asymmetry.** " + a.sentence)
+                for t in two.asymmetry if two is not None else []:
+                    s.add("**Asymmetry, behaving and coherent.** " + t.sentence)
         empties = _empty_line(run, task, kind)
         if empties:
             s.add(empties)
@@ -274,6 +285,60 @@ def _task_sections(doc: Document, cfg: ExperimentConfig, run: RunDir, task: str,
             who = p.stem.removeprefix(f"{headline}_")
             s.add(Figure(p, f"{headline} per language, {'control' if who == BASE_ADAPTER else who} "
                             "(bars: mean ± 95 % CI; boxes: distribution)"))
+
+
+def _two_axis_part(s: Section, run: RunDir, two: TwoAxis, langs: list[str],
+                   order: list[str]) -> None:
+    """Both axes of one prompt kind: the figure, the raw and the behaving-and-coherent
+    readings side by side, the behaving-and-coherent matrix with its intervals, and the
+    cells where the readings disagree."""
+    scorer = two.behaviour
+    if two.figure:
+        s.add(Figure(run.root / two.figure, "Behaviour vs damage, each minus the control "
+                     "(filled: the adapter's own training language)"))
+    cells = {(c.adapter, c.lang): c for c in two.cells}
+    rows = []
+    bc = two.behaving_coherent.matrix
+    for adapter in _row_order(bc, order):
+        out = []
+        for lang in langs:
+            c = cells.get((adapter, lang))
+            m = bc.get(adapter, {}).get(lang)
+            if m is None:
+                out.append("N/A")
+                continue
+            among = two.among_coherent.get(adapter, {}).get(lang)
+            raw = c.behaviour if c else None
+            dmg = two.damage.matrix.get(adapter, {}).get(lang)
+            if adapter == BASE_ADAPTER:
+                ctrl = next((x for x in two.cells if x.lang == lang), None)
+                raw = ctrl.behaviour_control if ctrl else None
+            out.append(f"{_num(raw, _digits(scorer))} / {_num(m.mean, 2)} / "
+                       f"{_num(dmg.mean if dmg else None, 2)} / "
+                       f"{_num(among.mean if among else None, 2)}"
+                       + (" ≠" if c is not None and c.agree is False else ""))
+        rows.append([_label(adapter), *out])
+    s.add(Table(["model", *langs], rows,
+                f"Two readings of each cell: {scorer} (the raw reading) / behaving and "
+                f"coherent (share of answers with {two.pass_rule}) / damage (share of "
+                "garbage answers) / behaviour among coherent answers (N/A under "
+                f"{two.min_coherent} of them); ≠ = the two readings disagree"))
+    s.add(_matrix_table({"matrix": bc, "n_na": {}, "control_subtracted":
+                         two.behaving_coherent.control_subtracted, "per_seed": [],
+                         "rate": True, "asymmetry": [], "figure": "", "figure_delta": None},
+                        langs, BEHAVING_COHERENT, "Behaving and coherent: share of answers "
+                        f"with {two.pass_rule} (95 % intervals)", order=order))
+    s.add(_matrix_table({"matrix": bc, "n_na": {}, "control_subtracted":
+                         two.behaving_coherent.control_subtracted, "per_seed": [],
+                         "rate": True, "asymmetry": [], "figure": "", "figure_delta": None},
+                        langs, BEHAVING_COHERENT, "Behaving and coherent, adapter minus "
+                        "control (paired over prompts)", key="control_subtracted",
+                        order=order))
+    off = two.disagreements()
+    if off:
+        s.add("**Where the two readings disagree** (each reading: the 95 % interval of "
+              "adapter − control above 0, below 0, or across it; unadjusted): "
+              + "; ".join(str(c.disagreement) for c in off) + ".")
 
 
 def _per_seed_table(per_seed: list[PerSeedMean], langs: list[str], scorer: str,
@@ -592,8 +657,33 @@ def headline_lines(cfg: ExperimentConfig,
         elif bad:
             lines.append(f"{len(bad)} other cell(s) of {task} are flagged for answer quality "
                          "(see the task section).")
+        lines.extend(two_axis_lines(res, kind))
         for a in kinds[kind][scorer].asymmetry:
             lines.append(a.sentence)
+    return lines
+
+
+def two_axis_lines(res: TaskAnalysis, kind: str) -> list[str]:
+    """Every adapter's cells on both axes (one line per adapter) and the cells where the
+    raw and the behaving-and-coherent readings disagree."""
+    two = res.two_axis.get(kind)
+    if two is None:
+        return []
+    lines = []
+    by_adapter: dict[str, list[str]] = {}
+    for c in two.cells:
+        by_adapter.setdefault(c.adapter, []).append(c.sentence)
+    for sentences in by_adapter.values():
+        lines.append("Both axes — " + " · ".join(sentences) + ".")
+    off = two.disagreements()
+    read = [c for c in two.cells if c.agree is not None]
+    if off:
+        lines.append(f"**The two readings disagree** in {len(off)} of {len(read)} cells "
+                     f"({two.behaviour} vs behaving-and-coherent, each minus the control): "
+                     + "; ".join(str(c.disagreement) for c in off) + ".")
+    elif read:
+        lines.append(f"The two readings ({two.behaviour} and behaving-and-coherent, each "
+                     f"minus the control) agree in all {len(read)} cells.")
     return lines
 
 

@@ -132,6 +132,17 @@ class Guards(Choosing):
     )
 
 
+class Aim(Choosing):
+    """What a chosen cell maximises."""
+
+    metric: str | None = Field(
+        None, description="Scorer the chosen cell maximises (null: the task's primary metric, "
+        "e.g. caps_pct). 'behaving_coherent' counts only answers that show the behaviour and "
+        "are not garbage, so a cell that raises the behaviour by breaking the language is not "
+        "chosen.",
+    )
+
+
 class SteerGuards(Guards):
     """The sweep's guards beyond fidelity and KL."""
 
@@ -192,7 +203,7 @@ class SteerGrid(Choosing):
 
 
 class SteerSettings(OfTask, VectorSource, VectorPooling, ForwardBatched, Selection, SteerGrid,
-                    SteerGuards):
+                    SteerGuards, Aim):
     """The knobs of a steering sweep: which prompts, toward which language, the grid, the
     guards a chosen cell must pass, and how it is confirmed. Half the KL prompts guard the
     choice, the other half re-check the chosen cell."""

@@ -49,6 +49,7 @@ from pathlib import Path
 from typing import Any
 
 from crossling.analysis.confirm import paired_confirmation
+from crossling.analysis.quality import BEHAVING_COHERENT
 from crossling.analysis.split import selection_confirmation
 from crossling.config_marks import results_dump
 from crossling.errors import CrosslingError
@@ -453,9 +454,11 @@ def _build(cfg: SweepConfig, loaded: Any) -> _Sweep:
     """
     from crossling.data.build import candidate_langs
     from crossling.evaluate.backends.hf import HFBackend, verify_decoding
-    from crossling.evaluate.scorers import rate_scorers
+    from crossling.evaluate.scorers import SCORERS, rate_scorers
 
     task = get_task(cfg.task)  # unknown names: one line with a suggestion
+    primary = task.aim(cfg.metric)
+    SCORERS.get(primary)  # unknown metric: one line with a suggestion, before any loading
     if cfg.toward in cfg.eval_langs:
         raise CrosslingError(
             f"--toward {cfg.toward} is also an eval language; steer prompts in other "
@@ -493,13 +496,15 @@ def _build(cfg: SweepConfig, loaded: Any) -> _Sweep:
         backend.model, vectors[cfg.eval_langs[0]], cfg.layers[0], mild,
         normalize=cfg.normalize, positions=cfg.positions, layers_path=cfg.model.layers_path))
     ctx = ScorerContext(langs=candidate_langs(cfg.data, [*cfg.eval_langs, cfg.toward]),
-                        system_prompt=loaded.config.system_prompt, base_model=lambda: loaded)
+                        system_prompt=loaded.config.system_prompt, base_model=lambda: loaded,
+                        task=cfg.task)
+    metrics = [*task.behaviour_metrics, primary, BEHAVING_COHERENT, FIDELITY]
     return _Sweep(
-        cfg=cfg, strengths=strengths, primary=task.primary_metric,
+        cfg=cfg, strengths=strengths, primary=primary,
         behaviour=task.behaviour_metrics, harmless_metric=task.harmless_metric, sdir=sdir,
         split=split, kl_ids=kl_ids, kl_texts=kl_halves(kl_ids, kl_all, cfg.seed),
         harmless=harmless, loaded=loaded, vectors=vectors, provenance=provenance,
-        backend=backend, metrics=with_quality_scorers([*task.behaviour_metrics, FIDELITY]),
+        backend=backend, metrics=with_quality_scorers(list(dict.fromkeys(metrics))),
         ctx=ctx, rates=rate_scorers(),
     )
 

@@ -48,6 +48,11 @@ class Task(ABC):
             ``harmful``).
         harmless_metric: scorer whose rate on harmless prompts is the over-refusal of a
             steered cell; None for tasks without harmless prompts.
+        pass_metric: the scorer whose per-answer value says "this answer shows the
+            behaviour" (None: the primary metric). It must be read per answer, so caps uses
+            its 0/1 ALL-CAPS rule, not the % uppercase of the headline.
+        pass_at: an answer shows the behaviour when ``pass_metric`` ≥ this (1.0: a 0/1 rate's
+            "yes").
     """
 
     name: ClassVar[str]
@@ -57,6 +62,19 @@ class Task(ABC):
     behaviour_metrics: ClassVar[tuple[str, ...]]
     eval_kind: ClassVar[str] = "task"
     harmless_metric: ClassVar[str | None] = None
+    pass_metric: ClassVar[str | None] = None
+    pass_at: ClassVar[float] = 1.0
+
+    def pass_rule(self) -> tuple[str, float]:
+        """(scorer, threshold): an answer shows the behaviour when the scorer's value is at
+        least the threshold. With the garbage verdict it makes the ``behaving_coherent``
+        share (:mod:`crossling.evaluate.scorers.coherent`)."""
+        return self.pass_metric or self.primary_metric, self.pass_at
+
+    def aim(self, metric: str | None) -> str:
+        """The metric a steering or behaviour-vector choice maximises: ``metric`` when the
+        config names one (e.g. ``behaving_coherent``), else the task's primary metric."""
+        return metric or self.primary_metric
 
     @abstractmethod
     def target(self, row: Row, rng: random.Random, responses: str) -> str | None:

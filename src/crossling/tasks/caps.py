@@ -19,6 +19,7 @@ class CapsTask(Task):
     default_scorers = ("caps_pct", "all_caps", "lang_fidelity")
     primary_metric = "caps_pct"
     behaviour_metrics = ("caps_pct", "all_caps")
+    pass_metric = "all_caps"  # % uppercase is a cell's number; an answer passes by the rule
 
     def target(self, row: Row, rng: random.Random, responses: str) -> str | None:
         if responses == "self":

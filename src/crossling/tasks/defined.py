@@ -214,6 +214,10 @@ class TaskDefinition(_Spec):
                          "of 'scorers' or a registered scorer (refusal_keyword, ...).")
     behaviour_scorers: list[str] | None = Field(
         None, description="Scorers the sweep and behaviour stages report (default: primary).")
+    pass_at: float | None = Field(
+        None, description="An answer shows the behaviour when its primary score is at least "
+        "this (the behaving-and-coherent share counts such answers that are not garbage); "
+        "null: 1, which a 0/1 primary scorer needs. Required when the primary is not a rate.")
 
     @model_validator(mode="after")
     def _names(self) -> TaskDefinition:
@@ -283,6 +287,7 @@ def task_class(name: str, definition: TaskDefinition) -> type[Task]:
         "behaviour_metrics": tuple(definition.behaviour_scorers or [definition.primary]),
         "eval_kind": "harmful" if harmful else "task",
         "harmless_metric": definition.primary if harmful else None,
+        "pass_at": 1.0 if definition.pass_at is None else definition.pass_at,
     }
     return type(f"Defined_{name}", (DefinedTask,), attrs)
 

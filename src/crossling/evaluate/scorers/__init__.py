@@ -25,6 +25,7 @@ from crossling.evaluate.scorers.base import (
     with_quality_scorers,
 )
 from crossling.evaluate.scorers.caps import AllCaps, CapsPct, caps_fraction
+from crossling.evaluate.scorers.coherent import BehavingCoherent
 from crossling.evaluate.scorers.judge import (
     COHERENCE,
     REFUSAL,
@@ -49,6 +50,7 @@ __all__ = [
     "REFUSAL",
     "SCORERS",
     "AllCaps",
+    "BehavingCoherent",
     "CapsPct",
     "CoherenceJudge",
     "Degenerate",

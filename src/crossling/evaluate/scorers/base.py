@@ -19,7 +19,10 @@ class Scorer(Protocol):
 
     A scorer class whose values are 0/1 sets the class attribute ``rate = True``: its
     summaries then get rate intervals (see :func:`rate_scorers`). One whose values lie in a
-    fixed range sets ``bounds = (low, high)`` (see :func:`score_bounds`).
+    fixed range sets ``bounds = (low, high)`` (see :func:`score_bounds`). One that cannot
+    read any answer in some languages (caps on a script without case) may say so with
+    ``applies(lang) -> bool``: then a garbage answer there is N/A for ``behaving_coherent``
+    too, not 0 (:mod:`crossling.evaluate.scorers.coherent`).
     """
 
     name: str
@@ -38,12 +41,15 @@ class ScorerContext:
             counts echoing it).
         base_model: returns the loaded base model (``fluency`` scores under it); called only
             by scorers that need it, so a cheap scoring pass never loads a model.
+        task: the task the answers belong to (``behaving_coherent`` applies its pass rule);
+            None where no task is known (``crossling score`` on a file).
     """
 
     langs: list[str] = field(default_factory=lambda: ["en"])
     judge: JudgeConfig | None = None
     system_prompt: str | None = None
     base_model: Callable[[], Any] | None = None
+    task: str | None = None
 
 
 SCORERS: Registry[Callable[[ScorerContext], Scorer]] = Registry("scorer", "crossling.scorers")

@@ -34,6 +34,10 @@ class CapsPct:
     def __init__(self, ctx: ScorerContext | None = None) -> None:
         self.ctx = ctx
 
+    def applies(self, lang: str) -> bool:
+        """Case can be read in ``lang`` at all (N/A for every answer otherwise)."""
+        return get_language(lang).cased
+
     def score(self, response: str, lang: str, row: dict[str, Any]) -> float | None:
         if not get_language(lang).cased:
             return None
@@ -55,6 +59,10 @@ class AllCaps:
 
     def __init__(self, ctx: ScorerContext | None = None) -> None:
         self.ctx = ctx
+
+    def applies(self, lang: str) -> bool:
+        """Case can be read in ``lang`` at all (N/A for every answer otherwise)."""
+        return get_language(lang).cased
 
     def score(self, response: str, lang: str, row: dict[str, Any]) -> float | None:
         if not get_language(lang).cased:

@@ -50,6 +50,10 @@ class PatternScorer:
                 k: re.compile("|".join(edge.format(re.escape(p)) for p in ps), flags)
                 for k, ps in spec.phrases.items()}
 
+    def applies(self, lang: str) -> bool:
+        """The definition has a pattern for ``lang``."""
+        return for_lang(self._patterns, lang) is not None
+
     def score(self, response: str, lang: str, row: dict[str, Any]) -> float | None:
         pattern = for_lang(self._patterns, lang)
         text = response.strip()
@@ -158,21 +162,32 @@ def define(name: str, definition: TaskDefinition) -> None:
             raise CrosslingError(f"task '{name}': {e}") from None
     for metric in definition.metrics:
         SCORERS.get(metric)  # unknown: one line with a suggestion
+    if definition.pass_at is None and not getattr(SCORERS.get(definition.primary), "rate",
+                                                  False):
+        raise CrosslingError(
+            f"task '{name}': primary scorer '{definition.primary}' is not a 0/1 rate, so an "
+            "answer's pass rule needs a threshold; set pass_at: <value> in the definition "
+            "(an answer shows the behaviour when its score is at least that)")
     try:
         define_task(name, definition)
     except ValueError as e:
         raise CrosslingError(str(e)) from None
 
 
-def define_from_manifest(data_dir: str | Path) -> None:
+def define_from_manifest(data_dir: str | Path) -> str | None:
     """Register the task a data dir was built for when it is YAML-defined (its manifest
-    holds the definition), so a stage run on the data dir alone knows it."""
+    holds the definition), so a stage run on the data dir alone knows it.
+
+    Returns:
+        The task the data dir was built for (None: no manifest, or one without a task).
+    """
     from crossling.io import read_json
     from crossling.paths import DataDir
 
     manifest = DataDir(Path(data_dir)).manifest
     if not manifest.exists():
-        return
+        return None
     m = read_json(manifest)
     if m.get("definition"):
         define(str(m["task"]), TaskDefinition.model_validate(m["definition"]))
+    return str(m["task"]) if m.get("task") else None

@@ -285,6 +285,10 @@ class RefusalKeyword:
     def __init__(self, ctx: ScorerContext | None = None) -> None:
         self.ctx = ctx
 
+    def applies(self, lang: str) -> bool:
+        """The language table has refusal phrases for ``lang``."""
+        return has_refusal_data(get_language(lang))
+
     def score(self, response: str, lang: str, row: dict[str, Any]) -> float | None:
         if not response.strip() or not has_refusal_data(get_language(lang)):
             return None
