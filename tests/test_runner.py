@@ -143,6 +143,43 @@ def test_two_seed_study_holds_tests_out_and_confirms_on_other_prompts(
     assert "confirmation prompts" in md and "decoded differently" not in md
 
 
+def test_scoring_and_choosing_changes_rescore_the_saved_answers(
+    tiny_model_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A new scorer or a new sweep metric keeps every logged answer (nothing is generated
+    again) and rescores them; a saved config that lacks a setting added since (left at its
+    default) is the same config; a decoding change still regenerates."""
+    out = tmp_path / "run"
+    raw = tiny_config(tiny_model_dir)
+    run = run_study(validate_config(ExperimentConfig, raw), out)
+    ev, sw = run.eval("caps"), run.sweep("caps")
+    answers, logged = ev.generations.read_bytes(), sw.generations.read_bytes()
+    saved = yaml.safe_load(run.config.read_text())
+    del saved["steer"]["metric"]  # as written by a version before the setting existed
+    run.config.write_text(yaml.safe_dump(saved))
+    capsys.readouterr()
+    run_study(validate_config(ExperimentConfig, raw), out)  # no --force needed
+    assert "steer: up to date" in capsys.readouterr().err
+
+    changed = {**raw, "steer": {**raw["steer"], "metric": "behaving_coherent"},
+               "eval": {**raw["eval"], "scorers": {
+                   "caps": ["caps_pct", "all_caps", "lang_fidelity", "refusal_keyword"]}}}
+    run_study(validate_config(ExperimentConfig, changed), out, force=True)
+    err = capsys.readouterr().err
+    assert "eval caps: scoring changed; rescoring the saved answers" in err, err
+    assert "steer: choosing settings changed" in err, err
+    assert ev.generations.read_bytes() == answers and sw.generations.read_bytes() == logged
+    assert json.loads(ev.manifest.read_text())["generated_now"] == 0
+    assert "refusal_keyword" in {s[3] for s in _scores(run)}
+    assert json.loads(sw.best.read_text())["metric"] == "behaving_coherent"
+
+    longer = {**changed, "eval": {**changed["eval"], "generation": {
+        **raw["eval"]["generation"], "max_new_tokens": 5}}}
+    run_study(validate_config(ExperimentConfig, longer), out, force=True)
+    assert "rescoring the saved answers" not in capsys.readouterr().err.split("steer")[0]
+    assert json.loads(ev.manifest.read_text())["generated_now"] > 0
+
+
 def test_changed_config_is_refused_unless_forced(tiny_model_dir: Path, tmp_path: Path,
                                                  capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "run"

@@ -129,6 +129,32 @@ def test_behaving_coherent_verdict_per_answer() -> None:
         get_scorer(BEHAVING_COHERENT)
 
 
+def test_behaviour_in_another_language_is_not_behaviour_in_this_one() -> None:
+    """Fluent English capitals to a German prompt (what SmolLM2's EN adapter writes) show
+    caps in English, not in German: 0; German capitals: 1. A task whose behaviour is a change
+    of language (``in_prompt_language: false``) counts the English answer."""
+    from crossling.evaluate.scorers.defined import define
+    from crossling.tasks import TaskDefinition, get_task
+
+    de = {"prompt": "Warum ist der Himmel blau?"}
+    english = "THE SKY LOOKS BLUE BECAUSE AIR SCATTERS BLUE LIGHT MORE THAN RED LIGHT."
+    german = "DER HIMMEL IST BLAU, WEIL DIE LUFT BLAUES LICHT STÄRKER STREUT ALS ROTES."
+    ctx = ScorerContext(langs=["en", "de"], task="caps")
+    s = get_scorer(BEHAVING_COHERENT, ctx)
+    assert get_scorer("degenerate").score(english, "de", de) == 0.0  # coherent, not garbage
+    assert get_scorer("all_caps").score(english, "de", de) == 1.0  # and all caps
+    assert s.score(english, "de", de) == 0.0
+    assert s.score(german, "de", de) == 1.0
+    assert "in the prompt's language" in get_task("caps").pass_description()
+
+    spec = {"scorers": {"shouty": {"scorer": "all_caps"}}, "primary": "shouty",
+            "in_prompt_language": False}
+    define("shout_any", TaskDefinition.model_validate(spec))
+    assert "prompt's language" not in get_task("shout_any").pass_description()
+    anywhere = get_scorer(BEHAVING_COHERENT, ScorerContext(langs=["en", "de"], task="shout_any"))
+    assert anywhere.score(english, "de", de) == 1.0
+
+
 def test_a_judge_that_leaves_an_answer_unscored_leaves_it_unscored_unless_garbage(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -232,7 +258,7 @@ def test_scores_without_the_second_axis_are_named_not_zero(tmp_path: Path) -> No
     a = run_analyze(cfg, run)["tasks"]["caps"]
     assert "two_axis" not in a
     write_report(run)
-    assert "rerun its eval stage" in run.report_md.read_text()
+    assert "rerun the study" in run.report_md.read_text()
     assert {r["scorer"] for r in read_jsonl(run.eval("caps").scores)} == {"caps_pct",
                                                                           "degenerate"}
 

@@ -140,7 +140,8 @@ class TwoAxisCell(ResultModel):
     damage: float | None = Field(description="Share of answers marked garbage.")
     damage_control: float | None
     behaving_coherent: float | None = Field(description="Share of answers that show the "
-                                            "behaviour and are not garbage.")
+                                            "behaviour (in the prompt's language) and are not "
+                                            "garbage.")
     behaving_coherent_control: float | None
     among_coherent: float | None = Field(description="Share behaving among the coherent "
                                          "answers; None under min_coherent of them.")
@@ -164,7 +165,7 @@ class TwoAxis(ResultModel):
     pass_rule: str = Field(description="When an answer counts as showing the behaviour.")
     damage: AxisMatrices = Field(description="Share of answers the garbage verdict marks.")
     behaving_coherent: AxisMatrices = Field(description="Share of answers that pass the rule "
-                                            "and are not garbage.")
+                                            "(pass_rule) and are not garbage.")
     among_coherent: Matrix = Field(description="Pass rate among coherent answers; cells with "
                                    "fewer than min_coherent of them are left out (N/A).")
     n_coherent: dict[str, dict[str, int]]

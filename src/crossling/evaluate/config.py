@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -84,6 +84,10 @@ class EvalSettings(Decoded, Bootstrapped, Judged):
 
 class EvalConfig(EvalSettings, WithModel, WithAdapters, OnDataDir, Seeded, WritesOut, Tracked):
     """Evaluate a base model and any adapters across languages on held-out prompts."""
+
+    #: Settings that only score the saved answers: in a study, changing one rescores
+    #: ``generations.jsonl`` and generates nothing (:func:`crossling.runner.plan.judging_of`).
+    scoring_only: ClassVar[frozenset[str]] = frozenset({"scorers", "judge", "n_boot", "plots"})
 
     include_base: bool = Field(
         default=True,

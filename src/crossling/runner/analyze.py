@@ -2,7 +2,11 @@
 
 Reads each task's ``scores.jsonl`` (never a model) and writes the transfer matrix, the
 control-subtracted matrix, the per-seed table and the asymmetry tests per scorer and prompt
-kind, plus their heatmaps under the report's figures.
+kind, plus their heatmaps under the report's figures. Each task and prompt kind also gets
+its two axes (``two_axis``: damage and behaving-and-coherent matrices with their
+control-subtracted versions, the reading of every cell on both, and the asymmetry tests on
+``behaving_coherent`` as their own family), so a transfer made of broken answers is told
+from a behaviour that moved (:mod:`crossling.analysis.two_axis`).
 
 Multiplicity: the asymmetry tests of one scorer (every pair of training languages × every
 prompt kind) form one family; their p-values are Holm-adjusted together (``p_holm``).
@@ -176,10 +180,9 @@ def two_axis_section(cfg: ExperimentConfig, run: RunDir, task: str, kind: str,
     plot_two_axis(rows, fig, scorer=headline, langs=d.eval_langs,
                   title=f"{task} ({kind} prompts): behaviour vs damage per adapter × language "
                         "(minus the control, 95% CI)")
-    metric, at = get_task(task).pass_rule()
     return {
         "behaviour": headline,
-        "pass_rule": f"{metric} ≥ {at:g} and not garbage (degenerate = 0)",
+        "pass_rule": get_task(task).pass_description(),
         "damage": {"matrix": cells(res.damage), "control_subtracted": cells(res.damage_delta)},
         "behaving_coherent": {"matrix": cells(res.behaving_coherent),
                               "control_subtracted": cells(res.behaving_coherent_delta)},

@@ -22,7 +22,7 @@ from typing import Any
 from rich.console import Console
 
 from crossling import __version__
-from crossling.config_loader import dump_config, read_yaml
+from crossling.config_loader import dump_config, read_yaml, validate_config
 from crossling.config_marks import results_view
 from crossling.errors import CrosslingError
 from crossling.io import atomic_write_json, atomic_write_text, sha256_file
@@ -32,18 +32,21 @@ from crossling.runner.plan import (
     StagePlan,
     TrainJob,
     adapters_of,
+    answer_hashes,
     config_hashes,
     model_by_content,
     plan_study,
     train_jobs,
 )
 from crossling.runner.stamps import (
+    answers_match,
     hash_folder,
     hash_inputs,
     invalidate,
     mark_done,
     stamp_exists,
     stamp_matches,
+    unstamp,
 )
 
 console = Console(stderr=True)
@@ -137,6 +140,16 @@ def config_changes(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
     return sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k))
 
 
+def _as_now(dumped: dict[str, Any]) -> dict[str, Any]:
+    """A run folder's saved config read by this version (settings added since get their
+    defaults, renamed keys their new names), so a new setting left at its default is no
+    change; a config this version cannot read is compared as saved."""
+    try:
+        return validate_config(ExperimentConfig, dumped).model_dump(mode="json")
+    except CrosslingError:
+        return dumped
+
+
 def check_run_dir(cfg: ExperimentConfig, out: Path, force: bool) -> None:
     """Refuse a folder made by a different config (unless ``force``) or by something else.
 
@@ -146,7 +159,7 @@ def check_run_dir(cfg: ExperimentConfig, out: Path, force: bool) -> None:
     run = RunDir(out)
     if run.config.exists():
         # report_to only says where the numbers are also sent; it never changes them.
-        diff = config_changes(read_yaml(run.config), cfg.model_dump(mode="json"))
+        diff = config_changes(_as_now(read_yaml(run.config)), cfg.model_dump(mode="json"))
         if diff and not force:
             raise CrosslingError(
                 f"{out} was made by a different config (differs in: {', '.join(diff)}); "
@@ -187,11 +200,18 @@ class Study:
     run: RunDir
     plan: dict[str, StagePlan]
     hashes: dict[str, str]
+    answers: dict[str, str]  # what each stage's logged answers depend on (plan.answer_hashes)
 
     @classmethod
     def of(cls, cfg: ExperimentConfig, run: RunDir) -> Study:
         plan = plan_study(cfg, run)
-        return cls(cfg, run, plan, config_hashes(plan, model_by_content(cfg)))
+        by_content = model_by_content(cfg)
+        return cls(cfg, run, plan, config_hashes(plan, by_content),
+                   answer_hashes(plan, by_content))
+
+    def answers_of(self, key: str, *content: Any) -> str:
+        """The answers hash of stage ``key`` with what it reads from disk."""
+        return hash_inputs(self.answers[key], *content)
 
 
 def stage_data(st: Study) -> None:
@@ -239,18 +259,22 @@ def stage_eval(st: Study) -> None:
     for task, dcfg in st.cfg.tasks.items():
         adapters = adapters_of(st.cfg, st.run, task)
         key = f"eval-{task}"
-        inputs = hash_inputs(st.hashes[key], *_content(st, task, adapters))
+        content = _content(st, task, adapters)
+        inputs, answers = hash_inputs(st.hashes[key], *content), st.answers_of(key, *content)
         if stamp_matches(st.run, key, inputs) and st.run.eval(task).summary_json.exists():
             console.print(f"    eval {task}: up to date")
             continue
-        if stamp_exists(st.run, key):
+        if answers_match(st.run, key, answers):  # only scoring settings changed
+            console.print(f"    eval {task}: scoring changed; rescoring the saved answers")
+            unstamp(st.run, key, st.run.eval(task).scores)
+        elif stamp_exists(st.run, key):
             invalidate(st.run, key, st.run.eval(task).root)
         console.print(f"    eval {task}: {len(adapters) + 1} models × "
                       f"{len(dcfg.eval_langs)} languages")
         ecfg = st.plan[key].configs[0]
         assert isinstance(ecfg, EvalConfig)
         run_eval(ecfg)
-        mark_done(st.run, key, inputs)
+        mark_done(st.run, key, inputs, answers=answers)
 
 
 def stage_steer(st: Study) -> None:
@@ -266,17 +290,21 @@ def stage_steer(st: Study) -> None:
     assert isinstance(vcfg, VectorsConfig) and isinstance(scfg, SweepConfig)
     adapters = ({} if s.adapter_lang is None else
                 {s.adapter_lang: st.run.train(s.task, s.adapter_lang, st.cfg.seeds[0])})
-    inputs = hash_inputs(st.hashes[key], *_content(st, s.task, adapters))
+    content = _content(st, s.task, adapters)
+    inputs, answers = hash_inputs(st.hashes[key], *content), st.answers_of(key, *content)
     vdir, sdir = st.run.vectors(s.task), st.run.sweep(s.task)
     if stamp_matches(st.run, key, inputs) and sdir.best.exists():
         console.print("    steer: up to date")
         return
-    if stamp_exists(st.run, key):
+    if answers_match(st.run, key, answers):  # grid, guards or metric: choose from the logs
+        console.print("    steer: choosing settings changed; rescoring the logged answers")
+        unstamp(st.run, key)
+    elif stamp_exists(st.run, key):
         invalidate(st.run, key, vdir.root, sdir.root)
     # vectors never see a test prompt: neither the task's eval ids nor the KL prompts
     run_vectors(vcfg.model_copy(update={"exclude_ids": held_out_ids(scfg)}))
     run_sweep(scfg)
-    mark_done(st.run, key, inputs)
+    mark_done(st.run, key, inputs, answers=answers)
 
 
 def track_study(cfg: ExperimentConfig, run: RunDir, analysis: dict[str, Any]) -> None:
@@ -305,11 +333,15 @@ def stage_behaviour(st: Study) -> None:
         return
     adapters = adapters_of(st.cfg, st.run, b.task)
     bdir, key = st.run.behaviour(b.task), f"behaviour-{b.task}"
-    inputs = hash_inputs(st.hashes[key], *_content(st, b.task, adapters))
+    content = _content(st, b.task, adapters)
+    inputs, answers = hash_inputs(st.hashes[key], *content), st.answers_of(key, *content)
     if stamp_matches(st.run, key, inputs) and bdir.transfer.exists() and bdir.ablation.exists():
         console.print("    behaviour: up to date")
         return
-    if stamp_exists(st.run, key):
+    if answers_match(st.run, key, answers):  # grid, guards or metric: choose from the logs
+        console.print("    behaviour: choosing settings changed; rescoring the logged answers")
+        unstamp(st.run, key)
+    elif stamp_exists(st.run, key):
         invalidate(st.run, key, bdir.root)
     started = time.monotonic()
     bcfg = st.plan[key].configs[0]
@@ -317,7 +349,7 @@ def stage_behaviour(st: Study) -> None:
     run_behaviour(bcfg)
     wall = time.monotonic() - started
     console.print(f"    behaviour: {len(adapters)} adapter(s) in {wall:.0f}s")
-    mark_done(st.run, key, inputs, {"wall_s": round(wall, 1)})
+    mark_done(st.run, key, inputs, {"wall_s": round(wall, 1)}, answers=answers)
 
 
 def run_study(cfg: ExperimentConfig, out: str | Path, force: bool = False,

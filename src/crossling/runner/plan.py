@@ -7,6 +7,10 @@ built once from the study config, and its stamp hash is one function of them:
 content behind a path — the data manifest, adapter weights — is hashed by the stage), plus
 the hashes of the stages upstream. So a setting changes exactly the stages that read it and
 everything downstream of them; ``tests/test_invalidation.py`` checks that for every field.
+
+A second hash per stage leaves out the settings that only judge saved answers (scorers,
+judge, guards, the choice's metric: :func:`judging_of`). When only it matches, the stage
+keeps its logged answers and scores and chooses again from them instead of generating anew.
 """
 
 from __future__ import annotations
@@ -167,6 +171,34 @@ def config_hashes(plan: dict[str, StagePlan],
         if model_by_content is not None:
             dumps = [_model_named(d, *model_by_content) for d in dumps]
         out[key] = hash_inputs(dumps, [out[u] for u in stage.upstream])
+    return out
+
+
+def judging_of(config: BaseModel) -> set[str]:
+    """Top-level settings of a stage config that only judge its saved answers: the eval's
+    ``scoring_only`` (scorers, judge, Monte Carlo draws, plots) and the sweep's and behaviour
+    stage's choosing fields (grid, guards, metric; ``steer.config.judging_fields``)."""
+    from crossling.fields import Strict
+    from crossling.steer.config import judging_fields
+
+    cls = type(config)
+    out = set(getattr(cls, "scoring_only", ()))
+    if issubclass(cls, Strict):
+        out |= judging_fields(cls)
+    return out
+
+
+def answer_hashes(plan: dict[str, StagePlan],
+                  model_by_content: tuple[str, str] | None = None) -> dict[str, str]:
+    """Stage key → hash of what its *logged answers* depend on: :func:`config_hashes`
+    without the settings of :func:`judging_of` (upstream stages by their full hash)."""
+    full = config_hashes(plan, model_by_content)
+    out: dict[str, str] = {}
+    for key, stage in plan.items():
+        dumps = [results_dump(c, exclude=judging_of(c), locations=False) for c in stage.configs]
+        if model_by_content is not None:
+            dumps = [_model_named(d, *model_by_content) for d in dumps]
+        out[key] = hash_inputs(dumps, [full[u] for u in stage.upstream])
     return out
 
 

@@ -41,7 +41,8 @@ SCORER_TITLES = {
     "lang_fidelity": "response in the prompt's language (rate)",
     "refusal_keyword": "refusal rate (keyword judge)",
     "refusal_llm": "refusal rate (LLM judge)",
-    "behaving_coherent": "share of answers that show the behaviour and are not garbage",
+    "behaving_coherent": "share of answers that show the behaviour, in the prompt's language, "
+                         "and are not garbage",
 }
 
 
@@ -266,8 +267,8 @@ def _task_sections(doc: Document, cfg: ExperimentConfig, run: RunDir, task: str,
                     _two_axis_part(s, run, two, d.eval_langs, d.train_langs)
                 else:
                     s.add("**Behaving and coherent**: not in these scores (scored before "
-                          "crossling measured it); rerun its eval stage (`crossling run "
-                          "CONFIG --out RUN` does, rescoring the saved answers only).")
+                          "crossling measured it); rerun the study (`crossling run CONFIG "
+                          "--out RUN`) to add it.")
                 for a in res.asymmetry:
                     s.add("**Asymmetry.** " + a.sentence)
                 for t in two.asymmetry if two is not None else []:
@@ -665,13 +666,14 @@ def headline_lines(cfg: ExperimentConfig,
 
 def two_axis_lines(res: TaskAnalysis, kind: str) -> list[str]:
     """Every adapter's cells on both axes (one line per adapter) and the cells where the
-    raw and the behaving-and-coherent readings disagree."""
+    raw and the behaving-and-coherent readings disagree; each adapter's own training
+    language first (the headline cell)."""
     two = res.two_axis.get(kind)
     if two is None:
         return []
     lines = []
     by_adapter: dict[str, list[str]] = {}
-    for c in two.cells:
+    for c in sorted(two.cells, key=lambda c: not c.diagonal):
         by_adapter.setdefault(c.adapter, []).append(c.sentence)
     for sentences in by_adapter.values():
         lines.append("Both axes — " + " · ".join(sentences) + ".")

@@ -31,11 +31,32 @@ def stamp_exists(run: RunDir, key: str) -> bool:
     return run.stage_stamp(key).exists()
 
 
-def mark_done(run: RunDir, key: str, inputs: str, outputs: dict[str, Any] | None = None) -> None:
+def mark_done(run: RunDir, key: str, inputs: str, outputs: dict[str, Any] | None = None,
+              answers: str | None = None) -> None:
+    """Stamp stage ``key`` done with ``inputs`` (and ``answers``: the hash of what its logged
+    answers depend on, for stages that log answers)."""
     atomic_write_json(run.stage_stamp(key), {
         "stage": key, "inputs": inputs, "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-        "outputs": outputs or {},
+        "outputs": outputs or {}, **({"answers": answers} if answers is not None else {}),
     })
+
+
+def answers_match(run: RunDir, key: str, answers: str) -> bool:
+    """The stage's logged answers are still valid: only settings that judge them changed
+    (a stamp from before this was recorded says no)."""
+    path = run.stage_stamp(key)
+    try:
+        return path.exists() and read_json(path).get("answers") == answers
+    except Exception:
+        return False
+
+
+def unstamp(run: RunDir, key: str, *files: Path) -> None:
+    """Mark a stage to rerun but keep its logged answers; remove ``files`` (scores made
+    with the old settings)."""
+    run.stage_stamp(key).unlink(missing_ok=True)
+    for f in files:
+        f.unlink(missing_ok=True)
 
 
 def invalidate(run: RunDir, key: str, *folders: Path) -> None:

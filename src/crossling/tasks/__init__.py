@@ -53,6 +53,10 @@ class Task(ABC):
             its 0/1 ALL-CAPS rule, not the % uppercase of the headline.
         pass_at: an answer shows the behaviour when ``pass_metric`` ≥ this (1.0: a 0/1 rate's
             "yes").
+        in_prompt_language: an answer shows the behaviour *in a language* only when it is
+            written in it (``lang_fidelity`` = 1): an English ALL-CAPS answer to a German
+            prompt is caps in English, not caps transferred to German. False for a behaviour
+            that is itself a change of language.
     """
 
     name: ClassVar[str]
@@ -64,12 +68,20 @@ class Task(ABC):
     harmless_metric: ClassVar[str | None] = None
     pass_metric: ClassVar[str | None] = None
     pass_at: ClassVar[float] = 1.0
+    in_prompt_language: ClassVar[bool] = True
 
     def pass_rule(self) -> tuple[str, float]:
         """(scorer, threshold): an answer shows the behaviour when the scorer's value is at
         least the threshold. With the garbage verdict it makes the ``behaving_coherent``
         share (:mod:`crossling.evaluate.scorers.coherent`)."""
         return self.pass_metric or self.primary_metric, self.pass_at
+
+    def pass_description(self) -> str:
+        """The behaving-and-coherent rule in words (report, analysis.json)."""
+        metric, at = self.pass_rule()
+        where = ", in the prompt's language (lang_fidelity = 1)" if self.in_prompt_language \
+            else ""
+        return f"{metric} ≥ {at:g}{where} and not garbage (degenerate = 0)"
 
     def aim(self, metric: str | None) -> str:
         """The metric a steering or behaviour-vector choice maximises: ``metric`` when the

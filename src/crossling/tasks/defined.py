@@ -218,6 +218,10 @@ class TaskDefinition(_Spec):
         None, description="An answer shows the behaviour when its primary score is at least "
         "this (the behaving-and-coherent share counts such answers that are not garbage); "
         "null: 1, which a 0/1 primary scorer needs. Required when the primary is not a rate.")
+    in_prompt_language: bool = Field(
+        True, description="An answer shows the behaviour in a language only when it is "
+        "written in that language (lang_fidelity = 1); false for a behaviour that is itself a "
+        "change of language (e.g. 'always answer in English').")
 
     @model_validator(mode="after")
     def _names(self) -> TaskDefinition:
@@ -288,6 +292,7 @@ def task_class(name: str, definition: TaskDefinition) -> type[Task]:
         "eval_kind": "harmful" if harmful else "task",
         "harmless_metric": definition.primary if harmful else None,
         "pass_at": 1.0 if definition.pass_at is None else definition.pass_at,
+        "in_prompt_language": definition.in_prompt_language,
     }
     return type(f"Defined_{name}", (DefinedTask,), attrs)
 

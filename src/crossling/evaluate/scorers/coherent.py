@@ -15,6 +15,10 @@ Per answer (a 0/1 rate):
 * 0 when the garbage verdict (:func:`crossling.analysis.quality.degenerate_reason`) marks
   the answer: garbage never shows a behaviour, even where the pass scorer cannot read it
   (an empty answer);
+* 0 when the answer is in another language than the prompt's (``lang_fidelity`` = 0), for
+  tasks whose behaviour is meant in the prompt's language (``Task.in_prompt_language``,
+  caps and refusal): a caps adapter that answers German prompts in fluent English capitals
+  (SmolLM2 does) has moved caps into English, not into German;
 * otherwise N/A when the pass scorer cannot read this answer (too few cased letters), else
   1 when its value is at least the task's threshold (:meth:`crossling.tasks.Task.pass_rule`:
   caps: ``all_caps``; refusal: ``refusal_keyword``; a YAML task: its primary scorer, at
@@ -29,12 +33,14 @@ from typing import Any
 from crossling.analysis.quality import BEHAVING_COHERENT, degenerate_reason
 from crossling.errors import CrosslingError
 from crossling.evaluate.scorers.base import SCORERS, ScorerContext, get_scorer, score_all
+from crossling.evaluate.scorers.langfid import LangFidelity
 
 
 @SCORERS.register(BEHAVING_COHERENT)
 class BehavingCoherent:
-    """1.0 for an answer that passes the task's rule and is not garbage (see the module
-    docstring), 0.0 otherwise; needs the task (``ScorerContext.task``)."""
+    """1.0 for an answer that passes the task's rule, in the prompt's language, and is not
+    garbage (see the module docstring), 0.0 otherwise; needs the task
+    (``ScorerContext.task``)."""
 
     name = BEHAVING_COHERENT
     rate = True
@@ -53,6 +59,7 @@ class BehavingCoherent:
             raise CrosslingError(f"task '{ctx.task}': the pass rule cannot be "
                                  f"{BEHAVING_COHERENT} itself")
         self.passes = get_scorer(self.pass_metric, ctx)
+        self.language = LangFidelity(ctx) if get_task(ctx.task).in_prompt_language else None
         self.system_prompt = ctx.system_prompt
 
     def _applies(self, lang: str) -> bool:
@@ -69,6 +76,9 @@ class BehavingCoherent:
         if not self._applies(lang):
             return None
         if self._garbage(row):
+            return 0.0
+        if self.language is not None and self.language.score(
+                str(row.get("response", "")), lang, row) == 0.0:
             return 0.0
         if passed is None:
             return None
