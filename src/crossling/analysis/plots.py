@@ -301,6 +301,31 @@ def plot_side_by_side(images: Sequence[Path], titles: Sequence[str], out: Path,
     return save_figure(fig, out)
 
 
+def _label_points(ax: Any, points: list[tuple[float, float, str]]) -> None:
+    """Label each (x, y, text) point, lifting a label above others it would cover (with a
+    line back to its point): boxes are estimated in axis fractions (a 5-character label
+    ≈ 12 % of the width, one line ≈ 4.5 % of the height), so neighbours on the same row
+    stay readable."""
+    if not points:
+        return
+    xs, ys = [p[0] for p in points], [p[1] for p in points]
+    x0, dx = min(xs), (max(xs) - min(xs)) or 1.0
+    y0, dy = min(ys), (max(ys) - min(ys)) or 1.0
+    boxes: list[tuple[float, float, float]] = []  # left, bottom, width (axis fractions)
+    height = 0.045
+    for x, y, text in points:
+        left, width = (x - x0) / dx * 0.9, 0.024 * len(text)
+        k = 0
+        while any(left < bl + bw and bl < left + width
+                  and abs((y - y0) / dy * 0.9 + k * height - bb) < height
+                  for bl, bb, bw in boxes):
+            k += 1
+        boxes.append((left, (y - y0) / dy * 0.9 + k * height, width))
+        ax.annotate(text, (x, y), fontsize=7, xytext=(4, 3 + 9 * k),
+                    textcoords="offset points",  # a lifted label keeps a line to its point
+                    arrowprops={"arrowstyle": "-", "lw": 0.4, "color": "grey"} if k else None)
+
+
 def plot_two_axis(cells: Sequence[Mapping[str, Any]], out: Path, *, scorer: str,
                   langs: Sequence[str], title: str) -> Path:
     """Damage against behaviour, one point per adapter × language, both minus the control.
@@ -332,6 +357,7 @@ def plot_two_axis(cells: Sequence[Mapping[str, Any]], out: Path, *, scorer: str,
     for ax, ykey, ylabel in ((axes[0], "behaviour_delta", f"{scorer} − control"),
                              (axes[1], "behaving_coherent_delta",
                               "behaving-and-coherent − control")):
+        placed: list[tuple[float, float, str]] = []
         for c in cells:
             x, y = c.get("damage_delta"), c.get(ykey)
             if not x or not y or not _finite(x.get("mean")) or not _finite(y.get("mean")):
@@ -348,9 +374,9 @@ def plot_two_axis(cells: Sequence[Mapping[str, Any]], out: Path, *, scorer: str,
             ax.scatter(x["mean"], y["mean"], marker=markers.get(str(c["adapter"]), "o"),
                        s=60, edgecolors=colour,
                        facecolors=colour if c.get("diagonal") else "none", linewidths=1.5)
-            ax.annotate(f"{str(c['adapter']).upper()}→{str(c['lang']).upper()}",
-                        (x["mean"], y["mean"]), fontsize=7, xytext=(4, 3),
-                        textcoords="offset points")
+            placed.append((float(x["mean"]), float(y["mean"]),
+                           f"{str(c['adapter']).upper()}→{str(c['lang']).upper()}"))
+        _label_points(ax, placed)
         ax.axhline(0, color="black", linewidth=0.6)
         ax.axvline(0, color="black", linewidth=0.6)
         ax.set_xlabel("damage − control (share of garbage answers)")
