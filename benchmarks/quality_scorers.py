@@ -14,6 +14,12 @@ of a multilingual 0.5B chat model the project cannot load), it is a third part.
 Positive class: ``incoherent``. A scorer's N/A counts as "not flagged" for precision and
 recall; the N/A column says how often it happened.
 
+The second axis of a transfer cell, ``behaving_coherent`` (caps: all caps, in the prompt's
+language, not garbage), is read the same way on the answers that are all caps and in their
+prompt's language: the reader's ``coherent`` label is the truth, so its precision says how
+often an answer it counts as behaving-and-coherent is in fact incoherent (the cells it
+overstates), per part.
+
 Usage::
 
     python benchmarks/quality_scorers.py                          # degenerate
@@ -34,6 +40,7 @@ from typing import Any
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "natural_outputs"
 POSITIVE = "incoherent"
+BEHAVING = "behaving_coherent"
 
 
 def load_labelled(paths: list[Path] | None = None) -> list[dict[str, Any]]:
@@ -107,6 +114,40 @@ def table(rows: list[dict[str, Any]], vals: list[float | None], title: str) -> l
         lines.append(f"{lang:<6}{m['n']:>5}{m['incoherent']:>6}{_fmt(m['precision']):>7}"
                      f"{_fmt(m['recall']):>7}{_fmt(m['accuracy']):>7}{m['na']:>5}")
     return lines
+
+
+def behaving_coherent_lines(rows: list[dict[str, Any]], parts: list[str]) -> tuple[
+        list[str], dict[str, Any]]:
+    """``behaving_coherent`` (task caps) against the reader's label on the answers that are
+    all caps and in their prompt's language: per part, how many it counts, and precision /
+    recall of "behaving and coherent" (positive class: the reader's ``coherent``)."""
+    from crossling.analysis.quality import BEHAVING_COHERENT
+    from crossling.evaluate.scorers import ScorerContext, get_scorer
+
+    ctx = ScorerContext(langs=sorted({r["lang"] for r in rows}), task="caps")
+    caps, fid, bc = (get_scorer(n, ctx) for n in ("all_caps", "lang_fidelity",
+                                                  BEHAVING_COHERENT))
+    lines = ["behaving_coherent (caps) — answers all caps and in the prompt's language",
+             f"{'part':<9}{'n':>5}{'coher':>6}{'counted':>8}{'prec':>7}{'recall':>7}"]
+    out: dict[str, Any] = {}
+    for part in parts:
+        gold, pred = [], []
+        for r in rows:
+            if r["part"] != part:
+                continue
+            row = {**r, "response": r["response"]}
+            if (caps.score(r["response"], r["lang"], row) == 1.0
+                    and fid.score(r["response"], r["lang"], row) == 1.0):
+                gold.append(r["label"].lower() == "coherent")
+                pred.append(bc.score(r["response"], r["lang"], row) == 1.0)
+        tp = sum(g and p for g, p in zip(gold, pred, strict=True))
+        m = {"n": len(gold), "coherent": sum(gold), "counted": sum(pred),
+             "precision": tp / sum(pred) if sum(pred) else None,
+             "recall": tp / sum(gold) if sum(gold) else None}
+        out[part] = m
+        lines.append(f"{part:<9}{m['n']:>5}{m['coherent']:>6}{m['counted']:>8}"
+                     f"{_fmt(m['precision']):>7}{_fmt(m['recall']):>7}")
+    return lines, out
 
 
 def fluency_scan(rows: list[dict[str, Any]], flu: list[float | None],
@@ -214,6 +255,8 @@ def main(argv: list[str] | None = None) -> int:
                 lang: prf([r["label"] for r in sub if r["lang"] == lang],
                           [v for r, v in zip(sub, vals, strict=True) if r["lang"] == lang])
                 for lang in sorted({r["lang"] for r in sub})}
+    lines, metrics[BEHAVING] = behaving_coherent_lines(rows, parts)
+    print("\n" + "\n".join(lines))
     if "coherence_llm" in values:
         k, n = kappa(values["coherence_llm"], values["degenerate"])
         print(f"\ncoherence_llm vs degenerate: kappa {_fmt(k)} on {n} rows both scored")

@@ -69,8 +69,23 @@ def test_degenerate_on_another_models_answers() -> None:
     assert m["precision"] >= 0.90 and m["recall"] >= 0.65, m
 
 
+def test_behaving_coherent_on_caps_answers_it_did_not_write() -> None:
+    """The second axis on the shared set's all-caps answers (a multilingual 0.5B model and its
+    caps LoRAs): it keeps nearly every answer the reader calls coherent, and what it counts
+    is coherent at least 70 % of the time (the garbage verdict misses word salad, so it is an
+    upper bound: the README and the report say so)."""
+    bench = _bench()
+    shared = bench.load_shared()
+    if not shared:
+        pytest.skip(f"{bench.SHARED} is absent (only beside a developer checkout or in CI)")
+    _, m = bench.behaving_coherent_lines(shared, ["shared"])
+    assert m["shared"]["n"] >= 100 and m["shared"]["recall"] >= 0.95, m
+    assert m["shared"]["precision"] >= 0.70, m
+
+
 def test_benchmark_prints_both_parts_per_language(capsys: pytest.CaptureFixture[str]) -> None:
     assert _bench().main(["--langs", "en,ru", "--no-shared"]) == 0
     out = capsys.readouterr().out
     assert "degenerate — natural answers" in out and "degenerate — hand answers" in out
     assert "\nen " in out and "\nru " in out and "ALL" in out and "rules that fired" in out
+    assert "behaving_coherent (caps)" in out and "\nhand " in out

@@ -335,6 +335,10 @@ def _two_axis_part(s: Section, run: RunDir, two: TwoAxis, langs: list[str],
                         langs, BEHAVING_COHERENT, "Behaving and coherent, adapter minus "
                         "control (paired over prompts)", key="control_subtracted",
                         order=order))
+    s.add("Behaving and coherent is an upper bound: the garbage verdict misses word salad "
+          "made of real words (on another model's all-caps answers, 73 % of those it counts "
+          "are coherent to a blind reader; `benchmarks/quality_scorers.py`). Read the "
+          "examples before calling a cell a transfer.")
     off = two.disagreements()
     if off:
         s.add("**Where the two readings disagree** (each reading: the 95 % interval of "
