@@ -8,12 +8,12 @@ answer is mostly garbage. So every (adapter, language) cell, and the control, ge
 * **behaviour** — the task's headline metric, as the transfer matrix has it;
 * **damage** — the share of answers the per-answer garbage verdict marks (``degenerate``),
   and its paired difference from the control in that language;
-* **behaving and coherent** — the share of answers that pass the task's rule *and* are not
-  garbage (``behaving_coherent``, :mod:`crossling.evaluate.scorers.coherent`), with its
+* **behaving and coherent** — the share of answers that pass the task's rule, are in the
+  prompt's language *and* are not garbage (``behaving_coherent``, :mod:`crossling.evaluate.scorers.coherent`), with its
   control-subtracted cell and the asymmetry tests;
 * **behaviour among coherent answers** — the pass rate over the answers that are not
   garbage; N/A when a cell has fewer than :data:`~crossling.analysis.quality.MIN_COHERENT`
-  of them (per training seed), since one answer would then move it by 20 points or more.
+  of them (per training seed), since one answer would then move it by 25 points or more.
 
 The two readings of a cell are the headline metric's control-subtracted interval and the
 behaving-and-coherent one: each "rises" (interval above 0), "falls" (below 0) or shows "no
