@@ -166,8 +166,8 @@ def test_scoring_and_choosing_changes_rescore_the_saved_answers(
                    "caps": ["caps_pct", "all_caps", "lang_fidelity", "refusal_keyword"]}}}
     run_study(validate_config(ExperimentConfig, changed), out, force=True)
     err = capsys.readouterr().err
-    assert "eval caps: scoring changed; rescoring the saved answers" in err, err
-    assert "steer: choosing settings changed" in err, err
+    assert "eval caps: only judging settings changed; rescoring the logged answers" in err, err
+    assert "steer: only judging settings changed" in err, err
     assert ev.generations.read_bytes() == answers and sw.generations.read_bytes() == logged
     assert json.loads(ev.manifest.read_text())["generated_now"] == 0
     assert "refusal_keyword" in {s[3] for s in _scores(run)}
@@ -176,7 +176,7 @@ def test_scoring_and_choosing_changes_rescore_the_saved_answers(
     longer = {**changed, "eval": {**changed["eval"], "generation": {
         **raw["eval"]["generation"], "max_new_tokens": 5}}}
     run_study(validate_config(ExperimentConfig, longer), out, force=True)
-    assert "rescoring the saved answers" not in capsys.readouterr().err.split("steer")[0]
+    assert "rescoring the logged answers" not in capsys.readouterr().err.split("steer")[0]
     assert json.loads(ev.manifest.read_text())["generated_now"] > 0
 
 

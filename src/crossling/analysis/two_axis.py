@@ -9,8 +9,9 @@ answer is mostly garbage. So every (adapter, language) cell, and the control, ge
 * **damage** — the share of answers the per-answer garbage verdict marks (``degenerate``),
   and its paired difference from the control in that language;
 * **behaving and coherent** — the share of answers that pass the task's rule, are in the
-  prompt's language *and* are not garbage (``behaving_coherent``, :mod:`crossling.evaluate.scorers.coherent`), with its
-  control-subtracted cell and the asymmetry tests;
+  prompt's language *and* are not garbage (``behaving_coherent``,
+  :mod:`crossling.evaluate.scorers.coherent`), with its control-subtracted cell and the
+  asymmetry tests;
 * **behaviour among coherent answers** — the pass rate over the answers that are not
   garbage; N/A when a cell has fewer than :data:`~crossling.analysis.quality.MIN_COHERENT`
   of them (per training seed), since one answer would then move it by 25 points or more.

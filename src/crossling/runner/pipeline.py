@@ -253,6 +253,18 @@ def _content(st: Study, task: str, adapters: dict[str, TrainDir]) -> list[Any]:
             {k: hash_folder(v.adapter) for k, v in adapters.items()}]
 
 
+def _stale_stage(st: Study, key: str, answers: str, what: str, folders: tuple[Path, ...],
+                 old_scores: tuple[Path, ...] = ()) -> None:
+    """A stage that must run again: when only settings that judge its logged answers
+    changed, keep the answers (dropping ``old_scores``) and rescore them; when it finished
+    with other inputs, remove ``folders``; otherwise (never finished) resume as it is."""
+    if answers_match(st.run, key, answers):
+        console.print(f"    {what}: only judging settings changed; rescoring the logged answers")
+        unstamp(st.run, key, *old_scores)
+    elif stamp_exists(st.run, key):
+        invalidate(st.run, key, *folders)
+
+
 def stage_eval(st: Study) -> None:
     from crossling.evaluate import EvalConfig, run_eval
 
@@ -264,11 +276,8 @@ def stage_eval(st: Study) -> None:
         if stamp_matches(st.run, key, inputs) and st.run.eval(task).summary_json.exists():
             console.print(f"    eval {task}: up to date")
             continue
-        if answers_match(st.run, key, answers):  # only scoring settings changed
-            console.print(f"    eval {task}: scoring changed; rescoring the saved answers")
-            unstamp(st.run, key, st.run.eval(task).scores)
-        elif stamp_exists(st.run, key):
-            invalidate(st.run, key, st.run.eval(task).root)
+        ev = st.run.eval(task)
+        _stale_stage(st, key, answers, f"eval {task}", (ev.root,), (ev.scores,))
         console.print(f"    eval {task}: {len(adapters) + 1} models × "
                       f"{len(dcfg.eval_langs)} languages")
         ecfg = st.plan[key].configs[0]
@@ -296,11 +305,7 @@ def stage_steer(st: Study) -> None:
     if stamp_matches(st.run, key, inputs) and sdir.best.exists():
         console.print("    steer: up to date")
         return
-    if answers_match(st.run, key, answers):  # grid, guards or metric: choose from the logs
-        console.print("    steer: choosing settings changed; rescoring the logged answers")
-        unstamp(st.run, key)
-    elif stamp_exists(st.run, key):
-        invalidate(st.run, key, vdir.root, sdir.root)
+    _stale_stage(st, key, answers, "steer", (vdir.root, sdir.root))
     # vectors never see a test prompt: neither the task's eval ids nor the KL prompts
     run_vectors(vcfg.model_copy(update={"exclude_ids": held_out_ids(scfg)}))
     run_sweep(scfg)
@@ -338,11 +343,7 @@ def stage_behaviour(st: Study) -> None:
     if stamp_matches(st.run, key, inputs) and bdir.transfer.exists() and bdir.ablation.exists():
         console.print("    behaviour: up to date")
         return
-    if answers_match(st.run, key, answers):  # grid, guards or metric: choose from the logs
-        console.print("    behaviour: choosing settings changed; rescoring the logged answers")
-        unstamp(st.run, key)
-    elif stamp_exists(st.run, key):
-        invalidate(st.run, key, bdir.root)
+    _stale_stage(st, key, answers, "behaviour", (bdir.root,))
     started = time.monotonic()
     bcfg = st.plan[key].configs[0]
     assert isinstance(bcfg, BehaviourConfig)

@@ -167,11 +167,20 @@ def config_hashes(plan: dict[str, StagePlan],
     """
     out: dict[str, str] = {}
     for key, stage in plan.items():  # run order: upstream stages come first
-        dumps = [results_dump(c, locations=False) for c in stage.configs]
-        if model_by_content is not None:
-            dumps = [_model_named(d, *model_by_content) for d in dumps]
-        out[key] = hash_inputs(dumps, [out[u] for u in stage.upstream])
+        out[key] = hash_inputs(_dumps(stage, model_by_content),
+                               [out[u] for u in stage.upstream])
     return out
+
+
+def _dumps(stage: StagePlan, model_by_content: tuple[str, str] | None,
+           judging: bool = True) -> list[Any]:
+    """The results dumps of a stage's configs (without the settings of :func:`judging_of`
+    unless ``judging``), a file model named by its content."""
+    dumps = [results_dump(c, exclude=() if judging else judging_of(c), locations=False)
+             for c in stage.configs]
+    if model_by_content is not None:
+        dumps = [_model_named(d, *model_by_content) for d in dumps]
+    return dumps
 
 
 def judging_of(config: BaseModel) -> set[str]:
@@ -193,13 +202,9 @@ def answer_hashes(plan: dict[str, StagePlan],
     """Stage key → hash of what its *logged answers* depend on: :func:`config_hashes`
     without the settings of :func:`judging_of` (upstream stages by their full hash)."""
     full = config_hashes(plan, model_by_content)
-    out: dict[str, str] = {}
-    for key, stage in plan.items():
-        dumps = [results_dump(c, exclude=judging_of(c), locations=False) for c in stage.configs]
-        if model_by_content is not None:
-            dumps = [_model_named(d, *model_by_content) for d in dumps]
-        out[key] = hash_inputs(dumps, [full[u] for u in stage.upstream])
-    return out
+    return {key: hash_inputs(_dumps(stage, model_by_content, judging=False),
+                             [full[u] for u in stage.upstream])
+            for key, stage in plan.items()}
 
 
 def model_by_content(cfg: ExperimentConfig) -> tuple[str, str] | None:
